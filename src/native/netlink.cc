@@ -1,9 +1,306 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Raw netlink socket (filled in by the orchestrator work).
+// Raw netlink socket for the orchestrator. Deliberately thin: open/bind, socket
+// options, send, receive with a deadline, close. Every message codec is in
+// TypeScript (src/orchestrate/netlink/).
+//
+// JS API (all fds are plain numbers; errors are Error objects with `code` set to
+// the errno name, e.g. 'EPROTONOSUPPORT', and `errno` to its number):
+//   netlinkAvailable: true
+//   nlOpen(protocol, groups = 0, netnsPath?) -> { fd, portid }
+//       socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, protocol), a large receive buffer,
+//       NETLINK_EXT_ACK on (best effort), bind(nl_groups = groups). With netnsPath
+//       (e.g. /run/netns/NAME) the socket is created in that network namespace; the
+//       calling thread returns to its own namespace before nlOpen returns.
+//   nlSetOpt(fd, opt, value)      setsockopt(SOL_NETLINK, opt, int value)
+//   nlAddMembership(fd, group)    NETLINK_ADD_MEMBERSHIP
+//   nlSend(fd, buffer) -> bytes   sendto the kernel (nl_pid 0)
+//   nlRecv(fd, timeoutMs, max = 256) -> Buffer[]
+//       waits up to timeoutMs (poll) for the first datagram, then drains what is
+//       queued without waiting; [] on timeout. Datagrams from any sender other than
+//       the kernel (nl_pid != 0, e.g. udevd's re-broadcast) are dropped. Blocks the
+//       JS thread: keep timeoutMs small, or use nlRecvAsync.
+//   nlRecvAsync(fd, timeoutMs, max = 256) -> Promise<Buffer[]>  same, on a worker thread
+//   nlClose(fd)
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
 #include "addon.h"
 
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
 namespace rb {
+namespace {
+
+std::string ErrnoName(int err) {
+  const char *n = strerrorname_np(err);
+  return n ? std::string(n) : ("E" + std::to_string(err));
+}
+
+Napi::Error MakeErrnoError(Napi::Env env, const std::string &what, int err) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + ErrnoName(err) + " (" + strerror(err) + ")");
+  e.Set("code", Napi::String::New(env, ErrnoName(err)));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, what));
+  return e;
+}
+
+Napi::Value ThrowErrno(Napi::Env env, const std::string &what, int err) {
+  MakeErrnoError(env, what, err).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value ThrowType(Napi::Env env, const char *msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+int64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Receives up to `max` datagrams: waits up to timeoutMs for the first one, then
+// takes what is already queued. Returns 0 or an errno.
+int RecvMessages(int fd, int timeoutMs, size_t max, std::vector<std::vector<uint8_t>> &out) {
+  int64_t deadline = NowMs() + (timeoutMs < 0 ? 0 : timeoutMs);
+  while (out.size() < max) {
+    int wait = 0;
+    if (out.empty()) {
+      int64_t left = deadline - NowMs();
+      wait = left > 0 ? int(left) : 0;
+    }
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int pr = poll(&pfd, 1, wait);
+    if (pr < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (pr == 0) return 0;  // deadline (first message) or queue drained
+    if (pfd.revents & POLLNVAL) return EBADF;
+    // Size the datagram first so that big dump replies are never truncated.
+    ssize_t len = recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    if (len < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return errno;  // ENOBUFS: the kernel dropped messages (receive queue overrun)
+    }
+    std::vector<uint8_t> buf(size_t(len) > 0 ? size_t(len) : 1);
+    struct sockaddr_nl from;
+    memset(&from, 0, sizeof(from));
+    struct iovec iov = {buf.data(), buf.size()};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof(mh));
+    mh.msg_name = &from;
+    mh.msg_namelen = sizeof(from);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return errno;
+    }
+    if (from.nl_pid != 0) continue;  // not from the kernel
+    buf.resize(size_t(n));
+    out.push_back(std::move(buf));
+  }
+  return 0;
+}
+
+Napi::Array ToBuffers(Napi::Env env, std::vector<std::vector<uint8_t>> &msgs) {
+  Napi::Array arr = Napi::Array::New(env, msgs.size());
+  for (size_t i = 0; i < msgs.size(); i++)
+    arr.Set(uint32_t(i), Napi::Buffer<uint8_t>::Copy(env, msgs[i].data(), msgs[i].size()));
+  return arr;
+}
+
+// socket() in another network namespace: setns there, create, setns back.
+int SocketIn(const std::string &nsPath, int protocol, int *err) {
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) {
+    *err = errno;
+    return -1;
+  }
+  int target = open(nsPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    *err = errno;
+    close(self);
+    return -1;
+  }
+  int fd = -1;
+  if (setns(target, CLONE_NEWNET) < 0) {
+    *err = errno;
+  } else {
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    if (fd < 0) *err = errno;
+    if (setns(self, CLONE_NEWNET) < 0) abort();  // never leave the JS thread elsewhere
+  }
+  close(target);
+  close(self);
+  return fd;
+}
+
+Napi::Value Open(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "nlOpen(protocol, groups?, netnsPath?)");
+  int protocol = info[0].As<Napi::Number>().Int32Value();
+  uint32_t groups = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  int fd, err = 0;
+  if (info.Length() > 2 && info[2].IsString()) {
+    fd = SocketIn(info[2].As<Napi::String>().Utf8Value(), protocol, &err);
+  } else {
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    err = errno;
+  }
+  if (fd < 0) return ThrowErrno(env, "socket(AF_NETLINK, " + std::to_string(protocol) + ")", err);
+  int rcvbuf = 4 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  int one = 1;
+  bool extAck = setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) == 0;
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = groups;
+  if (bind(fd, reinterpret_cast<struct sockaddr *>(&sa), sizeof(sa)) < 0) {
+    err = errno;
+    close(fd);
+    return ThrowErrno(env, "bind(netlink groups=" + std::to_string(groups) + ")", err);
+  }
+  socklen_t sl = sizeof(sa);
+  if (getsockname(fd, reinterpret_cast<struct sockaddr *>(&sa), &sl) < 0) {
+    err = errno;
+    close(fd);
+    return ThrowErrno(env, "getsockname(netlink)", err);
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("fd", Napi::Number::New(env, fd));
+  r.Set("portid", Napi::Number::New(env, sa.nl_pid));
+  r.Set("extAck", Napi::Boolean::New(env, extAck));
+  return r;
+}
+
+Napi::Value SetOpt(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+    return ThrowType(env, "nlSetOpt(fd, opt, value)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int opt = info[1].As<Napi::Number>().Int32Value();
+  int val = info[2].As<Napi::Number>().Int32Value();
+  if (setsockopt(fd, SOL_NETLINK, opt, &val, sizeof(val)) < 0)
+    return ThrowErrno(env, "setsockopt(SOL_NETLINK, " + std::to_string(opt) + ")", errno);
+  return env.Undefined();
+}
+
+Napi::Value AddMembership(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    return ThrowType(env, "nlAddMembership(fd, group)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int group = info[1].As<Napi::Number>().Int32Value();
+  if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+    return ThrowErrno(env, "setsockopt(NETLINK_ADD_MEMBERSHIP, " + std::to_string(group) + ")", errno);
+  return env.Undefined();
+}
+
+Napi::Value Send(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer())
+    return ThrowType(env, "nlSend(fd, buffer)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<uint8_t> b = info[1].As<Napi::Buffer<uint8_t>>();
+  struct sockaddr_nl to;
+  memset(&to, 0, sizeof(to));
+  to.nl_family = AF_NETLINK;
+  ssize_t n;
+  do {
+    n = sendto(fd, b.Data(), b.Length(), 0, reinterpret_cast<struct sockaddr *>(&to), sizeof(to));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ThrowErrno(env, "sendto(netlink)", errno);
+  return Napi::Number::New(env, double(n));
+}
+
+Napi::Value Recv(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    return ThrowType(env, "nlRecv(fd, timeoutMs, max?)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int timeout = info[1].As<Napi::Number>().Int32Value();
+  size_t max = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 256;
+  std::vector<std::vector<uint8_t>> msgs;
+  int err = RecvMessages(fd, timeout, max ? max : 1, msgs);
+  if (err && msgs.empty()) return ThrowErrno(env, "recv(netlink)", err);
+  return ToBuffers(env, msgs);  // an error after some messages shows on the next call
+}
+
+class RecvWorker : public Napi::AsyncWorker {
+ public:
+  RecvWorker(Napi::Env env, int fd, int timeout, size_t max)
+      : Napi::AsyncWorker(env), fd_(fd), timeout_(timeout), max_(max), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { err_ = RecvMessages(fd_, timeout_, max_, msgs_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (err_ && msgs_.empty())
+      deferred_.Reject(MakeErrnoError(env, "recv(netlink)", err_).Value());
+    else
+      deferred_.Resolve(ToBuffers(env, msgs_));
+  }
+
+ private:
+  int fd_, timeout_;
+  size_t max_;
+  int err_ = 0;
+  std::vector<std::vector<uint8_t>> msgs_;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value RecvAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    return ThrowType(env, "nlRecvAsync(fd, timeoutMs, max?)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int timeout = info[1].As<Napi::Number>().Int32Value();
+  size_t max = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 256;
+  auto *w = new RecvWorker(env, fd, timeout, max ? max : 1);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value Close(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "nlClose(fd)");
+  if (close(info[0].As<Napi::Number>().Int32Value()) < 0) return ThrowErrno(env, "close(netlink)", errno);
+  return env.Undefined();
+}
+
+}  // namespace
+
 void InitNetlink(Napi::Env env, Napi::Object exports) {
-  exports.Set("netlinkAvailable", Napi::Boolean::New(env, false));
+  exports.Set("netlinkAvailable", Napi::Boolean::New(env, true));
+  exports.Set("nlOpen", Napi::Function::New(env, Open));
+  exports.Set("nlSetOpt", Napi::Function::New(env, SetOpt));
+  exports.Set("nlAddMembership", Napi::Function::New(env, AddMembership));
+  exports.Set("nlSend", Napi::Function::New(env, Send));
+  exports.Set("nlRecv", Napi::Function::New(env, Recv));
+  exports.Set("nlRecvAsync", Napi::Function::New(env, RecvAsync));
+  exports.Set("nlClose", Napi::Function::New(env, Close));
 }
 }  // namespace rb

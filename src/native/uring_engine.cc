@@ -1,18 +1,1283 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// io_uring engine (filled in by the loader work).
+// io_uring engine of the verifying loader.
+//
+// One job = one std::thread with its own ring (never the JS thread). O_DIRECT, registered
+// buffers (READ_FIXED/WRITE_FIXED) and a registered file; iodepth slots, each owning one
+// buffer; no allocation, no locks on the hot path; one clock read per submit batch and per
+// reap batch. Progress and the final result reach JS through a ThreadSafeFunction.
+//
+// Verification: with verify on, every write carries a blk::Header; per block we keep the
+// last acknowledged generation (acked) and the last issued one (issued). A block is never
+// the target of two I/Os at once (busy flag), so a read may legally find a generation in
+// [acked, issued]: older means a lost write, a bad hash a torn or corrupt block. The record
+// is exported as a state Buffer (see STATE FORMAT below) so a separate verify pass (e.g.
+// after a reset) or a follow-up job can use it.
+//
+// STATE FORMAT (little-endian): 64-byte header {u32 magic 'RBST', u32 version 1, u32 bs,
+// u32 reserved, u64 seed, u64 offset, u64 size, u64 nblocks, 16 bytes reserved}, then per
+// block {u32 acked, u32 issued}.
+#include <fcntl.h>
 #include <liburing.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "addon.h"
+#include "uring_block.h"
 
 namespace rb {
-// Whether this kernel lets us set up a ring (seccomp or an old kernel may not).
-static Napi::Value UringProbe(const Napi::CallbackInfo &info) {
+namespace {
+
+constexpr uint32_t kStateMagic = 0x54534252;  // "RBST"
+constexpr uint32_t kStateVersion = 1;
+constexpr size_t kStateHeader = 64;
+
+static inline uint64_t now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// ---------------------------------------------------------------- histogram
+// Log-linear: 32 sub-buckets per power of two (about 3% resolution), exact below 32 ns.
+constexpr int kSubBits = 5;
+constexpr uint32_t kSub = 1u << kSubBits;
+constexpr uint32_t kBuckets = (64 - kSubBits) * kSub;
+static inline uint32_t hidx(uint64_t v) {
+  if (v < kSub) return static_cast<uint32_t>(v);
+  int msb = 63 - __builtin_clzll(v);
+  return static_cast<uint32_t>((msb - kSubBits) * kSub + (v >> (msb - kSubBits)));
+}
+static inline uint64_t hval(uint32_t i) {
+  if (i < kSub) return i;
+  uint32_t q = i / kSub, m = i % kSub + kSub, shift = q - 1;
+  uint64_t lo = static_cast<uint64_t>(m) << shift;
+  return lo + ((1ULL << shift) >> 1);
+}
+
+struct Hist {
+  std::vector<uint64_t> b;
+  uint64_t n = 0, sum = 0, min = UINT64_MAX, max = 0;
+  uint32_t lo = UINT32_MAX, hi = 0;
+  Hist() : b(kBuckets, 0) {}
+  inline void add(uint64_t v) {
+    uint32_t i = hidx(v);
+    b[i]++;
+    n++;
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (i < lo) lo = i;
+    if (i > hi) hi = i;
+  }
+  uint64_t pct(double p) const {
+    if (n == 0) return 0;
+    uint64_t target = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(n)));
+    if (target < 1) target = 1;
+    uint64_t c = 0;
+    for (uint32_t i = lo; i <= hi; i++) {
+      c += b[i];
+      if (c >= target) return std::min(std::max(hval(i), min), max);
+    }
+    return max;
+  }
+  void reset() {
+    if (n) std::fill(b.begin() + lo, b.begin() + hi + 1, 0);
+    n = sum = 0;
+    min = UINT64_MAX;
+    max = 0;
+    lo = UINT32_MAX;
+    hi = 0;
+  }
+};
+
+// ---------------------------------------------------------------- spec / results
+enum Mode { M_READ = 0, M_WRITE, M_RANDREAD, M_RANDWRITE, M_RANDRW, M_RW, M_VERIFY };
+enum Op : uint8_t { OP_READ = 0, OP_WRITE = 1 };
+
+struct Spec {
+  std::string filename;
+  int mode = M_RANDREAD;
+  uint32_t bs = 4096;
+  uint32_t iodepth = 32;
+  uint64_t offset = 0;
+  uint64_t size = 0;  // 0: to the end of the target
+  uint64_t runtime_ns = 0;
+  uint64_t ios = 0;
+  double rate_iops = 0;
+  uint64_t seed = 1;
+  bool verify = false;
+  bool final_verify = true;
+  bool full_check = true;  // final pass also regenerates payloads
+  uint64_t interval_ns = 10000000;
+  uint64_t gap_threshold_ns = 50000000;
+  uint64_t backoff_ns = 100000000;
+  uint32_t max_retries = UINT32_MAX;
+  uint64_t progress_ns = 250000000;
+  uint32_t rwmixread = 50;
+  bool direct = true;
+  bool create = true;
+  bool fixed = true;  // registered buffers + file
+  uint32_t max_error_records = 10000;
+  uint32_t max_mismatch_records = 1000;
+  uint64_t drain_timeout_ns = 60000000000ULL;
+  std::vector<uint8_t> state;  // optional record from an earlier job
+};
+
+struct BlockState {
+  uint32_t acked;
+  uint32_t issued;
+};
+
+struct ErrRec {
+  uint64_t t_ns;
+  uint64_t offset;
+  uint64_t lat_ns;
+  int32_t err;  // errno; 0 with short=true for a short transfer
+  int32_t res;
+  uint32_t attempt;
+  uint8_t op;
+  bool verify_pass;
+};
+
+struct Mismatch {
+  uint64_t t_ns;
+  uint64_t offset;
+  uint64_t expected_gen;  // last acknowledged
+  uint64_t issued_gen;    // last issued
+  uint64_t found_gen;
+  uint64_t found_hash;
+  uint64_t computed_hash;
+  uint64_t found_offset;
+  uint64_t found_write_ns;
+  int verdict;
+  bool verify_pass;
+};
+
+struct Interval {
+  uint32_t reads, writes, errors;
+  uint64_t p50, p99, max;
+};
+
+struct Gap {
+  uint64_t start_ns, end_ns;
+  bool open;  // still no completion when the job ended
+};
+
+struct OpStats {
+  uint64_t ios = 0, bytes = 0, errors = 0, retries = 0;
+  Hist lat;
+};
+
+struct VerifyStats {
+  bool ran = false;
+  uint64_t start_ns = 0, end_ns = 0;
+  uint64_t blocks = 0, checked = 0, ok = 0, ok_inflight = 0, ok_unwritten = 0, unreadable = 0;
+  uint64_t bad[16] = {0};
+  uint64_t bad_total = 0;
+};
+
+struct Result {
+  std::string error;  // set when the job could not run at all
+  int error_errno = 0;
+  bool direct = true;
+  bool fixed = true;
+  bool stopped = false;
+  uint64_t start_ns = 0, end_ns = 0, io_end_ns = 0;
+  uint64_t first_ok_ns = 0, last_ok_ns = 0;
+  uint64_t nblocks = 0, size = 0;
+  uint32_t ring_flags = 0;
+  OpStats rd, wr;
+  uint64_t errors_total = 0;
+  std::vector<ErrRec> errs;
+  uint64_t mismatches_total = 0;
+  uint64_t run_bad[16] = {0};
+  std::vector<Mismatch> mism;
+  std::vector<Interval> intervals;
+  std::vector<Gap> gaps;
+  uint64_t inflight_at_end = 0, abandoned = 0;
+  VerifyStats vs;
+  std::vector<uint8_t> state;
+};
+
+struct Progress {
+  uint64_t now_ns, elapsed_ns, reads, writes, errors, mismatches, inflight, last_ok_ns, window_ios,
+      window_ns;
+  bool verifying;
+};
+
+struct Msg {
+  int kind;  // 0 progress, 1 done
+  Progress p;
+  std::unique_ptr<Result> r;
+};
+
+struct Ctx;
+void CallJs(Napi::Env env, Napi::Function cb, Ctx *ctx, Msg *msg);
+using Tsfn = Napi::TypedThreadSafeFunction<Ctx, Msg, CallJs>;
+
+struct Job {
+  Spec spec;
+  std::atomic<bool> stop{false};
+  int fd = -1;
+  bool direct = true;
+  uint64_t target_size = 0;
+  Tsfn tsfn;
+};
+
+struct Ctx {
+  Napi::Promise::Deferred deferred;
+  explicit Ctx(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+// ---------------------------------------------------------------- engine
+class Engine {
+ public:
+  Engine(Job &job, Result &res) : J(job), S(job.spec), R(res) {}
+  ~Engine() { teardown(); }
+  bool setup();
+  void run_load();
+  void run_verify();
+  void export_state();
+
+ private:
+  enum SlotState : uint8_t { FREE = 0, INFLIGHT, BACKOFF };
+  struct Slot {
+    uint64_t block;
+    uint64_t submit_ns;
+    uint64_t ready_ns;
+    uint32_t gen;
+    uint32_t attempt;
+    uint8_t op;
+    uint8_t state;
+  };
+
+  Job &J;
+  const Spec &S;
+  Result &R;
+  struct io_uring ring;
+  bool ring_ok = false;
+  uint8_t *bufs = nullptr;
+  bool leak_bufs = false;
+  std::vector<Slot> slots;
+  std::vector<uint32_t> free_slots;
+  std::vector<uint32_t> backoff;
+  std::vector<BlockState> st;
+  std::vector<uint8_t> busy;
+  uint64_t nblocks = 0;
+  uint32_t inflight = 0;
+  uint64_t rng = 0;
+  uint64_t seq_next = 0;
+  bool track = false;  // keep per-block state (verify or a given state)
+
+  // timeline
+  uint64_t t0 = 0;
+  uint64_t cur_k = 0;
+  Interval cur{};
+  Hist ihist;
+  uint64_t last_ok = 0;
+  // progress
+  uint64_t next_progress = 0;
+  uint64_t prog_last_ns = 0, prog_last_ios = 0;
+  bool verifying = false;
+
+  inline uint64_t next_rand() {  // splitmix64
+    uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
+    return blk::mix64(z);
+  }
+  inline uint64_t rand_below(uint64_t n) {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(next_rand()) * n) >> 64);
+  }
+  uint8_t *buf_of(uint32_t slot) { return bufs + static_cast<size_t>(slot) * S.bs; }
+  uint64_t off_of(uint64_t block) const { return S.offset + block * S.bs; }
+
+  void prep(uint32_t si, uint64_t now);
+  void roll_to(uint64_t t);
+  void complete(uint32_t si, int res, uint64_t t);
+  void record_error(const Slot &s, int res, uint64_t t);
+  void record_check(const Slot &s, const blk::Check &c, uint64_t t);
+  void maybe_progress(uint64_t t, bool force);
+  int wait(uint64_t timeout_ns, uint32_t wait_nr);
+  uint32_t reap(uint64_t t);
+  bool pick(uint64_t &block, uint8_t &op);
+  void teardown();
+};
+
+bool Engine::setup() {
+  nblocks = R.nblocks;
+  track = S.verify || !S.state.empty() || S.mode == M_VERIFY;
+  struct io_uring_params p;
+  uint32_t entries = 1;
+  while (entries < S.iodepth) entries <<= 1;
+  const uint32_t flag_sets[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN, IORING_SETUP_COOP_TASKRUN, 0};
+  int ret = -EINVAL;
+  for (uint32_t f : flag_sets) {
+    std::memset(&p, 0, sizeof p);
+    p.flags = f;
+    ret = io_uring_queue_init_params(entries, &ring, &p);
+    if (ret == 0) {
+      R.ring_flags = f;
+      break;
+    }
+  }
+  if (ret < 0) {
+    R.error = std::string("io_uring_queue_init: ") + strerror(-ret);
+    R.error_errno = -ret;
+    return false;
+  }
+  ring_ok = true;
+  io_uring_register_ring_fd(&ring);  // optional (5.18+)
+
+  size_t total = static_cast<size_t>(S.bs) * S.iodepth;
+  void *mem = nullptr;
+  if (posix_memalign(&mem, 4096, total) != 0) {
+    R.error = "cannot allocate I/O buffers";
+    return false;
+  }
+  bufs = static_cast<uint8_t *>(mem);
+  // Non-verifying writes carry random, incompressible data, filled once.
+  uint64_t r = S.seed ^ 0x5851f42d4c957f2dULL;
+  for (size_t i = 0; i + 8 <= total; i += 8) {
+    uint64_t v = blk::mix64(r += 0x9e3779b97f4a7c15ULL);
+    std::memcpy(bufs + i, &v, 8);
+  }
+  R.fixed = S.fixed;
+  if (S.fixed) {
+    std::vector<struct iovec> iov(S.iodepth);
+    for (uint32_t i = 0; i < S.iodepth; i++) {
+      iov[i].iov_base = buf_of(i);
+      iov[i].iov_len = S.bs;
+    }
+    if (io_uring_register_buffers(&ring, iov.data(), S.iodepth) < 0 ||
+        io_uring_register_files(&ring, &J.fd, 1) < 0) {
+      io_uring_unregister_buffers(&ring);
+      R.fixed = false;  // e.g. RLIMIT_MEMLOCK on old kernels: plain reads/writes
+    }
+  }
+  slots.assign(S.iodepth, Slot{});
+  free_slots.clear();
+  free_slots.reserve(S.iodepth);
+  for (uint32_t i = S.iodepth; i-- > 0;) free_slots.push_back(i);
+  backoff.reserve(S.iodepth);
+
+  if (track) {
+    st.assign(nblocks, BlockState{0, 0});
+    busy.assign(nblocks, 0);
+    if (!S.state.empty()) {
+      const uint8_t *b = S.state.data();
+      std::memcpy(st.data(), b + kStateHeader, nblocks * sizeof(BlockState));
+    }
+  }
+  rng = S.seed * 0x2545f4914f6cdd1dULL + 1;
+  if (R.errs.capacity() == 0) R.errs.reserve(std::min<uint32_t>(S.max_error_records, 1024));
+  if (S.runtime_ns) R.intervals.reserve(S.runtime_ns / S.interval_ns + 16);
+  return true;
+}
+
+void Engine::teardown() {
+  if (ring_ok) {
+    io_uring_queue_exit(&ring);
+    ring_ok = false;
+  }
+  if (bufs && !leak_bufs) free(bufs);  // leaked if I/O may still be in flight (kernel DMA)
+  bufs = nullptr;
+}
+
+void Engine::export_state() {
+  if (!track) return;
+  R.state.assign(kStateHeader + nblocks * sizeof(BlockState), 0);
+  uint8_t *b = R.state.data();
+  uint32_t u32[4] = {kStateMagic, kStateVersion, S.bs, 0};
+  uint64_t u64[4] = {S.seed, S.offset, R.size, nblocks};
+  std::memcpy(b, u32, sizeof u32);
+  std::memcpy(b + 16, u64, sizeof u64);
+  std::memcpy(b + kStateHeader, st.data(), nblocks * sizeof(BlockState));
+}
+
+// Choose the next op and block; false if none can be issued now (all candidates busy).
+bool Engine::pick(uint64_t &block, uint8_t &op) {
+  switch (S.mode) {
+    case M_READ: op = OP_READ; break;
+    case M_WRITE:
+    case M_RANDWRITE: op = OP_WRITE; break;
+    case M_RANDREAD: op = OP_READ; break;
+    default: op = rand_below(100) < S.rwmixread ? OP_READ : OP_WRITE; break;
+  }
+  bool seq = S.mode == M_READ || S.mode == M_WRITE || S.mode == M_RW || S.mode == M_VERIFY;
+  for (int tries = 0; tries < 8; tries++) {
+    uint64_t b;
+    if (seq) {
+      b = seq_next;
+      if (track && busy[b]) return false;
+      seq_next = seq_next + 1 == nblocks ? 0 : seq_next + 1;
+    } else {
+      b = rand_below(nblocks);
+    }
+    if (!track || !busy[b]) {
+      block = b;
+      return true;
+    }
+  }
+  return false;
+}
+
+void Engine::prep(uint32_t si, uint64_t now) {
+  Slot &s = slots[si];
+  struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);  // never NULL: slots <= SQ entries
+  uint64_t off = off_of(s.block);
+  uint8_t *buf = buf_of(si);
+  int fd = R.fixed ? 0 : J.fd;
+  if (s.op == OP_WRITE) {
+    if (R.fixed)
+      io_uring_prep_write_fixed(sqe, fd, buf, S.bs, off, si);
+    else
+      io_uring_prep_write(sqe, fd, buf, S.bs, off);
+  } else {
+    if (R.fixed)
+      io_uring_prep_read_fixed(sqe, fd, buf, S.bs, off, si);
+    else
+      io_uring_prep_read(sqe, fd, buf, S.bs, off);
+  }
+  if (R.fixed) sqe->flags |= IOSQE_FIXED_FILE;
+  sqe->user_data = si;
+  s.submit_ns = now;
+  s.state = INFLIGHT;
+  inflight++;
+}
+
+// Close timeline intervals up to the one containing t.
+void Engine::roll_to(uint64_t t) {
+  if (t < t0) return;
+  uint64_t k = (t - t0) / S.interval_ns;
+  while (cur_k < k) {
+    cur.p50 = ihist.pct(50);
+    cur.p99 = ihist.pct(99);
+    cur.max = ihist.n ? ihist.max : 0;
+    R.intervals.push_back(cur);
+    cur = Interval{};
+    ihist.reset();
+    cur_k++;
+  }
+}
+
+void Engine::record_error(const Slot &s, int res, uint64_t t) {
+  R.errors_total++;
+  if (!verifying) {
+    cur.errors++;
+    (s.op == OP_WRITE ? R.wr : R.rd).errors++;
+  }
+  if (R.errs.size() < S.max_error_records) {
+    ErrRec e;
+    e.t_ns = t;
+    e.offset = off_of(s.block);
+    e.lat_ns = t - s.submit_ns;
+    e.err = res < 0 ? -res : 0;
+    e.res = res;
+    e.attempt = s.attempt;
+    e.op = s.op;
+    e.verify_pass = verifying;
+    R.errs.push_back(e);
+  }
+}
+
+void Engine::record_check(const Slot &s, const blk::Check &c, uint64_t t) {
+  R.mismatches_total++;
+  if (verifying)
+    R.vs.bad[c.verdict]++, R.vs.bad_total++;
+  else
+    R.run_bad[c.verdict]++;
+  if (R.mism.size() < S.max_mismatch_records) {
+    Mismatch m;
+    m.t_ns = t;
+    m.offset = off_of(s.block);
+    m.expected_gen = st[s.block].acked;
+    m.issued_gen = st[s.block].issued;
+    m.found_gen = c.found_gen;
+    m.found_hash = c.found_hash;
+    m.computed_hash = c.computed_hash;
+    m.found_offset = c.found_offset;
+    m.found_write_ns = c.found_write_ns;
+    m.verdict = c.verdict;
+    m.verify_pass = verifying;
+    R.mism.push_back(m);
+  }
+}
+
+void Engine::complete(uint32_t si, int res, uint64_t t) {
+  Slot &s = slots[si];
+  inflight--;
+  if (res == static_cast<int>(S.bs) && verifying) {
+    BlockState &b = st[s.block];
+    blk::Check c = blk::check_block(buf_of(si), S.bs, S.seed, off_of(s.block), b.acked, b.issued,
+                                    S.full_check);
+    R.vs.checked++;
+    if (c.verdict == blk::V_OK) R.vs.ok++;
+    else if (c.verdict == blk::V_OK_INFLIGHT) R.vs.ok_inflight++;
+    else if (c.verdict == blk::V_OK_UNWRITTEN || c.verdict == blk::V_OK_UNKNOWN) R.vs.ok_unwritten++;
+    if (blk::verdict_bad(c.verdict)) record_check(s, c, t);
+    busy[s.block] = 0;
+    s.state = FREE;
+    free_slots.push_back(si);
+    return;
+  }
+  if (res == static_cast<int>(S.bs)) {
+    uint64_t lat = t - s.submit_ns;
+    OpStats &os = s.op == OP_WRITE ? R.wr : R.rd;
+    os.ios++;
+    os.bytes += S.bs;
+    os.lat.add(lat);
+    ihist.add(lat);
+    if (s.op == OP_WRITE)
+      cur.writes++;
+    else
+      cur.reads++;
+    if (last_ok && t - last_ok >= S.gap_threshold_ns) R.gaps.push_back(Gap{last_ok, t, false});
+    if (!R.first_ok_ns) R.first_ok_ns = t;
+    last_ok = t;
+    if (track) {
+      BlockState &b = st[s.block];
+      if (s.op == OP_WRITE) {
+        b.acked = s.gen;
+      } else if (S.verify) {
+        blk::Check c =
+            blk::check_block(buf_of(si), S.bs, S.seed, off_of(s.block), b.acked, b.issued, false);
+        if (blk::verdict_bad(c.verdict)) record_check(s, c, t);
+      }
+      busy[s.block] = 0;
+    }
+    s.state = FREE;
+    free_slots.push_back(si);
+    return;
+  }
+  // An error or a short transfer: record it, then retry after the back-off.
+  record_error(s, res, t);
+  if (s.attempt < S.max_retries && !J.stop.load(std::memory_order_relaxed)) {
+    s.attempt++;
+    if (!verifying) (s.op == OP_WRITE ? R.wr : R.rd).retries++;
+    s.state = BACKOFF;
+    s.ready_ns = t + S.backoff_ns;
+    backoff.push_back(si);
+    return;
+  }
+  // Given up: a write leaves the block at "acked or issued" (already recorded).
+  if (verifying) R.vs.unreadable++;
+  R.abandoned++;
+  if (track) busy[s.block] = 0;
+  s.state = FREE;
+  free_slots.push_back(si);
+}
+
+int Engine::wait(uint64_t timeout_ns, uint32_t wait_nr) {
+  struct __kernel_timespec ts;
+  ts.tv_sec = static_cast<long long>(timeout_ns / 1000000000ULL);
+  ts.tv_nsec = static_cast<long long>(timeout_ns % 1000000000ULL);
+  struct io_uring_cqe *cqe = nullptr;
+  int ret = io_uring_submit_and_wait_timeout(&ring, &cqe, wait_nr, &ts, nullptr);
+  return ret;
+}
+
+uint32_t Engine::reap(uint64_t t) {
+  unsigned head;
+  struct io_uring_cqe *cqe;
+  uint32_t n = 0;
+  io_uring_for_each_cqe(&ring, head, cqe) {
+    complete(static_cast<uint32_t>(cqe->user_data), cqe->res, t);
+    n++;
+  }
+  if (n) io_uring_cq_advance(&ring, n);
+  return n;
+}
+
+void Engine::maybe_progress(uint64_t t, bool force) {
+  if (!force && t < next_progress) return;
+  next_progress = t + S.progress_ns;
+  Msg *m = new Msg();
+  m->kind = 0;
+  uint64_t ios = R.rd.ios + R.wr.ios;
+  m->p = Progress{t,           t - R.start_ns, R.rd.ios,  R.wr.ios, R.errors_total, R.mismatches_total,
+                  inflight,    last_ok,        ios - prog_last_ios, t - prog_last_ns, verifying};
+  prog_last_ios = ios;
+  prog_last_ns = t;
+  if (J.tsfn.NonBlockingCall(m) != napi_ok) delete m;
+}
+
+void Engine::run_load() {
+  uint64_t start = now_ns();
+  R.start_ns = t0 = start;
+  prog_last_ns = start;
+  next_progress = start + S.progress_ns;
+  const uint64_t deadline = S.runtime_ns ? start + S.runtime_ns : UINT64_MAX;
+  uint64_t issued = 0;
+  bool stopping = false;
+  uint64_t stop_at = 0;
+  uint64_t now = start;
+  for (;;) {
+    if (!stopping) {
+      if (J.stop.load(std::memory_order_relaxed) || now >= deadline)
+        stopping = true, stop_at = now, R.stopped = J.stop.load(std::memory_order_relaxed);
+    }
+    if (!stopping) {
+      // resubmit retries whose back-off has passed
+      for (size_t i = 0; i < backoff.size();) {
+        uint32_t si = backoff[i];
+        if (slots[si].ready_ns <= now) {
+          backoff[i] = backoff.back();
+          backoff.pop_back();
+          prep(si, now);
+        } else {
+          i++;
+        }
+      }
+      // new I/O
+      uint64_t allowed = UINT64_MAX;
+      if (S.rate_iops > 0)
+        allowed = static_cast<uint64_t>(static_cast<double>(now - start) * S.rate_iops / 1e9) + 1;
+      if (S.ios && S.ios < allowed) allowed = S.ios;
+      while (!free_slots.empty() && issued < allowed) {
+        uint64_t block;
+        uint8_t op;
+        if (!pick(block, op)) break;
+        uint32_t si = free_slots.back();
+        free_slots.pop_back();
+        Slot &s = slots[si];
+        s.block = block;
+        s.op = op;
+        s.attempt = 0;
+        if (track) {
+          busy[block] = 1;
+          if (op == OP_WRITE) {
+            BlockState &b = st[block];
+            uint32_t g = std::max(b.acked, b.issued) + 1;
+            b.issued = g;
+            s.gen = g;
+          }
+        }
+        if (op == OP_WRITE && S.verify)
+          blk::format_block(buf_of(si), S.bs, S.seed, off_of(block), s.gen, now);
+        prep(si, now);
+        issued++;
+      }
+    } else if (!backoff.empty()) {
+      // stopping: pending retries are abandoned (their blocks stay "acked or issued")
+      for (uint32_t si : backoff) {
+        Slot &s = slots[si];
+        R.abandoned++;
+        if (track) busy[s.block] = 0;
+        s.state = FREE;
+        free_slots.push_back(si);
+      }
+      backoff.clear();
+    }
+    bool count_done = S.ios && issued >= S.ios && backoff.empty();
+    if (inflight == 0 && (stopping || count_done)) break;
+    if (stopping && now - stop_at > S.drain_timeout_ns) {
+      R.inflight_at_end = inflight;
+      leak_bufs = true;
+      break;
+    }
+    // how long may we sleep?
+    uint64_t wake = next_progress;
+    uint64_t next_iv = t0 + (cur_k + 1) * S.interval_ns;
+    if (inflight == 0 && next_iv < wake) wake = next_iv;  // keep the timeline moving while idle
+    if (!stopping) {
+      if (deadline < wake) wake = deadline;
+      for (uint32_t si : backoff) wake = std::min(wake, slots[si].ready_ns);
+      if (S.rate_iops > 0 && !free_slots.empty()) {
+        uint64_t next_tok = start + static_cast<uint64_t>(static_cast<double>(issued) * 1e9 / S.rate_iops);
+        wake = std::min(wake, next_tok);
+      }
+    }
+    uint64_t timeout = wake > now ? wake - now : 0;
+    if (timeout > 10000000) timeout = 10000000;  // notice stop() within 10 ms
+    if (timeout < 1000) timeout = 1000;
+    int ret = wait(timeout, 1);
+    (void)ret;
+    now = now_ns();
+    reap(now);
+    roll_to(now);
+    maybe_progress(now, false);
+  }
+  R.io_end_ns = now;
+  last_ok = last_ok ? last_ok : start;
+  if (now - last_ok >= S.gap_threshold_ns && R.first_ok_ns) R.gaps.push_back(Gap{last_ok, now, true});
+  roll_to(now + S.interval_ns);  // flush the last (partial) interval
+  R.last_ok_ns = R.first_ok_ns ? last_ok : 0;
+}
+
+// Sequential read of every block we have a record of, checking each one.
+void Engine::run_verify() {
+  if (R.inflight_at_end) return;  // ring still busy: cannot verify with these buffers
+  verifying = true;
+  R.vs.ran = true;
+  uint64_t start = now_ns();
+  R.vs.start_ns = start;
+  if (!R.start_ns) R.start_ns = t0 = start, prog_last_ns = start;
+  next_progress = start + S.progress_ns;
+  uint64_t b = 0;
+  uint64_t now = start;
+  for (;;) {
+    if (!J.stop.load(std::memory_order_relaxed)) {
+      for (size_t i = 0; i < backoff.size();) {
+        uint32_t si = backoff[i];
+        if (slots[si].ready_ns <= now) {
+          backoff[i] = backoff.back();
+          backoff.pop_back();
+          prep(si, now);
+        } else {
+          i++;
+        }
+      }
+      while (!free_slots.empty() && b < nblocks) {
+        if (st[b].acked == 0 && st[b].issued == 0) {
+          b++;
+          continue;
+        }
+        uint32_t si = free_slots.back();
+        free_slots.pop_back();
+        Slot &s = slots[si];
+        s.block = b++;
+        s.op = OP_READ;
+        s.attempt = 0;
+        busy[s.block] = 1;
+        R.vs.blocks++;
+        prep(si, now);
+      }
+    } else {
+      R.stopped = true;
+      for (uint32_t si : backoff) {
+        slots[si].state = FREE;
+        free_slots.push_back(si);
+      }
+      backoff.clear();
+      b = nblocks;
+    }
+    if (inflight == 0 && backoff.empty() && b >= nblocks) break;
+    uint64_t wake = next_progress;
+    for (uint32_t si : backoff) wake = std::min(wake, slots[si].ready_ns);
+    uint64_t timeout = wake > now ? wake - now : 0;
+    if (timeout > 10000000) timeout = 10000000;
+    if (timeout < 1000) timeout = 1000;
+    wait(timeout, 1);
+    now = now_ns();
+    reap(now);
+    maybe_progress(now, false);
+  }
+  R.vs.end_ns = now;
+  R.end_ns = now;
+  verifying = false;
+}
+
+// ---------------------------------------------------------------- JS conversion
+inline Napi::Value Num(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+
+Napi::Object LatObj(Napi::Env env, const Hist &h) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("count", Num(env, h.n));
+  o.Set("minNs", Num(env, h.n ? h.min : 0));
+  o.Set("maxNs", Num(env, h.max));
+  o.Set("meanNs", Napi::Number::New(env, h.n ? static_cast<double>(h.sum) / static_cast<double>(h.n) : 0));
+  static const double ps[] = {1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99};
+  Napi::Object pc = Napi::Object::New(env);
+  for (double p : ps) {
+    char k[16];
+    snprintf(k, sizeof k, "%g", p);
+    pc.Set(k, Num(env, h.pct(p)));
+  }
+  o.Set("percentilesNs", pc);
+  return o;
+}
+
+Napi::Object OpObj(Napi::Env env, const OpStats &s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ios", Num(env, s.ios));
+  o.Set("bytes", Num(env, s.bytes));
+  o.Set("errors", Num(env, s.errors));
+  o.Set("retries", Num(env, s.retries));
+  o.Set("lat", LatObj(env, s.lat));
+  return o;
+}
+
+Napi::Object BadObj(Napi::Env env, const uint64_t *bad) {
+  Napi::Object o = Napi::Object::New(env);
+  for (int v = blk::V_LOST; v <= blk::V_FUTURE; v++) o.Set(blk::verdict_name(v), Num(env, bad[v]));
+  return o;
+}
+
+Napi::Value ResultToJs(Napi::Env env, Result &r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("direct", Napi::Boolean::New(env, r.direct));
+  o.Set("fixedBuffers", Napi::Boolean::New(env, r.fixed));
+  o.Set("ringFlags", Num(env, r.ring_flags));
+  o.Set("stoppedEarly", Napi::Boolean::New(env, r.stopped));
+  o.Set("startNs", Num(env, r.start_ns));
+  o.Set("ioEndNs", Num(env, r.io_end_ns));
+  o.Set("endNs", Num(env, r.end_ns));
+  o.Set("firstCompletionNs", Num(env, r.first_ok_ns));
+  o.Set("lastCompletionNs", Num(env, r.last_ok_ns));
+  o.Set("nblocks", Num(env, r.nblocks));
+  o.Set("size", Num(env, r.size));
+  o.Set("read", OpObj(env, r.rd));
+  o.Set("write", OpObj(env, r.wr));
+  o.Set("ioErrors", Num(env, r.errors_total));
+  o.Set("inflightAtEnd", Num(env, r.inflight_at_end));
+  o.Set("abandoned", Num(env, r.abandoned));
+  Napi::Array errs = Napi::Array::New(env, r.errs.size());
+  for (size_t i = 0; i < r.errs.size(); i++) {
+    const ErrRec &e = r.errs[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("timeNs", Num(env, e.t_ns));
+    x.Set("op", Napi::String::New(env, e.op == OP_WRITE ? "write" : "read"));
+    x.Set("offset", Num(env, e.offset));
+    x.Set("errno", Napi::Number::New(env, e.err));
+    x.Set("code", Napi::String::New(env, e.err ? strerrorname_np(e.err) ? strerrorname_np(e.err) : "E?" : "SHORT"));
+    x.Set("res", Napi::Number::New(env, e.res));
+    x.Set("latNs", Num(env, e.lat_ns));
+    x.Set("attempt", Num(env, e.attempt));
+    x.Set("phase", Napi::String::New(env, e.verify_pass ? "verify" : "run"));
+    errs.Set(i, x);
+  }
+  o.Set("errors", errs);
+  Napi::Object ver = Napi::Object::New(env);
+  ver.Set("mismatches", Num(env, r.mismatches_total));
+  ver.Set("runMismatches", BadObj(env, r.run_bad));
+  Napi::Array mm = Napi::Array::New(env, r.mism.size());
+  char hex[24];
+  for (size_t i = 0; i < r.mism.size(); i++) {
+    const Mismatch &m = r.mism[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("timeNs", Num(env, m.t_ns));
+    x.Set("offset", Num(env, m.offset));
+    x.Set("kind", Napi::String::New(env, blk::verdict_name(m.verdict)));
+    x.Set("phase", Napi::String::New(env, m.verify_pass ? "verify" : "run"));
+    x.Set("expectedGen", Num(env, m.expected_gen));
+    x.Set("issuedGen", Num(env, m.issued_gen));
+    x.Set("foundGen", Num(env, m.found_gen));
+    snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(m.found_hash));
+    x.Set("foundChecksum", Napi::String::New(env, hex));
+    snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(m.computed_hash));
+    x.Set("computedChecksum", Napi::String::New(env, hex));
+    x.Set("foundOffset", Num(env, m.found_offset));
+    x.Set("foundWriteNs", Num(env, m.found_write_ns));
+    mm.Set(i, x);
+  }
+  ver.Set("details", mm);
+  Napi::Object fp = Napi::Object::New(env);
+  fp.Set("ran", Napi::Boolean::New(env, r.vs.ran));
+  fp.Set("startNs", Num(env, r.vs.start_ns));
+  fp.Set("endNs", Num(env, r.vs.end_ns));
+  fp.Set("blocks", Num(env, r.vs.blocks));
+  fp.Set("checked", Num(env, r.vs.checked));
+  fp.Set("ok", Num(env, r.vs.ok));
+  fp.Set("okInflight", Num(env, r.vs.ok_inflight));
+  fp.Set("okUnwritten", Num(env, r.vs.ok_unwritten));
+  fp.Set("unreadable", Num(env, r.vs.unreadable));
+  fp.Set("bad", Num(env, r.vs.bad_total));
+  fp.Set("byKind", BadObj(env, r.vs.bad));
+  ver.Set("finalPass", fp);
+  o.Set("verify", ver);
+
+  // timeline, columnar (compact and cheap to build)
+  Napi::Object tl = Napi::Object::New(env);
+  size_t n = r.intervals.size();
+  tl.Set("startNs", Num(env, r.start_ns));
+  Napi::Float64Array reads = Napi::Float64Array::New(env, n), writes = Napi::Float64Array::New(env, n),
+                     errors = Napi::Float64Array::New(env, n), p50 = Napi::Float64Array::New(env, n),
+                     p99 = Napi::Float64Array::New(env, n), mx = Napi::Float64Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    const Interval &iv = r.intervals[i];
+    reads[i] = iv.reads;
+    writes[i] = iv.writes;
+    errors[i] = iv.errors;
+    p50[i] = static_cast<double>(iv.p50);
+    p99[i] = static_cast<double>(iv.p99);
+    mx[i] = static_cast<double>(iv.max);
+  }
+  tl.Set("reads", reads);
+  tl.Set("writes", writes);
+  tl.Set("errors", errors);
+  tl.Set("p50Ns", p50);
+  tl.Set("p99Ns", p99);
+  tl.Set("maxNs", mx);
+  o.Set("timeline", tl);
+  Napi::Array gaps = Napi::Array::New(env, r.gaps.size());
+  for (size_t i = 0; i < r.gaps.size(); i++) {
+    Napi::Object g = Napi::Object::New(env);
+    g.Set("startNs", Num(env, r.gaps[i].start_ns));
+    g.Set("endNs", Num(env, r.gaps[i].end_ns));
+    g.Set("ns", Num(env, r.gaps[i].end_ns - r.gaps[i].start_ns));
+    g.Set("open", Napi::Boolean::New(env, r.gaps[i].open));
+    gaps.Set(i, g);
+  }
+  o.Set("gaps", gaps);
+  if (!r.state.empty())
+    o.Set("state", Napi::Buffer<uint8_t>::Copy(env, r.state.data(), r.state.size()));
+  return o;
+}
+
+void CallJs(Napi::Env env, Napi::Function cb, Ctx *ctx, Msg *msg) {
+  std::unique_ptr<Msg> m(msg);
+  if (env == nullptr || m == nullptr) return;
+  if (m->kind == 0) {
+    if (cb.IsEmpty() || !cb.IsFunction()) return;
+    const Progress &p = m->p;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("nowNs", Num(env, p.now_ns));
+    o.Set("elapsedNs", Num(env, p.elapsed_ns));
+    o.Set("reads", Num(env, p.reads));
+    o.Set("writes", Num(env, p.writes));
+    o.Set("errors", Num(env, p.errors));
+    o.Set("mismatches", Num(env, p.mismatches));
+    o.Set("inflight", Num(env, p.inflight));
+    o.Set("lastCompletionNs", Num(env, p.last_ok_ns));
+    o.Set("iops", Napi::Number::New(env, p.window_ns ? static_cast<double>(p.window_ios) * 1e9 / static_cast<double>(p.window_ns) : 0));
+    o.Set("phase", Napi::String::New(env, p.verifying ? "verify" : "run"));
+    cb.Call({o});
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();  // a throwing callback must not kill the job
+    return;
+  }
+  Result &r = *m->r;
+  if (!r.error.empty()) {
+    Napi::Error e = Napi::Error::New(env, r.error);
+    if (r.error_errno) e.Set("errno", Napi::Number::New(env, r.error_errno));
+    ctx->deferred.Reject(e.Value());
+  } else {
+    ctx->deferred.Resolve(ResultToJs(env, r));
+  }
+}
+
+void RunThread(std::shared_ptr<Job> job, std::unique_ptr<Result> res) {
+  {
+    Engine e(*job, *res);
+    if (e.setup()) {
+      if (job->spec.mode == M_VERIFY) {
+        e.run_verify();
+      } else {
+        e.run_load();
+        res->end_ns = res->io_end_ns;
+        if (job->spec.verify && job->spec.final_verify && !job->stop.load()) e.run_verify();
+      }
+      e.export_state();
+    }
+  }
+  if (job->fd >= 0) close(job->fd);
+  job->fd = -1;
+  Msg *m = new Msg();
+  m->kind = 1;
+  m->r = std::move(res);
+  if (job->tsfn.BlockingCall(m) != napi_ok) delete m;
+  job->tsfn.Release();
+}
+
+// ---------------------------------------------------------------- spec parsing
+bool GetU64(const Napi::Object &o, const char *k, uint64_t &out, std::string &err) {
+  Napi::Value v = o.Get(k);
+  if (v.IsUndefined() || v.IsNull()) return true;
+  if (v.IsBigInt()) {
+    bool lossless;
+    out = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    return true;
+  }
+  if (!v.IsNumber()) {
+    err = std::string(k) + ": expected a number";
+    return false;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 1.8e19 || std::floor(d) != d) {
+    err = std::string(k) + ": expected a non-negative integer";
+    return false;
+  }
+  out = static_cast<uint64_t>(d);
+  return true;
+}
+bool GetBool(const Napi::Object &o, const char *k, bool &out) {
+  Napi::Value v = o.Get(k);
+  if (v.IsBoolean()) out = v.As<Napi::Boolean>().Value();
+  return true;
+}
+
+bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
+  Napi::Value fn = o.Get("filename");
+  if (!fn.IsString()) {
+    err = "filename: expected a string";
+    return false;
+  }
+  s.filename = fn.As<Napi::String>().Utf8Value();
+  Napi::Value rw = o.Get("rw");
+  std::string m = rw.IsString() ? rw.As<Napi::String>().Utf8Value() : "randread";
+  static const char *modes[] = {"read", "write", "randread", "randwrite", "randrw", "rw", "verify"};
+  s.mode = -1;
+  for (int i = 0; i < 7; i++)
+    if (m == modes[i]) s.mode = i;
+  if (s.mode < 0) {
+    err = "rw: unknown mode '" + m + "'";
+    return false;
+  }
+  uint64_t bs = s.bs, iod = s.iodepth, mix = s.rwmixread, retries = UINT32_MAX, maxe = s.max_error_records,
+           maxm = s.max_mismatch_records;
+  double rate = 0;
+  if (!GetU64(o, "bs", bs, err) || !GetU64(o, "iodepth", iod, err) || !GetU64(o, "offset", s.offset, err) ||
+      !GetU64(o, "size", s.size, err) || !GetU64(o, "runtimeNs", s.runtime_ns, err) ||
+      !GetU64(o, "ios", s.ios, err) || !GetU64(o, "seed", s.seed, err) ||
+      !GetU64(o, "intervalNs", s.interval_ns, err) || !GetU64(o, "gapThresholdNs", s.gap_threshold_ns, err) ||
+      !GetU64(o, "backoffNs", s.backoff_ns, err) || !GetU64(o, "progressNs", s.progress_ns, err) ||
+      !GetU64(o, "rwmixread", mix, err) || !GetU64(o, "drainTimeoutNs", s.drain_timeout_ns, err) ||
+      !GetU64(o, "maxErrorRecords", maxe, err) || !GetU64(o, "maxMismatchRecords", maxm, err))
+    return false;
+  Napi::Value mr = o.Get("maxRetries");
+  if (mr.IsNumber() && std::isfinite(mr.As<Napi::Number>().DoubleValue())) {
+    if (!GetU64(o, "maxRetries", retries, err)) return false;
+    if (retries > UINT32_MAX - 1) retries = UINT32_MAX - 1;
+  }
+  Napi::Value rv = o.Get("rateIops");
+  if (rv.IsNumber()) rate = rv.As<Napi::Number>().DoubleValue();
+  GetBool(o, "verify", s.verify);
+  GetBool(o, "finalVerify", s.final_verify);
+  GetBool(o, "fullCheck", s.full_check);
+  GetBool(o, "direct", s.direct);
+  GetBool(o, "create", s.create);
+  GetBool(o, "fixedBuffers", s.fixed);
+  if (bs < 512 || bs > (64u << 20) || bs % 512) {
+    err = "bs: must be a multiple of 512 between 512 and 64M";
+    return false;
+  }
+  if (s.verify && bs < 128) {
+    err = "bs: too small for verify headers";
+    return false;
+  }
+  if (iod < 1 || iod > 4096) {
+    err = "iodepth: must be between 1 and 4096";
+    return false;
+  }
+  if (s.offset % 512) {
+    err = "offset: must be a multiple of 512";
+    return false;
+  }
+  if (mix > 100) {
+    err = "rwmixread: must be between 0 and 100";
+    return false;
+  }
+  if (!(rate >= 0) || !std::isfinite(rate)) {
+    err = "rateIops: must be a non-negative number";
+    return false;
+  }
+  if (s.interval_ns < 1000) {
+    err = "intervalNs: must be at least 1000";
+    return false;
+  }
+  if (s.progress_ns < 1000000) s.progress_ns = 1000000;
+  s.bs = static_cast<uint32_t>(bs);
+  s.iodepth = static_cast<uint32_t>(iod);
+  s.rwmixread = static_cast<uint32_t>(mix);
+  s.max_retries = static_cast<uint32_t>(retries);
+  s.max_error_records = static_cast<uint32_t>(std::min<uint64_t>(maxe, UINT32_MAX));
+  s.max_mismatch_records = static_cast<uint32_t>(std::min<uint64_t>(maxm, UINT32_MAX));
+  s.rate_iops = rate;
+  if (s.mode == M_VERIFY) s.verify = true;
+  Napi::Value stv = o.Get("state");
+  if (stv.IsBuffer() || stv.IsTypedArray()) {
+    Napi::Uint8Array a = stv.As<Napi::Uint8Array>();
+    s.state.assign(a.Data(), a.Data() + a.ByteLength());
+  }
+  return true;
+}
+
+// Opens the target; fills size/nblocks. Returns "" or an error message.
+std::string OpenTarget(Job &j, Result &r, int &eno) {
+  Spec &s = j.spec;
+  bool writes = s.mode != M_READ && s.mode != M_RANDREAD && s.mode != M_VERIFY;
+  int flags = (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+  if (s.create && writes) flags |= O_CREAT;
+  int fd = -1;
+  j.direct = s.direct;
+  if (s.direct) {
+    fd = open(s.filename.c_str(), flags | O_DIRECT, 0644);
+    if (fd < 0 && errno == EINVAL) j.direct = false;  // e.g. tmpfs: buffered fallback
+  }
+  if (fd < 0 && !j.direct) fd = open(s.filename.c_str(), flags, 0644);
+  if (fd < 0) {
+    eno = errno;
+    return "filename: cannot open " + s.filename + ": " + strerror(errno);
+  }
+  j.fd = fd;
+  r.direct = j.direct;
+  struct stat sb;
+  if (fstat(fd, &sb) < 0) {
+    eno = errno;
+    return std::string("fstat: ") + strerror(errno);
+  }
+  uint64_t tsize = 0;
+  if (S_ISBLK(sb.st_mode)) {
+    if (ioctl(fd, BLKGETSIZE64, &tsize) < 0) {
+      eno = errno;
+      return std::string("BLKGETSIZE64: ") + strerror(errno);
+    }
+  } else if (S_ISREG(sb.st_mode)) {
+    tsize = static_cast<uint64_t>(sb.st_size);
+  } else {
+    eno = EINVAL;
+    return "filename: " + s.filename + " is neither a block device nor a regular file";
+  }
+  uint64_t size = s.size;
+  if (!s.state.empty()) {
+    if (s.state.size() < kStateHeader) return "state: too short";
+    uint32_t u32[4];
+    uint64_t u64[4];
+    std::memcpy(u32, s.state.data(), sizeof u32);
+    std::memcpy(u64, s.state.data() + 16, sizeof u64);
+    if (u32[0] != kStateMagic || u32[1] != kStateVersion) return "state: not a reset-bench verify state";
+    if (s.state.size() != kStateHeader + u64[3] * sizeof(BlockState)) return "state: truncated";
+    if (u32[2] != s.bs || u64[1] != s.offset || (size && size != u64[2]) || u64[0] != s.seed)
+      return "state: recorded for another job (bs, offset, size and seed must match)";
+    size = u64[2];
+  }
+  if (size == 0) {
+    if (tsize <= s.offset) return "size: the target has no room after offset (give --size)";
+    size = tsize - s.offset;
+  }
+  size -= size % s.bs;
+  if (size == 0) return "size: smaller than one block";
+  if (S_ISREG(sb.st_mode) && tsize < s.offset + size) {
+    if (!writes) return "size: the file is smaller than offset+size";
+    if (ftruncate(fd, static_cast<off_t>(s.offset + size)) < 0) {
+      eno = errno;
+      return std::string("ftruncate: ") + strerror(errno);
+    }
+  } else if (S_ISBLK(sb.st_mode) && tsize < s.offset + size) {
+    return "size: offset+size is beyond the end of the device";
+  }
+  r.size = size;
+  r.nblocks = size / s.bs;
+  if (s.runtime_ns == 0 && s.ios == 0) s.ios = r.nblocks;  // one pass, as fio does
+  if ((s.verify || !s.state.empty()) && r.nblocks > (256ULL << 20))
+    return "size: too many blocks to keep a verify record (max 256Mi blocks)";
+  if (s.mode == M_VERIFY && s.state.empty()) return "state: verify needs the state of an earlier job";
+  return "";
+}
+
+// startJob(spec, onProgress?) -> { promise, stop() }
+Napi::Value StartJob(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "startJob(spec, onProgress?)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto job = std::make_shared<Job>();
+  std::string err;
+  if (!ParseSpec(info[0].As<Napi::Object>(), job->spec, err)) {
+    Napi::Error e = Napi::Error::New(env, err);
+    e.Set("code", Napi::String::New(env, "ERR_LOAD_SPEC"));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto res = std::make_unique<Result>();
+  int eno = 0;
+  err = OpenTarget(*job, *res, eno);
+  if (!err.empty()) {
+    if (job->fd >= 0) close(job->fd);
+    Napi::Error e = Napi::Error::New(env, err);
+    e.Set("code", Napi::String::New(env, eno ? "ERR_LOAD_TARGET" : "ERR_LOAD_SPEC"));
+    if (eno) e.Set("errno", Napi::Number::New(env, eno));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Function cb;
+  if (info.Length() > 1 && info[1].IsFunction()) cb = info[1].As<Napi::Function>();
+  else cb = Napi::Function::New(env, [](const Napi::CallbackInfo &i) { return i.Env().Undefined(); });
+  Ctx *ctx = new Ctx(env);
+  Napi::Promise promise = ctx->deferred.Promise();
+  job->tsfn = Tsfn::New(env, cb, "reset-bench-uring", 0, 1, ctx,
+                        [](Napi::Env, void *, Ctx *c) { delete c; }, static_cast<void *>(nullptr));
+  std::thread(RunThread, job, std::move(res)).detach();
+
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("promise", promise);
+  auto *holder = new std::shared_ptr<Job>(job);
+  Napi::Function stop = Napi::Function::New(
+      env,
+      [](const Napi::CallbackInfo &i) -> Napi::Value {
+        auto *h = static_cast<std::shared_ptr<Job> *>(i.Data());
+        (*h)->stop.store(true);
+        return i.Env().Undefined();
+      },
+      "stop", holder);
+  stop.AddFinalizer([](Napi::Env, std::shared_ptr<Job> *h) { delete h; }, holder);
+  handle.Set("stop", stop);
+  return handle;
+}
+
+// uringProbe(): 0 if a ring can be set up here, else -errno.
+Napi::Value UringProbe(const Napi::CallbackInfo &info) {
   struct io_uring ring;
   int ret = io_uring_queue_init(4, &ring, 0);
-  if (ret == 0)
-    io_uring_queue_exit(&ring);
+  if (ret == 0) io_uring_queue_exit(&ring);
   return Napi::Number::New(info.Env(), ret);
 }
+
+// xxh64(buf, seed?) -> hex string (for tests of the block format)
+Napi::Value Xxh64(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray()) {
+    Napi::TypeError::New(env, "xxh64(buffer, seed?)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array a = info[0].As<Napi::Uint8Array>();
+  uint64_t seed = 0;
+  if (info.Length() > 1 && info[1].IsBigInt()) {
+    bool l;
+    seed = info[1].As<Napi::BigInt>().Uint64Value(&l);
+  } else if (info.Length() > 1 && info[1].IsNumber()) {
+    seed = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+  }
+  char hex[24];
+  snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(blk::xxh64(a.Data(), a.ByteLength(), seed)));
+  return Napi::String::New(env, hex);
+}
+
+// formatBlock(bs, seed, offset, gen) -> Buffer with the block the engine would write
+Napi::Value FormatBlock(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) {
+    Napi::TypeError::New(env, "formatBlock(bs, seed, offset, gen)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t bs = info[0].As<Napi::Number>().Uint32Value();
+  uint64_t v[3];
+  for (int i = 0; i < 3; i++) v[i] = static_cast<uint64_t>(info[i + 1].As<Napi::Number>().DoubleValue());
+  if (bs < 128 || bs % 8) {
+    Napi::RangeError::New(env, "bs").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, bs);
+  blk::format_block(b.Data(), bs, v[0], v[1], v[2], now_ns());
+  return b;
+}
+
+Napi::Value MonotonicNs(const Napi::CallbackInfo &info) { return Num(info.Env(), now_ns()); }
+
+}  // namespace
+
 void InitUring(Napi::Env env, Napi::Object exports) {
   exports.Set("uringProbe", Napi::Function::New(env, UringProbe));
+  exports.Set("uringStartJob", Napi::Function::New(env, StartJob));
+  exports.Set("uringXxh64", Napi::Function::New(env, Xxh64));
+  exports.Set("uringFormatBlock", Napi::Function::New(env, FormatBlock));
+  exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs));
 }
 }  // namespace rb

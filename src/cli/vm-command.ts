@@ -1,0 +1,93 @@
+// reset-bench vm exec | shell | bench: the lab by hand.
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { resolveKernel } from '../kernel/resolve.js';
+import { UsageError } from '../util/errors.js';
+import { bootLab, TOPOLOGIES, type TopologyKind } from '../vm/topology.js';
+import { SHELL_SOCKET } from '../vm/qemu-args.js';
+import { makeContext, defaultRunLogDir } from './context.js';
+
+export function parseTopology(v: string): TopologyKind {
+  if (!(TOPOLOGIES as readonly string[]).includes(v)) {
+    throw new UsageError(`unknown topology ${JSON.stringify(v)}; use ${TOPOLOGIES.join(' or ')}`, '--topology');
+  }
+  return v as TopologyKind;
+}
+
+export function parsePositiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`must be a positive whole number, got ${JSON.stringify(v)}`, flag);
+    return n;
+  };
+}
+
+interface VmOpts {
+  kernel: string;
+  topology: string;
+  cacheDir?: string;
+  logDir?: string;
+  timeout: number;
+  role: 'host' | 'target';
+}
+
+export function registerVmCommand(program: Command): void {
+  const vm = program.command('vm').description('boot the lab and work in it by hand');
+  const common = (c: Command): Command =>
+    c
+      .option('--kernel <kernel>', 'stock, patched, debug or a directory with bzImage and lib/modules', 'stock')
+      .option('--topology <kind>', 'loopback or pair', 'loopback')
+      .option('--role <role>', 'in a pair: run in the host or the target VM', 'host')
+      .option('--cache-dir <dir>', 'kernel cache (default $RESET_BENCH_CACHE or ~/.cache/reset-bench)')
+      .option('--log-dir <dir>', 'where console logs go')
+      .option('--timeout <seconds>', 'deadline for the command', parsePositiveInt('--timeout'), 600);
+
+  common(vm.command('exec'))
+    .description('boot, run CMD in the guest, print its output and exit with its exit code')
+    .argument('<cmd...>', 'the command and its arguments (after --)')
+    .action(async (cmd: string[], o: VmOpts) => {
+      const topology = parseTopology(o.topology);
+      const ctx = makeContext({ cacheDir: o.cacheDir });
+      const kernel = await resolveKernel(o.kernel, { cache: ctx.cache, progress: ctx.progress });
+      const logDir = o.logDir ?? defaultRunLogDir(ctx.project);
+      ctx.progress(`booting ${topology} with ${kernel.name} (${kernel.kver})`);
+      const lab = await bootLab({ kind: topology, kernel, project: ctx.project, logDir, log: ctx.log });
+      try {
+        ctx.progress(`ready in ${lab.machines.map((m) => `${m.name} ${m.bootMs} ms`).join(', ')}`);
+        const vmTarget = o.role === 'target' ? lab.target : lab.host;
+        const r = await vmTarget.agent.exec(cmd, { deadlineMs: o.timeout * 1000 });
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr);
+        if (r.timedOut) process.stderr.write(`reset-bench: ${cmd.join(' ')} timed out after ${o.timeout} s\n`);
+        process.exitCode = r.exitCode;
+      } finally {
+        await lab.shutdown();
+      }
+    });
+
+  common(vm.command('shell'))
+    .description('boot and open an interactive shell in the guest (exit the shell to power off)')
+    .action(async (o: VmOpts) => {
+      const topology = parseTopology(o.topology);
+      const ctx = makeContext({ cacheDir: o.cacheDir });
+      const kernel = await resolveKernel(o.kernel, { cache: ctx.cache, progress: ctx.progress });
+      const lab = await bootLab({ kind: topology, kernel, project: ctx.project, logDir: o.logDir ?? defaultRunLogDir(ctx.project), log: ctx.log });
+      const m = o.role === 'target' ? lab.target : lab.host;
+      try {
+        const done = m.agent.call('shell', {}, 24 * 3600 * 1000);
+        const sock = createConnection(join(m.opts.runDir, SHELL_SOCKET));
+        const stdin = process.stdin;
+        if (stdin.isTTY) stdin.setRawMode(true);
+        stdin.pipe(sock);
+        sock.pipe(process.stdout);
+        await done;
+        stdin.unpipe(sock);
+        if (stdin.isTTY) stdin.setRawMode(false);
+        stdin.pause();
+        sock.destroy();
+      } finally {
+        await lab.shutdown();
+      }
+    });
+}

@@ -1,0 +1,138 @@
+// The in-guest agent: started by vm/guest-init.sh under node, it answers JSON-lines
+// requests on the virtio-serial port "rb.agent" and streams the kernel log.
+// Keep start-up lean: every module not needed to say "ready" is imported lazily.
+import { closeSync, createReadStream, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { uptime } from 'node:os';
+import { AGENT_PORT } from './port-name.js';
+import { builtinOps, type Op } from './ops.js';
+import { LineDecoder, Request, encode, parseKmsg, toWireError } from './protocol.js';
+
+/** Operations other parts of the project provide in the guest, loaded on first use. */
+const lazyOps: Record<string, () => Promise<Record<string, Op>>> = {};
+
+export function registerLazyOps(prefix: string, loader: () => Promise<Record<string, Op>>): void {
+  lazyOps[prefix] = loader;
+}
+
+function findPort(): string {
+  const base = '/sys/class/virtio-ports';
+  for (const p of readdirSync(base)) {
+    const name = readFileSync(`${base}/${p}/name`, 'utf8').trim();
+    if (name === AGENT_PORT) return `/dev/${p}`;
+  }
+  throw new Error(`no virtio-serial port named ${AGENT_PORT}`);
+}
+
+const portPath = findPort();
+const fd = openSync(portPath, 'r+');
+
+// Writes to the port are synchronous: the host always drains it, and ordering matters.
+function send(msg: unknown): void {
+  const buf = Buffer.from(encode(msg));
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+    }
+  }
+}
+
+async function resolveOp(name: string): Promise<Op | undefined> {
+  if (builtinOps[name]) return builtinOps[name];
+  if (name === 'poweroff') return poweroff;
+  if (name === 'shell') return shell;
+  const dot = name.indexOf('.');
+  if (dot > 0) {
+    const loader = lazyOps[name.slice(0, dot)];
+    if (loader) return (await loader())[name.slice(dot + 1)];
+  }
+  return undefined;
+}
+
+async function poweroff(): Promise<null> {
+  setTimeout(() => {
+    // sync then power off; busybox is what the initramfs uses too.
+    void import('node:child_process').then(({ spawnSync }) => {
+      spawnSync('/usr/bin/busybox', ['sync']);
+      spawnSync('/usr/bin/busybox', ['poweroff', '-f']);
+    });
+  }, 20);
+  return null;
+}
+
+/** An interactive shell on the virtconsole (a real tty, so job control works). */
+async function shell(): Promise<{ exitCode: number | null }> {
+  const { spawn } = await import('node:child_process');
+  const tty = openSync('/dev/hvc0', 'r+');
+  const child = spawn('setsid', ['-c', '-w', '/bin/bash', '-i'], {
+    stdio: [tty, tty, tty],
+    env: { ...process.env, TERM: process.env.TERM ?? 'xterm', PS1: '[reset-bench \\h \\w]# ' },
+  });
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      closeSync(tty);
+      resolve({ exitCode: code });
+    }),
+  );
+}
+
+async function handle(line: string): Promise<void> {
+  let req: Request;
+  try {
+    req = Request.parse(JSON.parse(line));
+  } catch (e) {
+    send({ event: 'protocol-error', data: { message: String(e), line: line.slice(0, 200) } });
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const op = await resolveOp(req.op);
+    if (!op) throw Object.assign(new Error(`unknown agent operation ${req.op}`), { code: 'ENOSYS' });
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(Object.assign(new Error(`${req.op} took longer than ${req.deadlineMs} ms`), { code: 'ETIMEDOUT' })),
+        req.deadlineMs,
+      );
+    });
+    const result = await Promise.race([op(req.args, req.deadlineMs), deadline]);
+    send({ id: req.id, ok: true, result: result ?? null });
+  } catch (e) {
+    send({ id: req.id, ok: false, error: toWireError(e) });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function streamKmsg(): void {
+  const s = createReadStream('/dev/kmsg', { highWaterMark: 8192 });
+  s.on('data', (chunk) => {
+    const rec = parseKmsg(chunk.toString('utf8'));
+    if (rec) send({ event: 'kmsg', data: rec });
+  });
+  s.on('error', (e) => send({ event: 'agent-log', data: { message: `kmsg: ${String(e)}` } }));
+}
+
+const decoder = new LineDecoder();
+const input = createReadStream('', { fd, autoClose: false, highWaterMark: 65536 });
+input.on('data', (chunk) => {
+  for (const line of decoder.push(chunk as Buffer)) void handle(line);
+});
+input.on('error', (e) => {
+  process.stderr.write(`reset-bench agent: ${String(e)}\n`);
+  closeSync(fd);
+  process.exit(1);
+});
+
+send({
+  event: 'ready',
+  data: {
+    monoNs: process.hrtime.bigint().toString(),
+    uptimeS: uptime(),
+    role: process.env.RB_ROLE ?? '',
+    kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+    pid: process.pid,
+  },
+});
+streamKmsg();

@@ -1,0 +1,7 @@
+// nvmet target (configfs) and NVMe-oF host (/dev/nvme-fabrics, sysfs).
+export * from './errors.js';
+export * from './model.js';
+export * from './nvmet.js';
+export * from './nvmetcli.js';
+export * from './fabrics.js';
+export * from './memfs.js';

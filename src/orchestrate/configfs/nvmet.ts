@@ -1,0 +1,351 @@
+// The nvmet target through configfs: apply a TargetConfig idempotently, read the
+// live configuration back, tear it down completely in the order the kernel needs.
+// Every access goes through GuestFs.
+import type { GuestFs } from '../guest-fs.js';
+import { HarnessError } from '../../util/errors.js';
+import { ConfigfsError, errCode, toConfigfsError } from './errors.js';
+import { parseTargetConfig, type NvmetNamespace, type NvmetPort, type NvmetSubsystem, type TargetConfig } from './model.js';
+
+export const NVMET_ROOT = '/sys/kernel/config/nvmet';
+
+export interface NvmetOptions {
+  /** Default /sys/kernel/config/nvmet. */
+  root?: string;
+  /** Called for every change made (mkdir, write, link...), for the event timeline. */
+  onChange?: (op: string, path: string, value?: string) => void;
+}
+
+/** What apply() changed; empty when the target already matched. */
+export interface ApplyResult {
+  changes: string[];
+}
+
+class Nvmet {
+  readonly root: string;
+  readonly changes: string[] = [];
+  constructor(
+    readonly fs: GuestFs,
+    readonly opts: NvmetOptions,
+  ) {
+    this.root = opts.root ?? NVMET_ROOT;
+  }
+  p(...parts: (string | number)[]): string {
+    return [this.root, ...parts.map(String)].join('/');
+  }
+  private note(op: string, path: string, value?: string) {
+    this.changes.push(value === undefined ? `${op} ${path}` : `${op} ${path} = ${value}`);
+    this.opts.onChange?.(op, path, value);
+  }
+  async checkRoot(): Promise<void> {
+    if (!(await this.fs.exists(this.root)))
+      throw new HarnessError(`${this.root} does not exist: load nvmet (modprobe nvmet) and mount configfs at /sys/kernel/config`);
+  }
+  async read(path: string): Promise<string> {
+    try {
+      return (await this.fs.readFile(path)).replace(/\n$/, '');
+    } catch (e) {
+      throw toConfigfsError(e, { op: 'read', path });
+    }
+  }
+  async readOpt(path: string): Promise<string | undefined> {
+    try {
+      return (await this.fs.readFile(path)).replace(/\n$/, '');
+    } catch {
+      return undefined;
+    }
+  }
+  async write(path: string, value: string): Promise<void> {
+    try {
+      await this.fs.writeFile(path, value);
+    } catch (e) {
+      throw toConfigfsError(e, { op: 'write', path, value });
+    }
+    this.note('write', path, value);
+  }
+  /** Writes only when the current value differs (idempotent apply). */
+  async set(path: string, value: string): Promise<boolean> {
+    const cur = await this.readOpt(path);
+    if (cur !== undefined && normalize(cur) === normalize(value)) return false;
+    await this.write(path, value);
+    return true;
+  }
+  async mkdirp(path: string): Promise<boolean> {
+    if (await this.fs.exists(path)) return false;
+    try {
+      await this.fs.mkdir(path);
+    } catch (e) {
+      if (errCode(e) === 'EEXIST') return false;
+      throw toConfigfsError(e, { op: 'mkdir', path });
+    }
+    this.note('mkdir', path);
+    return true;
+  }
+  async rmdir(path: string): Promise<void> {
+    try {
+      await this.fs.rmdir(path);
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return;
+      throw toConfigfsError(e, { op: 'rmdir', path });
+    }
+    this.note('rmdir', path);
+  }
+  async link(target: string, path: string): Promise<boolean> {
+    if (await this.fs.exists(path)) return false;
+    try {
+      await this.fs.symlink(target, path);
+    } catch (e) {
+      throw toConfigfsError(e, { op: 'symlink', path, value: target });
+    }
+    this.note('symlink', path, target);
+    return true;
+  }
+  async unlink(path: string): Promise<void> {
+    try {
+      await this.fs.unlink(path);
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return;
+      throw toConfigfsError(e, { op: 'unlink', path });
+    }
+    this.note('unlink', path);
+  }
+  async ls(path: string): Promise<string[]> {
+    try {
+      return (await this.fs.readdir(path)).sort();
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return [];
+      throw toConfigfsError(e, { op: 'readdir', path });
+    }
+  }
+}
+
+/** configfs shows uuids lower-case, treq "not specified", booleans 0/1. */
+function normalize(v: string): string {
+  return v.trim().toLowerCase();
+}
+
+// ---- apply ----------------------------------------------------------------
+
+/**
+ * Makes the target match `config` (validated first with parseTargetConfig): creates
+ * what is missing, rewrites what differs, and, inside the subsystems and ports it
+ * names, removes namespaces, allowed hosts and links it does not list. Objects the
+ * config does not name are left alone. Running it twice changes nothing the second time.
+ */
+export async function applyTarget(fs: GuestFs, input: unknown, opts: NvmetOptions = {}): Promise<ApplyResult> {
+  const cfg = parseTargetConfig(input);
+  const t = new Nvmet(fs, opts);
+  await t.checkRoot();
+  for (const h of cfg.hosts) await t.mkdirp(t.p('hosts', h));
+  for (const s of cfg.subsystems) await applySubsystem(t, s);
+  for (const p of cfg.ports) await applyPort(t, p);
+  return { changes: t.changes };
+}
+
+async function applySubsystem(t: Nvmet, s: NvmetSubsystem): Promise<void> {
+  const dir = t.p('subsystems', s.nqn);
+  await t.mkdirp(dir);
+  for (const [k, v] of Object.entries(s.attrs)) {
+    if (k === 'allow_any_host') continue;
+    await t.set(`${dir}/attr_${k}`, v);
+  }
+  // allow_any_host and allowed_hosts exclude each other: order the changes.
+  const current = await t.ls(`${dir}/allowed_hosts`);
+  if (s.allowAnyHost) {
+    for (const h of current) await t.unlink(`${dir}/allowed_hosts/${h}`);
+    await t.set(`${dir}/attr_allow_any_host`, '1');
+  } else {
+    await t.set(`${dir}/attr_allow_any_host`, '0');
+    for (const h of current) if (!s.allowedHosts.includes(h)) await t.unlink(`${dir}/allowed_hosts/${h}`);
+    for (const h of s.allowedHosts) await t.link(t.p('hosts', h), `${dir}/allowed_hosts/${h}`);
+  }
+  const want = new Set(s.namespaces.map((n) => String(n.nsid)));
+  for (const nsid of await t.ls(`${dir}/namespaces`)) {
+    if (!want.has(nsid)) await removeNamespace(t, `${dir}/namespaces/${nsid}`);
+  }
+  for (const ns of s.namespaces) await applyNamespace(t, `${dir}/namespaces/${ns.nsid}`, ns);
+}
+
+async function applyNamespace(t: Nvmet, dir: string, ns: NvmetNamespace): Promise<void> {
+  await t.mkdirp(dir);
+  const enabled = (await t.readOpt(`${dir}/enable`)) === '1';
+  const path = await t.readOpt(`${dir}/device_path`);
+  const wantIds: [string, string][] = [];
+  if (ns.uuid) wantIds.push(['device_uuid', ns.uuid]);
+  if (ns.nguid) wantIds.push(['device_nguid', ns.nguid]);
+  for (const [k, v] of Object.entries(ns.attrs)) wantIds.push([k, v]);
+  const differs = async () => {
+    if (path !== ns.path) return true;
+    for (const [k, v] of wantIds) {
+      const cur = await t.readOpt(`${dir}/${k}`);
+      if (cur === undefined || normalize(cur) !== normalize(v)) return true;
+    }
+    return false;
+  };
+  // device_path, uuid and nguid can only change while the namespace is disabled.
+  if (enabled && !(await differs())) {
+    if (!ns.enable) await t.write(`${dir}/enable`, '0');
+    return;
+  }
+  if (enabled) await t.write(`${dir}/enable`, '0');
+  await t.set(`${dir}/device_path`, ns.path);
+  for (const [k, v] of wantIds) await t.set(`${dir}/${k}`, v);
+  if (ns.enable) await t.write(`${dir}/enable`, '1');
+}
+
+async function applyPort(t: Nvmet, p: NvmetPort): Promise<void> {
+  const dir = t.p('ports', p.portid);
+  await t.mkdirp(dir);
+  const addr: [string, string][] = [['addr_trtype', p.trtype]];
+  if (p.adrfam) addr.push(['addr_adrfam', p.adrfam]);
+  if (p.traddr !== undefined) addr.push(['addr_traddr', p.traddr]);
+  if (p.trsvcid !== undefined) addr.push(['addr_trsvcid', p.trsvcid]);
+  if (p.treq) addr.push(['addr_treq', p.treq]);
+  for (const [k, v] of Object.entries(p.params)) addr.push([`param_${k}`, v]);
+  const stale: string[] = [];
+  for (const [k, v] of addr) {
+    const cur = await t.readOpt(`${dir}/${k}`);
+    if (cur === undefined || normalize(cur) !== normalize(v)) stale.push(k);
+  }
+  const linked = await t.ls(`${dir}/subsystems`);
+  // The address of an enabled port (one with links) is read-only: unlink, write, relink.
+  if (stale.length && linked.length) for (const s of linked) await t.unlink(`${dir}/subsystems/${s}`);
+  for (const [k, v] of addr) if (stale.includes(k)) await t.write(`${dir}/${k}`, v);
+  const nowLinked = stale.length ? [] : linked;
+  for (const s of nowLinked) if (!p.subsystems.includes(s)) await t.unlink(`${dir}/subsystems/${s}`);
+  for (const s of p.subsystems) await t.link(t.p('subsystems', s), `${dir}/subsystems/${s}`);
+}
+
+async function removeNamespace(t: Nvmet, dir: string): Promise<void> {
+  if ((await t.readOpt(`${dir}/enable`)) === '1') await t.write(`${dir}/enable`, '0');
+  await t.rmdir(dir);
+}
+
+// ---- read back -------------------------------------------------------------
+
+/** The live target configuration, in the TargetConfig shape. */
+export async function readTarget(fs: GuestFs, opts: NvmetOptions = {}): Promise<TargetConfig> {
+  const t = new Nvmet(fs, opts);
+  await t.checkRoot();
+  const hosts = await t.ls(t.p('hosts'));
+  const subsystems: NvmetSubsystem[] = [];
+  for (const nqn of await t.ls(t.p('subsystems'))) {
+    const dir = t.p('subsystems', nqn);
+    const attrs: Record<string, string> = {};
+    for (const f of await t.ls(dir)) {
+      if (!f.startsWith('attr_') || f === 'attr_allow_any_host') continue;
+      const v = await t.readOpt(`${dir}/${f}`);
+      if (v !== undefined) attrs[f.slice(5)] = v;
+    }
+    const namespaces: NvmetNamespace[] = [];
+    for (const nsid of await t.ls(`${dir}/namespaces`)) {
+      const nd = `${dir}/namespaces/${nsid}`;
+      const ns: NvmetNamespace = {
+        nsid: Number(nsid),
+        path: (await t.readOpt(`${nd}/device_path`)) ?? '',
+        enable: (await t.readOpt(`${nd}/enable`)) === '1',
+        attrs: {},
+      };
+      const uuid = await t.readOpt(`${nd}/device_uuid`);
+      if (uuid) ns.uuid = uuid;
+      const nguid = await t.readOpt(`${nd}/device_nguid`);
+      if (nguid) ns.nguid = nguid;
+      const grp = await t.readOpt(`${nd}/ana_grpid`);
+      if (grp !== undefined) ns.attrs.ana_grpid = grp;
+      namespaces.push(ns);
+    }
+    namespaces.sort((a, b) => a.nsid - b.nsid);
+    subsystems.push({
+      nqn,
+      allowAnyHost: (await t.readOpt(`${dir}/attr_allow_any_host`)) === '1',
+      allowedHosts: await t.ls(`${dir}/allowed_hosts`),
+      attrs,
+      namespaces,
+    });
+  }
+  const ports: NvmetPort[] = [];
+  for (const id of await t.ls(t.p('ports'))) {
+    const dir = t.p('ports', id);
+    const trtype = (await t.readOpt(`${dir}/addr_trtype`)) ?? '';
+    const params: Record<string, string> = {};
+    for (const f of await t.ls(dir)) {
+      if (!f.startsWith('param_')) continue;
+      const v = await t.readOpt(`${dir}/${f}`);
+      if (v !== undefined) params[f.slice(6)] = v;
+    }
+    const port = {
+      portid: Number(id),
+      trtype: trtype as NvmetPort['trtype'],
+      params,
+      subsystems: await t.ls(`${dir}/subsystems`),
+    } as NvmetPort;
+    const adrfam = await t.readOpt(`${dir}/addr_adrfam`);
+    if (adrfam) port.adrfam = adrfam as NvmetPort['adrfam'];
+    const traddr = await t.readOpt(`${dir}/addr_traddr`);
+    if (traddr) port.traddr = traddr;
+    const trsvcid = await t.readOpt(`${dir}/addr_trsvcid`);
+    if (trsvcid) port.trsvcid = trsvcid;
+    const treq = await t.readOpt(`${dir}/addr_treq`);
+    if (treq) port.treq = treq as NvmetPort['treq'];
+    ports.push(port);
+  }
+  ports.sort((a, b) => a.portid - b.portid);
+  return { hosts, subsystems, ports };
+}
+
+// ---- teardown --------------------------------------------------------------
+
+export interface TeardownOptions extends NvmetOptions {
+  /** Only these objects (by subsystem NQN / port id / host NQN); default everything. */
+  only?: { subsystems?: string[]; ports?: number[]; hosts?: string[] };
+}
+
+/**
+ * Removes the target in the order the kernel requires: port -> subsystem links,
+ * referrals, allowed-host links, namespaces (disabled, then removed), subsystems,
+ * ports, hosts. Goes on after a failure and throws one error listing all of them.
+ */
+export async function teardownTarget(fs: GuestFs, opts: TeardownOptions = {}): Promise<ApplyResult> {
+  const t = new Nvmet(fs, opts);
+  if (!(await fs.exists(t.root))) return { changes: [] };
+  const errors: ConfigfsError[] = [];
+  const attempt = async (fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      if (e instanceof ConfigfsError) errors.push(e);
+      else throw e;
+    }
+  };
+  const only = opts.only;
+  const subsystems = (await t.ls(t.p('subsystems'))).filter((s) => !only || (only.subsystems ?? []).includes(s));
+  const ports = (await t.ls(t.p('ports'))).filter((p) => !only || (only.ports ?? []).map(String).includes(p));
+  const hosts = (await t.ls(t.p('hosts'))).filter((h) => !only || (only.hosts ?? []).includes(h));
+  // 1. port -> subsystem links (with `only`, also links from other ports to removed subsystems).
+  for (const id of await t.ls(t.p('ports'))) {
+    for (const s of await t.ls(t.p('ports', id, 'subsystems'))) {
+      if (ports.includes(id) || subsystems.includes(s)) await attempt(() => t.unlink(t.p('ports', id, 'subsystems', s)));
+    }
+  }
+  for (const id of ports)
+    for (const r of await t.ls(t.p('ports', id, 'referrals'))) await attempt(() => t.rmdir(t.p('ports', id, 'referrals', r)));
+  // 2. allowed hosts (also links from kept subsystems to removed hosts).
+  for (const s of await t.ls(t.p('subsystems'))) {
+    for (const h of await t.ls(t.p('subsystems', s, 'allowed_hosts'))) {
+      if (subsystems.includes(s) || hosts.includes(h)) await attempt(() => t.unlink(t.p('subsystems', s, 'allowed_hosts', h)));
+    }
+  }
+  // 3. namespaces, 4. subsystems
+  for (const s of subsystems) {
+    for (const nsid of await t.ls(t.p('subsystems', s, 'namespaces')))
+      await attempt(() => removeNamespace(t, t.p('subsystems', s, 'namespaces', nsid)));
+    await attempt(() => t.rmdir(t.p('subsystems', s)));
+  }
+  // 5. ports, 6. hosts
+  for (const id of ports) await attempt(() => t.rmdir(t.p('ports', id)));
+  for (const h of hosts) await attempt(() => t.rmdir(t.p('hosts', h)));
+  if (errors.length)
+    throw new HarnessError(`nvmet teardown left objects behind:\n  ${errors.map((e) => e.message).join('\n  ')}`, {
+      cause: errors,
+    });
+  return { changes: t.changes };
+}

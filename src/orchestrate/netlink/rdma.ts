@@ -1,0 +1,223 @@
+// RDMA nldev over NETLINK_RDMA: devices, ports (state, physical state, netdev),
+// NEWLINK (create an rxe/siw device on a netdev) and DELLINK.
+import { UsageError } from '../../util/errors.js';
+import { Attrs, attr, type NlMsg } from './codec.js';
+import {
+  IB_PORT_PHYS_STATES,
+  IB_PORT_STATES,
+  NETLINK_RDMA,
+  RDMA_NLDEV_ATTR_CAP_FLAGS,
+  RDMA_NLDEV_ATTR_DEV_INDEX,
+  RDMA_NLDEV_ATTR_DEV_NAME,
+  RDMA_NLDEV_ATTR_DEV_NODE_TYPE,
+  RDMA_NLDEV_ATTR_DEV_PROTOCOL,
+  RDMA_NLDEV_ATTR_FW_VERSION,
+  RDMA_NLDEV_ATTR_LID,
+  RDMA_NLDEV_ATTR_LINK_TYPE,
+  RDMA_NLDEV_ATTR_NDEV_INDEX,
+  RDMA_NLDEV_ATTR_NDEV_NAME,
+  RDMA_NLDEV_ATTR_NODE_GUID,
+  RDMA_NLDEV_ATTR_PORT_INDEX,
+  RDMA_NLDEV_ATTR_PORT_PHYS_STATE,
+  RDMA_NLDEV_ATTR_PORT_STATE,
+  RDMA_NLDEV_ATTR_SYS_IMAGE_GUID,
+  RDMA_NLDEV_CMD_DELLINK,
+  RDMA_NLDEV_CMD_GET,
+  RDMA_NLDEV_CMD_NEWLINK,
+  RDMA_NLDEV_CMD_PORT_GET,
+  RDMA_NL_NLDEV,
+  rdmaNlGetType,
+} from './constants.js';
+import { NetlinkError, NetlinkSocket, type NetlinkOpenOptions } from './socket.js';
+
+export const nldevType = (cmd: number): number => rdmaNlGetType(RDMA_NL_NLDEV, cmd);
+
+export interface RdmaDevice {
+  index: number;
+  name: string;
+  /** Number of ports (RDMA_NLDEV_ATTR_PORT_INDEX in a GET answer). */
+  ports?: number;
+  /** As `rdma dev` prints it: xxxx:xxxx:xxxx:xxxx. */
+  nodeGuid?: string;
+  sysImageGuid?: string;
+  fwVersion?: string;
+  nodeType?: number;
+  /** "roce", "ib", "iw" */
+  protocol?: string;
+  capFlags?: bigint;
+}
+
+export interface RdmaPort {
+  devIndex: number;
+  devName: string;
+  port: number;
+  /** DOWN, INIT, ARMED, ACTIVE, ACTIVE_DEFER (enum ib_port_state) */
+  state: string;
+  /** SLEEP, POLLING, DISABLED, LINK_UP, ... (enum ib_port_phys_state) */
+  physState: string;
+  netdev?: string;
+  netdevIndex?: number;
+  lid?: number;
+}
+
+/** 64-bit GUID in host order -> "xxxx:xxxx:xxxx:xxxx" (iproute2's rdma prints it so). */
+export function guidString(v: bigint): string {
+  const h = v.toString(16).padStart(16, '0');
+  return `${h.slice(0, 4)}:${h.slice(4, 8)}:${h.slice(8, 12)}:${h.slice(12, 16)}`;
+}
+
+export function decodeDevice(m: NlMsg): RdmaDevice {
+  const a = new Attrs(m.payload);
+  const index = a.u32(RDMA_NLDEV_ATTR_DEV_INDEX);
+  const name = a.str(RDMA_NLDEV_ATTR_DEV_NAME);
+  if (index === undefined || name === undefined) throw new Error('nldev GET answer without DEV_INDEX/DEV_NAME');
+  const d: RdmaDevice = { index, name };
+  const ports = a.u32(RDMA_NLDEV_ATTR_PORT_INDEX);
+  if (ports !== undefined) d.ports = ports;
+  const guid = a.u64(RDMA_NLDEV_ATTR_NODE_GUID);
+  if (guid !== undefined) d.nodeGuid = guidString(guid);
+  const sig = a.u64(RDMA_NLDEV_ATTR_SYS_IMAGE_GUID);
+  if (sig !== undefined) d.sysImageGuid = guidString(sig);
+  const fw = a.str(RDMA_NLDEV_ATTR_FW_VERSION);
+  if (fw !== undefined) d.fwVersion = fw;
+  const nt = a.u8(RDMA_NLDEV_ATTR_DEV_NODE_TYPE);
+  if (nt !== undefined) d.nodeType = nt;
+  const proto = a.str(RDMA_NLDEV_ATTR_DEV_PROTOCOL);
+  if (proto !== undefined) d.protocol = proto;
+  const caps = a.u64(RDMA_NLDEV_ATTR_CAP_FLAGS);
+  if (caps !== undefined) d.capFlags = caps;
+  return d;
+}
+
+export function decodePort(m: NlMsg): RdmaPort {
+  const a = new Attrs(m.payload);
+  const devIndex = a.u32(RDMA_NLDEV_ATTR_DEV_INDEX);
+  const port = a.u32(RDMA_NLDEV_ATTR_PORT_INDEX);
+  if (devIndex === undefined || port === undefined) throw new Error('nldev PORT_GET answer without DEV_INDEX/PORT_INDEX');
+  const st = a.u8(RDMA_NLDEV_ATTR_PORT_STATE) ?? 0;
+  const ph = a.u8(RDMA_NLDEV_ATTR_PORT_PHYS_STATE) ?? 0;
+  const p: RdmaPort = {
+    devIndex,
+    devName: a.str(RDMA_NLDEV_ATTR_DEV_NAME) ?? `dev${devIndex}`,
+    port,
+    state: IB_PORT_STATES[st] ?? `STATE_${st}`,
+    physState: IB_PORT_PHYS_STATES[ph] ?? `PHYS_${ph}`,
+  };
+  const nd = a.str(RDMA_NLDEV_ATTR_NDEV_NAME);
+  if (nd !== undefined) p.netdev = nd;
+  const ndi = a.u32(RDMA_NLDEV_ATTR_NDEV_INDEX);
+  if (ndi !== undefined) p.netdevIndex = ndi;
+  const lid = a.u32(RDMA_NLDEV_ATTR_LID);
+  if (lid !== undefined) p.lid = lid;
+  return p;
+}
+
+/** The NEWLINK request payload (exported for tests). */
+export function encodeNewLink(name: string, netdev: string, type: string): Buffer {
+  return Buffer.concat([
+    attr.str(RDMA_NLDEV_ATTR_DEV_NAME, name),
+    attr.str(RDMA_NLDEV_ATTR_LINK_TYPE, type),
+    attr.str(RDMA_NLDEV_ATTR_NDEV_NAME, netdev),
+  ]);
+}
+
+export type RdmaDevRef = string | number;
+
+export class RdmaNl {
+  private constructor(readonly sock: NetlinkSocket) {}
+
+  /** Throws a HarnessError saying ib_core is missing when NETLINK_RDMA does not exist. */
+  static open(opts: Omit<NetlinkOpenOptions, 'groups'> = {}): RdmaNl {
+    try {
+      return new RdmaNl(NetlinkSocket.open(NETLINK_RDMA, opts));
+    } catch (e) {
+      if ((e as { code?: string }).code === 'EPROTONOSUPPORT')
+        throw new NetlinkError('open NETLINK_RDMA socket', 93, 'EPROTONOSUPPORT', {}, 'ib_core is not loaded (modprobe ib_core / rdma_rxe)');
+      throw e;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.sock.close();
+  }
+
+  async listDevices(): Promise<RdmaDevice[]> {
+    const msgs = await this.sock.dump(nldevType(RDMA_NLDEV_CMD_GET), Buffer.alloc(0), { what: 'RDMA_NLDEV_CMD_GET dump' });
+    return msgs.filter((m) => m.type === nldevType(RDMA_NLDEV_CMD_GET)).map(decodeDevice);
+  }
+
+  async findDevice(ref: RdmaDevRef): Promise<RdmaDevice | undefined> {
+    const devs = await this.listDevices();
+    return devs.find((d) => (typeof ref === 'number' ? d.index === ref : d.name === ref));
+  }
+
+  /** The device, or a UsageError naming the devices that do exist. */
+  async getDevice(ref: RdmaDevRef): Promise<RdmaDevice> {
+    const devs = await this.listDevices();
+    const d = devs.find((x) => (typeof ref === 'number' ? x.index === ref : x.name === ref));
+    if (!d)
+      throw new UsageError(
+        `no RDMA device ${typeof ref === 'number' ? `with index ${ref}` : `named "${ref}"`} (present: ${devs.map((x) => x.name).join(', ') || 'none'})`,
+        'rdma device',
+      );
+    return d;
+  }
+
+  /** Ports of one device, or of every device when `ref` is omitted. */
+  async listPorts(ref?: RdmaDevRef): Promise<RdmaPort[]> {
+    const devs = ref === undefined ? await this.listDevices() : [await this.getDevice(ref)];
+    const out: RdmaPort[] = [];
+    for (const d of devs) {
+      const msgs = await this.sock.dump(nldevType(RDMA_NLDEV_CMD_PORT_GET), attr.u32(RDMA_NLDEV_ATTR_DEV_INDEX, d.index), {
+        what: `RDMA_NLDEV_CMD_PORT_GET dump of ${d.name}`,
+      });
+      out.push(...msgs.filter((m) => m.type === nldevType(RDMA_NLDEV_CMD_PORT_GET)).map(decodePort));
+    }
+    return out;
+  }
+
+  /** Creates an RDMA link (`rdma link add NAME type TYPE netdev NETDEV`) and returns the device. */
+  async newLink(name: string, netdev: string, type = 'rxe'): Promise<RdmaDevice> {
+    if (!name || name.length > 63 || name.includes('%'))
+      throw new UsageError(`"${name}" is not a valid RDMA device name (1-63 characters, no '%')`, 'rdma device');
+    if (!netdev || netdev.length > 15) throw new UsageError(`"${netdev}" is not a valid network interface name`, 'netdev');
+    await this.sock.request(nldevType(RDMA_NLDEV_CMD_NEWLINK), encodeNewLink(name, netdev, type), {
+      what: `RDMA_NLDEV_CMD_NEWLINK ${name} type ${type} netdev ${netdev}`,
+      timeoutMs: 15000, // may load rdma_rxe (request_module)
+      hint: (code) => {
+        switch (code) {
+          case 'ENODEV':
+            return `no network interface named "${netdev}" in this network namespace`;
+          case 'EEXIST':
+            return `${netdev} already has an ${type} device`;
+          case 'ENFILE':
+            return `an RDMA device named "${name}" already exists`;
+          case 'EINVAL':
+            return `link type "${type}" is unknown (module rdma_${type} not loadable?) or the name is invalid`;
+          case 'EPERM':
+            return `${type} cannot be created on ${netdev} (a VLAN device?) or CAP_NET_ADMIN is missing`;
+          case 'ENOENT':
+            return `the ${type} driver could not initialise (rdma_rxe on 6.1 needs crc32_generic loaded first)`;
+          default:
+            return undefined;
+        }
+      },
+    });
+    const d = await this.findDevice(name);
+    if (!d) throw new NetlinkError(`RDMA_NLDEV_CMD_NEWLINK ${name}`, 19, 'ENODEV', {}, 'the kernel acknowledged it but the device is not listed');
+    return d;
+  }
+
+  /** Deletes an RDMA link (`rdma link delete NAME`), by name or device index. */
+  async delLink(ref: RdmaDevRef): Promise<void> {
+    const d = await this.getDevice(ref);
+    await this.sock.request(nldevType(RDMA_NLDEV_CMD_DELLINK), attr.u32(RDMA_NLDEV_ATTR_DEV_INDEX, d.index), {
+      what: `RDMA_NLDEV_CMD_DELLINK ${d.name} (index ${d.index})`,
+      timeoutMs: 30000, // waits for every client (nvme-rdma, nvmet-rdma, rdma_cm) to let go
+      hint: (code) =>
+        code === 'EINVAL'
+          ? `${d.name} is gone or its driver does not allow deleting it from user space (only rxe and siw do)`
+          : undefined,
+    });
+  }
+}

@@ -1,0 +1,97 @@
+// The host's end of the agent channel, and a GuestFs on top of it.
+import { HarnessError } from '../util/errors.js';
+import { Message, type WireError } from '../guest/protocol.js';
+import type { ExecResult } from '../guest/ops.js';
+import type { GuestFs } from '../orchestrate/guest-fs.js';
+import { JsonLinesSocket } from './json-lines-socket.js';
+
+/** An error the guest reported, with its errno code and path. */
+export class GuestError extends Error {
+  readonly code?: string;
+  readonly path?: string;
+  readonly errno?: number;
+  constructor(
+    readonly op: string,
+    wire: WireError,
+  ) {
+    super(`${op}: ${wire.message}`);
+    this.name = 'GuestError';
+    this.code = wire.code;
+    this.path = wire.path;
+    this.errno = wire.errno;
+  }
+}
+
+/** Extra time the host allows over the agent's own deadline for the round trip. */
+const SLACK_MS = 5_000;
+
+export class AgentClient extends JsonLinesSocket {
+  private nextId = 1;
+
+  protected onMessage(raw: unknown): void {
+    const parsed = Message.safeParse(raw);
+    if (!parsed.success) {
+      this.emit('garbage', JSON.stringify(raw));
+      return;
+    }
+    const m = parsed.data;
+    if ('event' in m) {
+      this.emit('event', m.event, m.data);
+      this.emit(`event:${m.event}`, m.data);
+      return;
+    }
+    if (m.ok) this.settle(m.id, undefined, m.result);
+    else this.settle(m.id, new GuestError(this.opOf(m.id), m.error));
+  }
+
+  private readonly ops = new Map<number, string>();
+  private opOf(id: number): string {
+    const op = this.ops.get(id) ?? 'agent';
+    this.ops.delete(id);
+    return op;
+  }
+
+  call<T = unknown>(op: string, args: Record<string, unknown> = {}, deadlineMs = 30_000): Promise<T> {
+    const id = this.nextId++;
+    this.ops.set(id, op);
+    const what = `agent ${op}${typeof args.path === 'string' ? ` ${args.path}` : ''}`;
+    return this.request(id, { id, op, args, deadlineMs }, deadlineMs + SLACK_MS, what) as Promise<T>;
+  }
+
+  exec(argv: string[], opts: { deadlineMs?: number; input?: string; env?: Record<string, string> } = {}): Promise<ExecResult> {
+    return this.call<ExecResult>('exec', { argv, input: opts.input, env: opts.env }, opts.deadlineMs ?? 60_000);
+  }
+
+  /** Runs a command and fails with its stderr unless it exits 0. */
+  async check(argv: string[], opts: { deadlineMs?: number; input?: string } = {}): Promise<string> {
+    const r = await this.exec(argv, opts);
+    if (r.exitCode !== 0) {
+      throw new HarnessError(`guest: ${argv.join(' ')} exited ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+    return r.stdout;
+  }
+
+  waitFor(
+    path: string,
+    test: 'equals' | 'notEquals' | 'matches' | 'exists' | 'absent',
+    value: string | undefined,
+    deadlineMs: number,
+    intervalMs = 20,
+  ): Promise<{ value?: string; elapsedMs: number }> {
+    return this.call('waitFor', { path, test, value, intervalMs }, deadlineMs);
+  }
+
+  /** A GuestFs whose every call goes through this channel. */
+  fs(deadlineMs = 30_000): GuestFs {
+    return {
+      readFile: (path) => this.call<string>('readFile', { path }, deadlineMs),
+      writeFile: async (path, data) => void (await this.call('writeFile', { path, data }, deadlineMs)),
+      mkdir: async (path) => void (await this.call('mkdir', { path }, deadlineMs)),
+      rmdir: async (path) => void (await this.call('rmdir', { path }, deadlineMs)),
+      symlink: async (target, path) => void (await this.call('symlink', { target, path }, deadlineMs)),
+      unlink: async (path) => void (await this.call('unlink', { path }, deadlineMs)),
+      readdir: (path) => this.call<string[]>('readdir', { path }, deadlineMs),
+      exists: (path) => this.call<boolean>('exists', { path }, deadlineMs),
+    };
+  }
+}

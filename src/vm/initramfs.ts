@@ -1,0 +1,66 @@
+// The tiny initramfs: busybox-static, the modules that mount the shared root
+// (virtio-pci, 9p, overlayfs, with their dependencies in load order) and vm/init.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { HarnessError } from '../util/errors.js';
+import { loadOrder, readModuleDeps } from '../kernel/modtree.js';
+import { writeCpio, type CpioEntry } from './cpio.js';
+
+/** What stage 1 needs before the root is mounted. Built-ins are skipped. */
+export const STAGE1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'];
+
+export const BUSYBOX_CANDIDATES = ['/usr/bin/busybox', '/bin/busybox'];
+
+export async function findBusybox(): Promise<string> {
+  for (const p of BUSYBOX_CANDIDATES) {
+    if (!existsSync(p)) continue;
+    const r = await execa('file', ['-L', p], { reject: false });
+    if (r.exitCode !== 0 || /statically linked|static-pie/.test(String(r.stdout))) return p;
+  }
+  throw new HarnessError('no static busybox: install the busybox-static package');
+}
+
+/** Names in modules.builtin are part of the kernel image: nothing to insmod. */
+export function builtinNames(text: string): Set<string> {
+  return new Set(
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('/').pop()!.replace(/\.ko$/, '').replace(/-/g, '_')),
+  );
+}
+
+async function moduleBytes(path: string): Promise<Buffer> {
+  const m = /\.(xz|zst|gz)$/.exec(path);
+  if (!m) return readFile(path);
+  const tool = { xz: 'xz', zst: 'zstd', gz: 'gzip' }[m[1] as 'xz' | 'zst' | 'gz'];
+  const r = await execa(tool, ['-dc', path], { encoding: 'buffer', stripFinalNewline: false });
+  return Buffer.from(r.stdout as unknown as Uint8Array);
+}
+
+export async function buildInitramfs(opts: { modulesDir: string; initScript: string; busybox?: string }): Promise<Buffer> {
+  const deps = await readModuleDeps(opts.modulesDir);
+  const builtinFile = join(opts.modulesDir, 'modules.builtin');
+  const builtin = existsSync(builtinFile) ? builtinNames(await readFile(builtinFile, 'utf8')) : new Set<string>();
+  const wanted = STAGE1_MODULES.filter((m) => !builtin.has(m) && deps.has(m));
+  const order = loadOrder(deps, wanted);
+  const busybox = opts.busybox ?? (await findBusybox());
+
+  const entries: CpioEntry[] = [
+    ...['bin', 'dev', 'proc', 'sys', 'newroot', 'lower', 'upper', 'mods'].map(
+      (d): CpioEntry => ({ kind: 'dir', path: d }),
+    ),
+    { kind: 'chardev', path: 'dev/console', major: 5, minor: 1 },
+    { kind: 'file', path: 'bin/busybox', data: await readFile(busybox), mode: 0o755 },
+    { kind: 'symlink', path: 'bin/sh', target: 'busybox' },
+    { kind: 'file', path: 'init', data: await readFile(opts.initScript), mode: 0o755 },
+    { kind: 'file', path: 'mods/order', data: Buffer.from(order.map((m) => `${m}\n`).join('')) },
+  ];
+  for (const m of order) {
+    const entry = deps.get(m)!;
+    entries.push({ kind: 'file', path: `mods/${m}.ko`, data: await moduleBytes(join(opts.modulesDir, entry.path)) });
+  }
+  return writeCpio(entries);
+}

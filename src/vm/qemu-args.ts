@@ -1,0 +1,116 @@
+// Builds the QEMU command line for one lab VM. Pure: every socket path comes in.
+import { existsSync, readFileSync, accessSync, constants } from 'node:fs';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface NicSpec {
+  id: string;
+  mac: string;
+  /** dgram: an L2 link to a peer VM over unix datagram sockets; hub: a NIC with no peer. */
+  link: { kind: 'dgram'; local: string; remote: string } | { kind: 'hub'; hubId: number };
+  /** The hot-pluggable PCIe root port the NIC sits on. */
+  rootPort: string;
+}
+
+export interface QemuSpec {
+  name: string;
+  kernel: string;
+  initrd: string;
+  append: string;
+  memMb: number;
+  accel: Accel;
+  /** Directory shared read-only as the guest's root (the host's /). */
+  shareRoot: string;
+  qmpSocket: string;
+  agentSocket: string;
+  /** The virtconsole (guest /dev/hvc0) that `vm shell` attaches to. */
+  shellSocket: string;
+  nics: NicSpec[];
+}
+
+export const SHELL_SOCKET = 'shell.sock';
+export { AGENT_PORT as AGENT_PORT_NAME } from '../guest/port-name.js';
+import { AGENT_PORT as AGENT_PORT_NAME } from '../guest/port-name.js';
+
+export function detectAccel(env: NodeJS.ProcessEnv = process.env): Accel {
+  const forced = env.RESET_BENCH_ACCEL;
+  if (forced === 'kvm' || forced === 'tcg') return forced;
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    const cpu = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+    return /\b(vmx|svm)\b/.test(cpu) ? 'kvm' : 'tcg';
+  } catch {
+    return 'tcg';
+  }
+}
+
+export function qemuArgs(s: QemuSpec): string[] {
+  const args = [
+    '-name', s.name,
+    '-machine', `q35,accel=${s.accel}`,
+    '-cpu', s.accel === 'kvm' ? 'host' : 'max',
+    '-smp', '1',
+    '-m', String(s.memMb),
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-kernel', s.kernel,
+    '-initrd', s.initrd,
+    '-append', s.append,
+    '-chardev', 'stdio,id=con0,signal=off',
+    '-serial', 'chardev:con0',
+    '-qmp', `unix:${s.qmpSocket},server=on,wait=off`,
+    '-fsdev', `local,id=root9p,path=${s.shareRoot},security_model=none,readonly=on,multidevs=remap`,
+    '-device', 'virtio-9p-pci,fsdev=root9p,mount_tag=hostroot',
+    '-device', 'virtio-serial-pci,id=vser0',
+    '-chardev', `socket,id=agent0,path=${s.agentSocket},server=on,wait=off`,
+    '-device', `virtserialport,bus=vser0.0,chardev=agent0,name=${AGENT_PORT_NAME}`,
+    '-chardev', `socket,id=shell0,path=${s.shellSocket},server=on,wait=off`,
+    '-device', 'virtconsole,bus=vser0.0,chardev=shell0,name=rb.shell',
+  ];
+  s.nics.forEach((nic, i) => {
+    args.push('-device', `pcie-root-port,id=${nic.rootPort},bus=pcie.0,chassis=${i + 1},slot=${i + 1}`);
+    if (nic.link.kind === 'dgram') {
+      args.push(
+        '-netdev',
+        `dgram,id=${nic.id}-be,local.type=unix,local.path=${nic.link.local},remote.type=unix,remote.path=${nic.link.remote}`,
+      );
+    } else {
+      args.push('-netdev', `hubport,id=${nic.id}-be,hubid=${nic.link.hubId}`);
+    }
+    args.push('-device', nicDevice(nic));
+  });
+  return args;
+}
+
+/** The -device value of a NIC; QMP device_add takes the same properties for a re-plug. */
+export function nicDevice(nic: NicSpec): string {
+  return `virtio-net-pci,id=${nic.id},netdev=${nic.id}-be,mac=${nic.mac},bus=${nic.rootPort}`;
+}
+
+export interface GuestParams {
+  modulesDir: string;
+  project: string;
+  hostname: string;
+  role: string;
+  ip?: string;
+  extra?: string[];
+}
+
+export function kernelAppend(p: GuestParams): string {
+  const words = [
+    'console=ttyS0',
+    'loglevel=5',
+    'panic=-1',
+    'nokaslr',
+    'rdinit=/init',
+    'rb.init=' + `${p.project}/vm/guest-init.sh`,
+    `rb.modules=${p.modulesDir}`,
+    `rb.project=${p.project}`,
+    `rb.hostname=${p.hostname}`,
+    `rb.role=${p.role}`,
+  ];
+  if (p.ip) words.push(`rb.ip=${p.ip}`);
+  for (const w of [p.modulesDir, p.project]) {
+    if (/[\s"]/.test(w)) throw new Error(`path ${JSON.stringify(w)} has white space or quotes: the kernel command line cannot carry it`);
+  }
+  return [...words, ...(p.extra ?? [])].join(' ');
+}
