@@ -1,0 +1,67 @@
+import t from 'tap';
+import { detectAccel, kernelAppend, nicDevice, qemuArgs, type QemuSpec } from '../../src/vm/qemu-args.js';
+
+const spec = (over: Partial<QemuSpec> = {}): QemuSpec => ({
+  name: 'target',
+  kernel: '/k/vmlinux',
+  initrd: '/run/x/initramfs.cpio',
+  append: 'console=ttyS0',
+  memMb: 1024,
+  accel: 'tcg',
+  shareRoot: '/',
+  qmpSocket: '/run/x/qmp.sock',
+  agentSocket: '/run/x/agent.sock',
+  shellSocket: '/run/x/shell.sock',
+  nics: [{ id: 'nic0', mac: '52:54:00:72:62:01', link: { kind: 'dgram', local: '/run/x/a', remote: '/run/x/b' }, rootPort: 'rp1' }],
+  ...over,
+});
+
+const valueOf = (args: string[], flag: string): string[] => args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
+
+t.test('one VM per role: q35, one CPU, TCG with -cpu max', async (t) => {
+  const a = qemuArgs(spec());
+  t.same(valueOf(a, '-machine'), ['q35,accel=tcg']);
+  t.same(valueOf(a, '-smp'), ['1']);
+  t.same(valueOf(a, '-cpu'), ['max']);
+  t.same(valueOf(qemuArgs(spec({ accel: 'kvm' })), '-cpu'), ['host']);
+  t.ok(a.includes('-no-reboot'), 'a panic ends QEMU instead of rebooting');
+});
+
+t.test('no TCP or UDP anywhere: every socket is a unix path in the run directory', async (t) => {
+  const a = qemuArgs(spec()).join(' ');
+  t.notMatch(a, /tcp:|udp|host=|port=|hostfwd|-netdev user/);
+  t.match(a, /-qmp unix:\/run\/x\/qmp\.sock,server=on,wait=off/);
+  t.match(a, /socket,id=agent0,path=\/run\/x\/agent\.sock/);
+  t.match(a, /dgram,id=nic0-be,local\.type=unix,local\.path=\/run\/x\/a,remote\.type=unix,remote\.path=\/run\/x\/b/);
+});
+
+t.test('the root is shared read-only and the agent port has its name', async (t) => {
+  const a = qemuArgs(spec()).join(' ');
+  t.match(a, /-fsdev local,id=root9p,path=\/,security_model=none,readonly=on/);
+  t.match(a, /virtserialport,bus=vser0\.0,chardev=agent0,name=rb\.agent/);
+});
+
+t.test('NICs sit on hot-pluggable root ports, and device_add can reuse the same properties', async (t) => {
+  const s = spec();
+  const a = qemuArgs(s);
+  t.ok(valueOf(a, '-device').includes('pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1'));
+  t.ok(valueOf(a, '-device').includes(nicDevice(s.nics[0]!)));
+  t.equal(nicDevice(s.nics[0]!), 'virtio-net-pci,id=nic0,netdev=nic0-be,mac=52:54:00:72:62:01,bus=rp1');
+  const hub = qemuArgs(spec({ nics: [{ id: 'nic0', mac: 'm', link: { kind: 'hub', hubId: 3 }, rootPort: 'rp1' }] }));
+  t.ok(valueOf(hub, '-netdev').includes('hubport,id=nic0-be,hubid=3'));
+});
+
+t.test('kernel command line carries the guest parameters and refuses white space', async (t) => {
+  const s = kernelAppend({ modulesDir: '/m/6.1', project: '/p', hostname: 'host', role: 'host', ip: '10.99.0.2/24' });
+  t.match(s, /console=ttyS0/);
+  t.match(s, /panic=-1/);
+  t.match(s, /rb\.init=\/p\/vm\/guest-init\.sh/);
+  t.match(s, /rb\.ip=10\.99\.0\.2\/24/);
+  t.throws(() => kernelAppend({ modulesDir: '/my modules', project: '/p', hostname: 'h', role: 'host' }), /white space/);
+});
+
+t.test('accelerator: forced by env, else TCG without vmx/svm', async (t) => {
+  t.equal(detectAccel({ RESET_BENCH_ACCEL: 'tcg' }), 'tcg');
+  t.equal(detectAccel({ RESET_BENCH_ACCEL: 'kvm' }), 'kvm');
+  t.ok(['kvm', 'tcg'].includes(detectAccel({})));
+});
