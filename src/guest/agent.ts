@@ -90,10 +90,12 @@ async function handle(line: string): Promise<void> {
   try {
     const op = await resolveOp(req.op);
     if (!op) throw Object.assign(new Error(`unknown agent operation ${req.op}`), { code: 'ENOSYS' });
+    // Operations enforce their own deadline (and say what they waited for); this one
+    // only catches an operation that does not, a little later.
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(Object.assign(new Error(`${req.op} took longer than ${req.deadlineMs} ms`), { code: 'ETIMEDOUT' })),
-        req.deadlineMs,
+        req.deadlineMs + 2_000,
       );
     });
     const result = await Promise.race([op(req.args, req.deadlineMs), deadline]);

@@ -195,7 +195,7 @@ export function startLoad(spec: JobSpecInput | JobSpec, opts: StartOptions = {})
 }
 
 /** Runs a job to its end (runtime, I/O count, one pass, or opts.signal) and returns its results. */
-export function runLoad(spec: JobSpecInput | JobSpec, opts: StartOptions = {}): Promise<LoadResult> {
+export async function runLoad(spec: JobSpecInput | JobSpec, opts: StartOptions = {}): Promise<LoadResult> {
   return startLoad(spec, opts).result;
 }
 
@@ -216,7 +216,7 @@ export interface VerifyOptions {
  * The final verify pass on its own: reads every block the state has a record of and
  * proves that no acknowledged write was lost or torn (result.verify.finalPass, .lostWrites).
  */
-export function verifyTarget(o: VerifyOptions): Promise<LoadResult> {
+export async function verifyTarget(o: VerifyOptions): Promise<LoadResult> {
   const info = decodeStateHeader(o.state);
   const spec = parseJobSpec({
     filename: o.filename,

@@ -23,7 +23,7 @@ export class GuestError extends Error {
 }
 
 /** Extra time the host allows over the agent's own deadline for the round trip. */
-const SLACK_MS = 5_000;
+const SLACK_MS = 7_000;
 
 export class AgentClient extends JsonLinesSocket {
   private nextId = 1;

@@ -67,7 +67,7 @@ function classify(path: string): { attr: string; inPort: boolean; inNs: boolean;
 export function explain(ctx: FsErrorContext, code: string): string | undefined {
   const c = classify(ctx.path);
   const v = ctx.value ?? '';
-  if (code === 'ENOENT' && ctx.path.startsWith('/sys/kernel/config/nvmet'))
+  if (code === 'ENOENT' && ctx.path.includes('/nvmet/') && !(ctx.op === 'write' && c.inNs && c.attr === 'enable'))
     return ctx.op === 'mkdir' || ctx.op === 'write' || ctx.op === 'symlink'
       ? 'the parent object or link target does not exist (is nvmet loaded and configfs mounted at /sys/kernel/config?)'
       : 'no such object';

@@ -1,0 +1,38 @@
+// Shared set-up for VM tests: the stock kernel from the cache, a log directory per test
+// file, and a skip (with the reason) where the lab cannot run.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execaSync } from 'execa';
+import { findFetched } from '../../src/kernel/debian.js';
+import { cacheDir } from '../../src/kernel/cache.js';
+import { projectRoot, resolveKernel, type KernelSpec } from '../../src/kernel/resolve.js';
+
+export const project = projectRoot();
+
+/** Why VM tests cannot run here, or undefined when they can. */
+export async function labUnavailable(): Promise<string | undefined> {
+  const q = execaSync('qemu-system-x86_64', ['--version'], { reject: false });
+  if (q.exitCode !== 0) return 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
+  if (!(await findFetched(cacheDir()))) return 'no kernel in the cache: run `reset-bench kernel fetch` first';
+  if (!existsSync(join(project, 'dist', 'guest', 'agent.js'))) return 'dist/ is not built: run npm run build';
+  return undefined;
+}
+
+export async function stockKernel(): Promise<KernelSpec> {
+  return resolveKernel('stock');
+}
+
+export function testLogDir(name: string): string {
+  const dir = join(project, 'results', 'test-vm', name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

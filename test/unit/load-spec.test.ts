@@ -1,0 +1,96 @@
+import t from 'tap';
+import { parseDurationMs, parseJobSpec, parseSize, toNativeSpec } from '../../src/load/spec.js';
+import { specFromCli } from '../../src/cli/load-command.js';
+import { UsageError } from '../../src/util/errors.js';
+
+t.test('sizes parse like fio (binary units)', async (t) => {
+  t.equal(parseSize(4096), 4096);
+  t.equal(parseSize('4k'), 4096);
+  t.equal(parseSize('4K'), 4096);
+  t.equal(parseSize('64m'), 64 * 1024 * 1024);
+  t.equal(parseSize('1g'), 1024 ** 3);
+  t.equal(parseSize('1.5k'), 1536);
+  t.throws(() => parseSize('4x'), /not a size/);
+  t.throws(() => parseSize('-1'), /not a size/);
+  t.throws(() => parseSize('0.3'), /whole number/);
+});
+
+t.test('durations: bare number is ms, suffixes ms/s/m/h', async (t) => {
+  t.equal(parseDurationMs(250), 250);
+  t.equal(parseDurationMs('250'), 250);
+  t.equal(parseDurationMs('250ms'), 250);
+  t.equal(parseDurationMs('10s'), 10_000);
+  t.equal(parseDurationMs('2m'), 120_000);
+  t.throws(() => parseDurationMs('10 parsecs'), /not a duration/);
+});
+
+t.test('defaults', async (t) => {
+  const s = parseJobSpec({ filename: '/dev/null' });
+  t.equal(s.rw, 'randread');
+  t.equal(s.bs, 4096);
+  t.equal(s.iodepth, 32);
+  t.equal(s.offset, 0);
+  t.equal(s.size, 0);
+  t.equal(s.runtimeMs, undefined);
+  t.equal(s.intervalMs, 10);
+  t.equal(s.retryBackoffMs, 100);
+  t.equal(s.verify, false);
+  t.equal(s.seed, 1);
+  t.equal(s.direct, true);
+});
+
+function fieldOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof UsageError) return e.field;
+    throw e;
+  }
+  return undefined;
+}
+
+t.test('bad input names the field', async (t) => {
+  t.equal(fieldOf(() => parseJobSpec({})), 'filename');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', rw: 'sideways' })), 'rw');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', bs: 1000 })), 'bs');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', bs: '4q' })), 'bs');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', bs: 256 })), 'bs');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', iodepth: 0 })), 'iodepth');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', iodepth: 2.5 })), 'iodepth');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', offset: 100 })), 'offset');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', size: 1024, bs: 4096 })), 'size');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', rwmixread: 101 })), 'rwmixread');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', runtimeMs: 0 })), 'runtimeMs');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', rateIops: -5 })), 'rateIops');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', state: 'nope' })), 'state');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'x', iodepht: 4 })), 'iodepht', 'unknown keys are rejected');
+  t.throws(() => parseJobSpec({ filename: 'x', bs: 1000 }), /^bs: must be a multiple of 512/);
+});
+
+t.test('native spec is in ns', async (t) => {
+  const n = toNativeSpec(parseJobSpec({ filename: 'f', runtimeMs: '2s', intervalMs: 10, retryBackoffMs: 100, bs: '8k' }));
+  t.equal(n.runtimeNs, 2e9);
+  t.equal(n.intervalNs, 1e7);
+  t.equal(n.backoffNs, 1e8);
+  t.equal(n.bs, 8192);
+  t.equal(n.ios, 0, 'no count: one pass (or runtime) decided by the engine');
+  t.equal(toNativeSpec(parseJobSpec({ filename: 'f' }), { rw: 'verify' }).rw, 'verify');
+});
+
+t.test('CLI options: fio-like units, errors name the option', async (t) => {
+  const s = specFromCli({ filename: 'f', rw: 'randwrite', bs: '4k', runtime: '10', iodepth: '16', verify: true, rateIops: '500' });
+  t.equal(s.runtimeMs, 10_000, 'bare --runtime is seconds, as in fio');
+  t.equal(s.bs, 4096);
+  t.equal(s.iodepth, 16);
+  t.equal(s.verify, true);
+  t.equal(s.rateIops, 500);
+  t.equal(specFromCli({ filename: 'f', runtime: '500ms' }).runtimeMs, 500);
+  t.equal(specFromCli({ filename: 'f', verify: '0' }).verify, false);
+  t.equal(fieldOf(() => specFromCli({})), '--filename');
+  t.equal(fieldOf(() => specFromCli({ filename: 'f', iodepth: 'lots' })), '--iodepth');
+  t.equal(fieldOf(() => specFromCli({ filename: 'f', bs: '4x' })), '--bs');
+  t.equal(fieldOf(() => specFromCli({ filename: 'f', rw: 'up' })), '--rw');
+  t.equal(fieldOf(() => specFromCli({ filename: 'f', runtime: 'soon' })), '--runtime');
+  t.equal(fieldOf(() => specFromCli({ filename: 'f', rateIops: '-3' })), '--rate-iops');
+  t.equal(fieldOf(() => specFromCli({ filename: 'f', verify: 'maybe' })), '--verify');
+});

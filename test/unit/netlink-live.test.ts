@@ -1,0 +1,129 @@
+// The real kernel: rtnetlink in a private network namespace on a veth pair, checked
+// against iproute2; uevents in that namespace; NETLINK_RDMA if it opens here.
+// Skips with a reason when not root or namespaces are not permitted.
+import t from 'tap';
+import { execa } from 'execa';
+import { RdmaNl, Rtnl, RtnlMonitor, UeventMonitor, type RtnlEvent, type Uevent } from '../../src/orchestrate/netlink/index.js';
+
+const NS = `rbnl${process.pid}`;
+const NSPATH = `/run/netns/${NS}`;
+
+async function ip(...args: string[]): Promise<string> {
+  return (await execa('ip', args)).stdout;
+}
+async function ipJson<T>(...args: string[]): Promise<T> {
+  return JSON.parse(await ip('-n', NS, '-j', ...args)) as T;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let skip: string | false = false;
+if (process.getuid?.() !== 0) skip = 'needs root';
+else {
+  const r = await execa('ip', ['netns', 'add', NS], { reject: false });
+  if (r.exitCode !== 0) skip = `ip netns add failed: ${r.stderr.trim()}`;
+}
+
+t.teardown(async () => {
+  if (!skip) await execa('ip', ['netns', 'del', NS], { reject: false });
+});
+
+t.test('rtnetlink in a netns, checked with iproute2', { skip }, async (t) => {
+  const events: RtnlEvent[] = [];
+  const mon = RtnlMonitor.open({ netns: NSPATH });
+  mon.start((e) => events.push(e));
+  const uevents: Uevent[] = [];
+  const umon = UeventMonitor.open({ netns: NSPATH });
+  umon.start((e) => uevents.push(e));
+  await sleep(50);
+  await ip('-n', NS, 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb');
+  const r = Rtnl.open({ netns: NSPATH });
+  t.teardown(() => r.close());
+
+  // listLinks matches ip -j link
+  const mine = await r.listLinks();
+  const theirs = await ipJson<{ ifindex: number; ifname: string; mtu: number; address: string }[]>('link');
+  t.same(
+    mine.map((l) => [l.index, l.name, l.mtu, l.address]).sort(),
+    theirs.map((l) => [l.ifindex, l.ifname, l.mtu, l.address]).sort(),
+    'links, indexes, mtu and MAC agree with ip -j link',
+  );
+  const va = await r.getLink('va');
+  t.equal(va.kind, 'veth');
+  t.equal(va.up, false);
+
+  // up
+  await r.setLinkUp('va', true);
+  await r.setLinkUp('vb', true);
+  await sleep(100);
+  const [shown] = await ipJson<{ flags: string[]; operstate: string }[]>('link', 'show', 'va');
+  t.ok(shown!.flags.includes('UP'), 'ip shows va UP');
+  t.equal(shown!.operstate, 'UP');
+  t.equal((await r.getLink('va')).operstate, 'UP', 'netlink agrees');
+
+  // addresses
+  await r.addAddr('va', '192.0.2.1/24', { broadcast: true });
+  await r.addAddr('va', '198.51.100.7/32');
+  const [a] = await ipJson<{ addr_info: { family: string; local: string; prefixlen: number; broadcast?: string }[] }[]>('addr', 'show', 'va');
+  const v4 = a!.addr_info.filter((x) => x.family === 'inet');
+  t.same(
+    v4.map((x) => `${x.local}/${x.prefixlen}`).sort(),
+    ['192.0.2.1/24', '198.51.100.7/32'],
+    'ip shows both addresses',
+  );
+  t.equal(v4.find((x) => x.local === '192.0.2.1')?.broadcast, '192.0.2.255');
+  t.same((await r.listAddrs('va')).map((x) => x.cidr).sort(), ['192.0.2.1/24', '198.51.100.7/32'], 'netlink dump agrees');
+  await t.rejects(r.addAddr('va', '192.0.2.1/24'), { code: 'EEXIST', message: /already/ });
+  await r.addAddr('va', '192.0.2.1/24', { ifExists: 'ok' });
+
+  await r.delAddr('va', '198.51.100.7/32');
+  await t.rejects(r.delAddr('va', '198.51.100.7/32'), { code: 'EADDRNOTAVAIL' });
+  await r.flushAddrs('va');
+  const [b] = await ipJson<{ addr_info: { family: string }[] }[]>('addr', 'show', 'va');
+  t.equal(b!.addr_info.filter((x) => x.family === 'inet').length, 0, 'ip shows no IPv4 address after flush');
+
+  // down
+  await r.setLinkUp('va', false);
+  await sleep(100);
+  const [down] = await ipJson<{ flags: string[]; operstate: string }[]>('link', 'show', 'va');
+  t.notOk(down!.flags.includes('UP'));
+  t.equal(down!.operstate, 'DOWN');
+  const vb = await r.getLink('vb');
+  t.equal(vb.operstate, 'LOWERLAYERDOWN', 'the peer sees its lower layer go down');
+
+  await t.rejects(r.getLink('nosuch0'), { code: 'ENODEV', message: /no network interface named "nosuch0"/ });
+  await t.rejects(r.setLinkUp('nosuch0', true), { code: 'ENODEV' });
+
+  await sleep(200);
+  await mon.stop();
+  await umon.stop();
+  const linkEv = events.filter((e): e is Extract<RtnlEvent, { kind: 'link' }> => e.kind === 'link' && e.link.name === 'va');
+  t.ok(linkEv.some((e) => e.link.operstate === 'UP'), 'monitor saw va go UP');
+  t.ok(linkEv.some((e) => !e.link.up), 'monitor saw va go down');
+  t.ok(events.some((e) => e.kind === 'addr' && e.action === 'new' && e.addr.cidr === '192.0.2.1/24'), 'monitor saw the address added');
+  t.ok(events.some((e) => e.kind === 'addr' && e.action === 'del'), 'monitor saw an address removed');
+  t.ok(
+    uevents.some((e) => e.action === 'add' && e.subsystem === 'net' && e.env.INTERFACE === 'va'),
+    'uevent monitor in the namespace saw add@.../net/va',
+  );
+});
+
+let rdma: RdmaNl | undefined;
+let rdmaSkip: string | false = false;
+try {
+  rdma = RdmaNl.open();
+} catch (e) {
+  rdmaSkip = `NETLINK_RDMA not available on this host: ${(e as Error).message}`;
+}
+
+t.test('NETLINK_RDMA missing is explained', { skip: rdma ? 'NETLINK_RDMA opens here' : false }, async (t) => {
+  t.match(String(rdmaSkip), /ib_core is not loaded/);
+});
+
+t.test('NETLINK_RDMA device dump if it opens here', { skip: rdmaSkip }, async (t) => {
+  const nl = rdma!;
+  const devs = await nl.listDevices();
+  t.ok(Array.isArray(devs));
+  for (const d of devs) t.type(d.name, 'string');
+  for (const p of await nl.listPorts()) t.type(p.state, 'string');
+  await nl.close();
+});

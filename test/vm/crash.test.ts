@@ -1,0 +1,31 @@
+// A guest that panics is an error with its console attached, and leaves no QEMU.
+import t from 'tap';
+import { bootLab } from '../../src/vm/topology.js';
+import { HarnessError } from '../../src/util/errors.js';
+import { liveVmCount } from '../../src/vm/reaper.js';
+import { labUnavailable, pidAlive, project, stockKernel, testLogDir } from '../helpers/lab.js';
+
+const why = await labUnavailable();
+if (why) t.skip(`VM tests skipped: ${why}`);
+else {
+  t.test('a kernel panic becomes a HarnessError carrying the console, and QEMU is reaped', async (t) => {
+    const lab = await bootLab({ kind: 'loopback', kernel: await stockKernel(), project, logDir: testLogDir('crash') });
+    const pid = lab.host.proc.pid!;
+    const err = await lab.host.agent
+      .exec(['sh', '-c', 'echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger; sleep 30'], { deadlineMs: 60_000 })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    t.type(err, HarnessError, 'the pending request fails instead of hanging');
+    await lab.host.exited;
+    t.ok(lab.host.crashed, 'the machine records the crash');
+    t.match(lab.host.crashed!.message, /Kernel panic|exited unexpectedly/);
+    t.match(lab.host.crashed!.details?.consoleTail ?? '', /sysrq|Kernel panic/i, 'the console tail is attached');
+    t.notOk(pidAlive(pid), 'no QEMU left');
+    t.equal(liveVmCount(), 0);
+    const after = await lab.host.agent.exec(['true']).catch((e: unknown) => e);
+    t.type(after, HarnessError, 'later requests fail at once');
+    await lab.kill();
+  });
+}
