@@ -8,7 +8,12 @@ import { builtinOps, type Op } from './ops.js';
 import { LineDecoder, Request, encode, parseKmsg, toWireError } from './protocol.js';
 
 /** Operations other parts of the project provide in the guest, loaded on first use. */
-const lazyOps: Record<string, () => Promise<Record<string, Op>>> = {};
+const lazyOps: Record<string, () => Promise<Record<string, Op>>> = {
+  rdma: async () => (await import('./ops-net.js')).rdmaOps,
+  rtnl: async () => (await import('./ops-net.js')).rtnlOps,
+  fabrics: async () => (await import('./ops-net.js')).fabricsOps,
+  timeline: async () => (await import('./ops-timeline.js')).timelineOps,
+};
 
 export function registerLazyOps(prefix: string, loader: () => Promise<Record<string, Op>>): void {
   lazyOps[prefix] = loader;

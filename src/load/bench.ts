@@ -31,11 +31,18 @@ export interface BenchCase {
   rw: BenchRw;
   bs: number;
   iodepth: number;
+  /** mean IOPS over the runs */
   fioIops: number;
   loaderIops: number;
+  /** median over the adjacent (fio, loader) run pairs of loader/fio IOPS: robust to drift */
   ratio: number;
+  /** ratio of the means */
+  meanRatio: number;
   fioRuns: number[];
   loaderRuns: number[];
+  /** CPU time per I/O (user+sys, µs) of each tool, mean over runs: noise-robust efficiency */
+  fioCpuUsPerIo: number;
+  loaderCpuUsPerIo: number;
 }
 
 export interface BenchResult {
@@ -46,6 +53,11 @@ export interface BenchResult {
 }
 
 const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+const median = (a: number[]): number => {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length === 0 ? 0 : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 /** Runs fio once and returns its IOPS for the direction of rw. */
 export async function fioIops(o: {
@@ -59,7 +71,7 @@ export async function fioIops(o: {
   offset: number;
   direct: boolean;
   extra?: string[];
-}): Promise<number> {
+}): Promise<{ iops: number; cpuUsPerIo: number }> {
   const args = [
     '--name=bench',
     `--filename=${o.filename}`,
@@ -82,11 +94,20 @@ export async function fioIops(o: {
     throw new HarnessError(`fio failed: ${(e as Error).message}`, { cause: e });
   }
   const j = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
-    jobs: { read: { iops: number }; write: { iops: number }; error: number }[];
+    jobs: {
+      read: { iops: number; total_ios: number };
+      write: { iops: number; total_ios: number };
+      error: number;
+      usr_cpu: number;
+      sys_cpu: number;
+      job_runtime: number;
+    }[];
   };
   const job = j.jobs[0]!;
   if (job.error) throw new HarnessError(`fio job error ${job.error}`);
-  return o.rw === 'randread' ? job.read.iops : job.write.iops;
+  const ios = job.read.total_ios + job.write.total_ios;
+  const cpuUs = ((job.usr_cpu + job.sys_cpu) / 100) * job.job_runtime * 1000;
+  return { iops: o.rw === 'randread' ? job.read.iops : job.write.iops, cpuUsPerIo: ios ? cpuUs / ios : 0 };
 }
 
 /** Compares the loader with fio per case; ratio = mean loader IOPS / mean fio IOPS. */
@@ -118,17 +139,25 @@ export async function runLoaderBench(o: BenchOptions): Promise<BenchResult> {
   for (const rw of cases) {
     const fioRuns: number[] = [];
     const loaderRuns: number[] = [];
+    const fioCpu: number[] = [];
+    const loaderCpu: number[] = [];
     for (let i = 0; i < repeats; i++) {
       const runFio = async (): Promise<void> => {
         const v = await fioIops({ fio: o.fio, filename: o.filename, rw, bs, iodepth, runtimeMs, size: size || (await deviceSize(o.filename)) - offset, offset, direct, extra: o.fioArgs });
-        fioRuns.push(v);
-        log(`${rw} fio run ${i + 1}: ${v.toFixed(0)} IOPS`);
+        fioRuns.push(v.iops);
+        fioCpu.push(v.cpuUsPerIo);
+        log(`${rw} fio run ${i + 1}: ${v.iops.toFixed(0)} IOPS, ${v.cpuUsPerIo.toFixed(2)} µs CPU/IO`);
       };
       const runOurs = async (): Promise<void> => {
+        const cpu0 = process.cpuUsage();
         const r = await runLoad({ filename: o.filename, rw, bs, iodepth, runtimeMs, offset, size, direct, seed: i + 1 });
+        const cpu = process.cpuUsage(cpu0);
         const v = rw === 'randread' ? r.read.iops : r.write.iops;
+        const ios = r.read.ios + r.write.ios;
+        const c = ios ? (cpu.user + cpu.system) / ios : 0;
         loaderRuns.push(v);
-        log(`${rw} loader run ${i + 1}: ${v.toFixed(0)} IOPS`);
+        loaderCpu.push(c);
+        log(`${rw} loader run ${i + 1}: ${v.toFixed(0)} IOPS, ${c.toFixed(2)} µs CPU/IO`);
       };
       // alternate who goes first, so drift (caches, thermal) does not favour one side
       if (i % 2 === 0) {
@@ -141,7 +170,20 @@ export async function runLoaderBench(o: BenchOptions): Promise<BenchResult> {
     }
     const f = mean(fioRuns);
     const l = mean(loaderRuns);
-    out.push({ rw, bs, iodepth, fioIops: f, loaderIops: l, ratio: f > 0 ? l / f : 0, fioRuns, loaderRuns });
+    const pairs = fioRuns.map((fv, k) => (fv > 0 ? loaderRuns[k]! / fv : 0));
+    out.push({
+      rw,
+      bs,
+      iodepth,
+      fioIops: f,
+      loaderIops: l,
+      ratio: median(pairs),
+      meanRatio: f > 0 ? l / f : 0,
+      fioRuns,
+      loaderRuns,
+      fioCpuUsPerIo: mean(fioCpu),
+      loaderCpuUsPerIo: mean(loaderCpu),
+    });
   }
   return { filename: o.filename, runtimeMs, cases: out, ratioMin: Math.min(...out.map((c) => c.ratio)) };
 }
@@ -155,7 +197,7 @@ async function deviceSize(filename: string): Promise<number> {
 export function formatBench(r: BenchResult): string[] {
   const lines = r.cases.map(
     (c) =>
-      `${c.rw} bs=${c.bs} iodepth=${c.iodepth} runtime=${r.runtimeMs}ms target=${r.filename}: fio=${c.fioIops.toFixed(0)} loader=${c.loaderIops.toFixed(0)} ratio=${c.ratio.toFixed(3)}`,
+      `${c.rw} bs=${c.bs} iodepth=${c.iodepth} runtime=${r.runtimeMs}ms target=${r.filename}: fio=${c.fioIops.toFixed(0)} loader=${c.loaderIops.toFixed(0)} ratio=${c.ratio.toFixed(3)} (mean ratio ${c.meanRatio.toFixed(3)}; CPU/IO fio=${c.fioCpuUsPerIo.toFixed(2)}us loader=${c.loaderCpuUsPerIo.toFixed(2)}us)`,
   );
   lines.push(`ratio_min=${r.ratioMin.toFixed(3)}`);
   return lines;
