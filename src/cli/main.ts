@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage, exitCodeOf, UsageError } from '../util/errors.js';
 import { killAll } from '../vm/reaper.js';
 import { registerKernelCommand } from './kernel-command.js';
+import { registerLoadCommand } from './load-command.js';
 import { registerVmCommand } from './vm-command.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -14,6 +15,7 @@ async function main(argv: string[]): Promise<number> {
     .showHelpAfterError();
   registerKernelCommand(program);
   registerVmCommand(program);
+  registerLoadCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

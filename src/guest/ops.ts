@@ -83,8 +83,14 @@ async function waitFor(raw: Record<string, unknown>, deadlineMs: number): Promis
   const a = WaitForArgs.parse(raw);
   const start = Date.now();
   let last: string | undefined;
+  const presenceOnly = a.test === 'exists' || a.test === 'absent';
   for (;;) {
-    last = await readIfExists(a.path);
+    last = presenceOnly
+      ? await fsp.lstat(a.path).then(
+          () => '',
+          () => undefined,
+        )
+      : await readIfExists(a.path);
     if (holds(a.test, last, a.value)) return { value: last?.trim(), elapsedMs: Date.now() - start };
     if (Date.now() - start >= deadlineMs) {
       throw Object.assign(

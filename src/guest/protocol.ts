@@ -45,7 +45,9 @@ export class LineDecoder {
   }
 }
 
-export const encode = (msg: unknown): string => `${JSON.stringify(msg)}\n`;
+/** One JSON line; bigints (netlink u64 fields) travel as decimal strings. */
+export const encode = (msg: unknown): string =>
+  `${JSON.stringify(msg, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`;
 
 /** Turns a Node error into the wire form: errno, code and path survive the trip. */
 export function toWireError(err: unknown): WireError {

@@ -1,0 +1,43 @@
+// Writes every output of a results directory: results.json, results.tap, junit.xml,
+// kcidb.json, report.html.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Results } from '../scenario/types.js';
+import { renderHtml } from './html.js';
+import { toJunit } from './junit.js';
+import { kcidbToJson } from './kcidb.js';
+import { RESULTS_FILE, resultsToJson } from './results-json.js';
+import { toTap } from './tap.js';
+
+export const REPORT_FILES = [RESULTS_FILE, 'results.tap', 'junit.xml', 'kcidb.json', 'report.html'] as const;
+
+export interface WriteReportOptions {
+  /** Leave results.json as it is (the `report` command rebuilds only what derives from it). */
+  skipResultsJson?: boolean;
+}
+
+/** Writes atomically (temp file + rename) so a reader never sees half a file. */
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+export async function writeReport(dir: string, results: Results, opts: WriteReportOptions = {}): Promise<{ files: string[] }> {
+  await mkdir(dir, { recursive: true });
+  const outputs: [string, () => string][] = [
+    [RESULTS_FILE, () => resultsToJson(results)],
+    ['results.tap', () => toTap(results)],
+    ['junit.xml', () => toJunit(results)],
+    ['kcidb.json', () => kcidbToJson(results)],
+    ['report.html', () => renderHtml(results)],
+  ];
+  const files: string[] = [];
+  for (const [name, render] of outputs) {
+    if (opts.skipResultsJson && name === RESULTS_FILE) continue;
+    const file = path.join(dir, name);
+    await writeAtomic(file, render());
+    files.push(file);
+  }
+  return { files };
+}

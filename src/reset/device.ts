@@ -1,0 +1,35 @@
+// Steps shared by the injectors: bring an RDMA site's netdev and rxe device back.
+import { pollUntil } from '../util/deadline.js';
+import type { RdmaSite } from './types.js';
+
+export async function waitNetdev(site: RdmaSite, present: boolean, deadlineMs = 15_000): Promise<void> {
+  await site.vm.agent.waitFor(`/sys/class/net/${site.netdev}/operstate`, present ? 'exists' : 'absent', undefined, deadlineMs);
+}
+
+/** Address and link up on the netdev, then the rxe device on it, then wait for ACTIVE. */
+export async function restoreRdmaDevice(site: RdmaSite, opts: { address: boolean }): Promise<void> {
+  const a = site.vm.agent;
+  if (opts.address) await a.call('rtnl.addAddr', { name: site.netdev, cidr: site.cidr });
+  await a.call('rtnl.setUp', { name: site.netdev, up: true });
+  await createRxe(site);
+}
+
+export async function createRxe(site: RdmaSite): Promise<void> {
+  const a = site.vm.agent;
+  await a.call('rdma.newLink', { name: site.rxe, netdev: site.netdev, type: 'rxe' });
+  await a.waitFor(`/sys/class/infiniband/${site.rxe}/ports/1/state`, 'matches', 'ACTIVE', 15_000);
+}
+
+export async function rxeGone(site: RdmaSite, deadlineMs = 15_000): Promise<void> {
+  await site.vm.agent.waitFor(`/sys/class/infiniband/${site.rxe}`, 'absent', undefined, deadlineMs);
+}
+
+/** The PCI address of the NIC under a netdev, from its sysfs device link. */
+export async function pciAddressOf(site: RdmaSite): Promise<string> {
+  const out = await site.vm.agent.check(['readlink', '-f', `/sys/class/net/${site.netdev}/device`]);
+  const addr = out.trim().split('/').pop() ?? '';
+  if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(addr)) throw new Error(`no PCI address for ${site.netdev}: ${out}`);
+  return addr;
+}
+
+export { pollUntil };

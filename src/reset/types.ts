@@ -1,0 +1,28 @@
+// Reset injectors: one interface for every way an RDMA device can go away and come
+// back. trigger() makes it go away; restore() brings it back as an init system would
+// (NIC present, address configured, rxe device created), with no NVMe admin action.
+import type { Machine } from '../vm/machine.js';
+
+export const RESET_KINDS = ['rdma-link', 'pci-rebind', 'hotplug', 'link-flap', 'module-reload'] as const;
+export type ResetKind = (typeof RESET_KINDS)[number];
+
+/** The RDMA device of one VM and what it sits on. */
+export interface RdmaSite {
+  vm: Machine;
+  netdev: string;
+  rxe: string;
+  /** The netdev's address, "a.b.c.d/nn", restored after a re-plug. */
+  cidr: string;
+  /** QEMU id of the NIC (for hotplug). */
+  nicId: string;
+  /** The -device properties to plug the same NIC back. */
+  nicDevice: string;
+}
+
+export interface Injector {
+  kind: ResetKind;
+  /** What the reset does, for reports. */
+  describe: string;
+  trigger(site: RdmaSite): Promise<void>;
+  restore(site: RdmaSite): Promise<void>;
+}

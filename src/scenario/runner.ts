@@ -1,0 +1,270 @@
+// Runs one scenario on one kernel: boot, build target and host, start the verified
+// load, inject the reset(s), wait for recovery or the deadline with no admin action,
+// collect everything, decide. Harness failures become ERROR, never FAIL.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { resolveKernel, type KernelSpec } from '../kernel/resolve.js';
+import { alignClock, toRunMs, type ClockMap } from '../orchestrate/clock.js';
+import { connectHost, setupTarget, NETDEV, RXE, type HostController } from '../orchestrate/nvme-lab.js';
+import { INJECTORS, type RdmaSite } from '../reset/index.js';
+import { sleep } from '../util/deadline.js';
+import { errorMessage, HarnessError } from '../util/errors.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import type { Machine } from '../vm/machine.js';
+import { nicDevice } from '../vm/qemu-args.js';
+import { bootLab, LAB_NET, type Lab } from '../vm/topology.js';
+import type { TimelineSample } from '../guest/ops-timeline.js';
+import type { LoadResult } from '../load/run.js';
+import { computeMetrics, type GapMs, type ResetWindow } from './metrics.js';
+import type { ScenarioSpec } from './spec.js';
+import type { IoPoint, Metrics, RunResult, TimelineEvent } from './types.js';
+import { decide } from './verdict.js';
+
+export interface RunOptions {
+  kernel: string;
+  resultsDir: string;
+  iteration: number;
+  project: string;
+  cache?: string;
+  log?: Logger;
+  progress?: (m: string) => void;
+}
+
+const EMPTY_METRICS: Metrics = {
+  outage_ms: null,
+  recovery_ms: null,
+  ctrl_live_ms: null,
+  io_errors: 0,
+  verify_errors: 0,
+  lost_writes: 0,
+  splats: 0,
+};
+
+function site(vm: Machine, lab: Lab): RdmaSite {
+  const nic = vm.opts.nics[0]!;
+  return {
+    vm,
+    netdev: NETDEV,
+    rxe: RXE,
+    cidr: `${vm === lab.host && lab.kind === 'pair' ? lab.hostAddr : lab.targetAddr}/${LAB_NET.prefix}`,
+    nicId: nic.id,
+    nicDevice: nicDevice(nic),
+  };
+}
+
+/** The VMs whose device the scenario resets. On loopback, one VM is both. */
+export function resetSites(lab: Lab, side: ScenarioSpec['side']): RdmaSite[] {
+  if (lab.kind === 'loopback') return [site(lab.host, lab)];
+  if (side === 'host') return [site(lab.host, lab)];
+  if (side === 'target') return [site(lab.target, lab)];
+  return [site(lab.target, lab), site(lab.host, lab)];
+}
+
+function loaderArgv(project: string, spec: ScenarioSpec, dev: string, runtimeMs: number): string[] {
+  const l = spec.load;
+  const argv = [
+    'node', join(project, 'dist', 'cli', 'main.js'), 'load',
+    '--filename', dev, '--rw', l.rw, '--bs', l.bs, '--iodepth', String(l.iodepth), '--size', l.size,
+    '--runtime', `${runtimeMs}ms`, '--verify', '1', '--interval', '10', '--gap-threshold', '50',
+    '--retry-backoff', '100', '--json',
+  ];
+  if (l.rate_iops) argv.push('--rate-iops', String(l.rate_iops));
+  return argv;
+}
+
+export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<RunResult> {
+  const log = o.log ?? silentLogger;
+  const say = o.progress ?? (() => {});
+  const runName = `${spec.name}-${o.kernel.replace(/[^a-zA-Z0-9]+/g, '_')}-${o.iteration}`;
+  const runDir = join(o.resultsDir, 'runs', runName);
+  await mkdir(runDir, { recursive: true });
+  const started = new Date();
+  const t0 = process.hrtime.bigint();
+  const base = {
+    scenario: spec.name,
+    kernel: o.kernel,
+    topology: spec.topology,
+    side: spec.side,
+    reset: spec.reset,
+    iteration: o.iteration,
+    started_at: started.toISOString(),
+  };
+  const rel = (p: string): string => relative(o.resultsDir, p);
+  let lab: Lab | undefined;
+  try {
+    if (spec.during === 'connect') {
+      return {
+        ...base,
+        verdict: 'SKIP',
+        reason: 'reset-during-connect is not implemented in this runner yet',
+        metrics: EMPTY_METRICS,
+        duration_ms: 0,
+        markers: { device_gone_ms: null, device_back_ms: null, ctrl_live_ms: null },
+        io: [],
+        events: [],
+        splat_lines: [],
+        artifacts: {},
+        clock: { method: 'none', error_bound_ms: 0 },
+      };
+    }
+    const kernel: KernelSpec = await resolveKernel(o.kernel, { cache: o.cache, progress: say });
+    say(`${runName}: booting ${spec.topology} on ${kernel.name}`);
+    lab = await bootLab({ kind: spec.topology, kernel, project: o.project, logDir: runDir, log });
+    say(`${runName}: booted (${lab.machines.map((m) => `${m.name} ${m.bootMs} ms`).join(', ')}); building the target`);
+    await setupTarget(lab);
+    const ctrl: HostController = await connectHost(lab, spec.connect);
+    say(`${runName}: ${ctrl.device} live on ${ctrl.namespace}`);
+
+    const clocks = new Map<string, ClockMap>();
+    for (const m of lab.machines) clocks.set(m.name, await alignClock(m));
+    const samplers = new Map<string, number>();
+    for (const m of lab.machines) samplers.set(m.name, (await m.agent.call<{ id: number }>('timeline.start', { intervalMs: 20 })).id);
+
+    const perReset = spec.down_ms + 3000;
+    const runtimeMs = spec.pre_ms + spec.resets * perReset + spec.recovery_deadline_ms + spec.post_ms;
+    const loader = lab.host.agent.exec(loaderArgv(o.project, spec, ctrl.namespace, runtimeMs), {
+      deadlineMs: runtimeMs + 180_000,
+    });
+    let loaderDone = false;
+    void loader.finally(() => (loaderDone = true)).catch(() => undefined);
+    const nowMs = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
+    await sleep(spec.pre_ms);
+    if (loaderDone) {
+      const r = await loader;
+      throw new HarnessError(`the loader stopped before the reset (exit ${r.exitCode}): ${r.stderr.trim().slice(-1000)}`);
+    }
+
+    const injector = INJECTORS[spec.reset];
+    const sites = resetSites(lab, spec.side);
+    const resets: ResetWindow[] = [];
+    for (let i = 0; i < spec.resets; i++) {
+      const goneMs = nowMs();
+      say(`${runName}: reset ${i + 1}/${spec.resets}: ${injector.describe} (${sites.map((s) => s.vm.name).join(', ')})`);
+      await Promise.all(sites.map((s) => injector.trigger(s)));
+      await sleep(spec.down_ms);
+      await Promise.all(sites.map((s) => injector.restore(s)));
+      const backMs = nowMs();
+      resets.push({ goneMs, backMs });
+      if (i + 1 < spec.resets) {
+        // Let the controller come back (or not) before the next reset.
+        await lab.host.agent.waitFor(`/sys/class/nvme/${ctrl.device}/state`, 'equals', 'live', 3000).catch(() => undefined);
+      }
+    }
+
+    // Wait for recovery with no admin action: live again, or gone for good, or the deadline.
+    const want = spec.expect.controller === 'deleted' ? 'absent' : 'equals';
+    const waited = await lab.host.agent
+      .waitFor(`/sys/class/nvme/${ctrl.device}/state`, want, want === 'equals' ? 'live' : undefined, spec.recovery_deadline_ms, 20)
+      .then(() => true, () => false);
+    say(`${runName}: controller ${waited ? (want === 'absent' ? 'deleted' : 'live') : 'not recovered'}; finishing the load`);
+    const gone = !(await lab.host.agent.fs().exists(`/sys/class/nvme/${ctrl.device}`));
+    if (!waited || gone) {
+      // Nothing more to learn: stop the loader (its final pass is skipped).
+      await lab.host.agent.exec(['pkill', '-INT', '-f', 'main.js load']);
+    }
+    const lr = await loader;
+    const endMs = nowMs();
+    if (lr.timedOut) throw new HarnessError(`the loader in ${lab.host.name} did not finish in time`);
+    let load: LoadResult;
+    try {
+      load = JSON.parse(lr.stdout) as LoadResult;
+    } catch {
+      throw new HarnessError(`the loader printed no JSON (exit ${lr.exitCode}): ${lr.stderr.slice(-2000)}`);
+    }
+    await writeFile(join(runDir, 'loader.json'), lr.stdout);
+
+    const events: TimelineEvent[] = [];
+    for (const m of lab.machines) {
+      const samples = await m.agent.call<TimelineSample[]>('timeline.stop', { id: samplers.get(m.name)! });
+      const map = clocks.get(m.name)!;
+      for (const s of samples) events.push({ t_ms: toRunMs(map, s.t, t0), vm: m.name, kind: s.kind, key: s.key, value: s.value });
+    }
+    for (const r of resets) {
+      events.push({ t_ms: r.goneMs, vm: 'harness', kind: 'reset', key: spec.reset, value: 'device gone' });
+      events.push({ t_ms: r.backMs, vm: 'harness', kind: 'reset', key: spec.reset, value: 'device back' });
+    }
+    events.sort((a, b) => a.t_ms - b.t_ms);
+    await writeFile(join(runDir, 'timeline.json'), JSON.stringify(events, null, 1));
+
+    const hostMap = clocks.get(lab.host.name)!;
+    const tl = load.timeline;
+    const io: IoPoint[] = Array.from({ length: tl.reads.length }, (_, i) => ({
+      t_ms: toRunMs(hostMap, BigInt(Math.round(tl.startNs)) + BigInt(tl.intervalNs) * BigInt(i), t0),
+      completions: (tl.reads[i] ?? 0) + (tl.writes[i] ?? 0),
+      errors: tl.errors[i] ?? 0,
+    }));
+    const gaps: GapMs[] = load.gaps.map((g) => ({
+      startMs: toRunMs(hostMap, BigInt(Math.round(g.startNs)), t0),
+      endMs: toRunMs(hostMap, BigInt(Math.round(g.endNs)), t0),
+      open: g.open,
+    }));
+    const splatLines = lab.machines.flatMap((m) => m.splats.map((sp) => `${m.name}: ${sp.line.trim()}`));
+    const metrics = computeMetrics({
+      io,
+      gaps,
+      resets,
+      events: events.filter((e) => e.vm === lab!.host.name),
+      controller: ctrl.device,
+      endMs,
+      ioErrors: load.ioErrors,
+      verifyErrors: load.verify.errors,
+      lostWrites: load.verify.lostWrites,
+      splats: splatLines.length,
+    });
+    const e0 = load.errors[0];
+    const { verdict, reason } = decide({
+      spec,
+      metrics,
+      resets,
+      events: events.filter((e) => e.vm === lab!.host.name),
+      controller: ctrl.device,
+      endMs,
+      firstSplat: splatLines[0],
+      firstIoError: e0 ? `${e0.code} on ${e0.op} at ${toRunMs(hostMap, BigInt(Math.round(e0.timeNs)), t0).toFixed(0)} ms` : undefined,
+    });
+    const lastBack = resets.length ? resets[resets.length - 1]!.backMs : null;
+    await lab.shutdown();
+    const consoles = Object.fromEntries(lab.machines.map((m) => [`console_${m.name}`, rel(m.console.logPath)]));
+    lab = undefined;
+    return {
+      ...base,
+      verdict,
+      reason,
+      metrics,
+      duration_ms: Math.round(endMs),
+      markers: {
+        device_gone_ms: resets.length ? resets[0]!.goneMs : null,
+        device_back_ms: lastBack,
+        ctrl_live_ms: lastBack !== null && metrics.ctrl_live_ms !== null ? lastBack + metrics.ctrl_live_ms : null,
+      },
+      io,
+      events,
+      splat_lines: splatLines,
+      artifacts: { ...consoles, loader: rel(join(runDir, 'loader.json')), timeline: rel(join(runDir, 'timeline.json')) },
+      clock: { method: 'agent round trip (Cristian), best of 7', error_bound_ms: Math.max(...[...clocks.values()].map((c) => c.errorMs)) },
+    };
+  } catch (err) {
+    const consoles: Record<string, string> = {};
+    const tails: string[] = [];
+    for (const m of lab?.machines ?? []) {
+      consoles[`console_${m.name}`] = rel(m.console.logPath);
+      tails.push(`--- ${m.name} ---\n${m.console.tailText(30)}`);
+    }
+    await lab?.kill();
+    log.error({ err: errorMessage(err), scenario: spec.name, kernel: o.kernel }, 'run failed');
+    await writeFile(join(runDir, 'error.txt'), `${errorMessage(err)}\n${tails.join('\n')}\n`);
+    return {
+      ...base,
+      verdict: 'ERROR',
+      reason: errorMessage(err).split('\n')[0]!,
+      metrics: EMPTY_METRICS,
+      duration_ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e6),
+      markers: { device_gone_ms: null, device_back_ms: null, ctrl_live_ms: null },
+      io: [],
+      events: [],
+      splat_lines: [],
+      artifacts: { ...consoles, error: rel(join(runDir, 'error.txt')) },
+      clock: { method: 'none', error_bound_ms: 0 },
+    };
+  }
+}

@@ -1,0 +1,97 @@
+// What a scenario is: built in (catalog.ts) or from a user's YAML/JSON file, validated
+// with zod so that a bad field is named with its fix.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { RESET_KINDS } from '../reset/types.js';
+import { UsageError } from '../util/errors.js';
+
+export const SIDES = ['host', 'target', 'both'] as const;
+
+export const LoadSpec = z
+  .object({
+    rw: z.enum(['randwrite', 'randrw', 'write', 'randread', 'read']).default('randwrite'),
+    bs: z.string().regex(/^\d+[kKmM]?$/, 'a size like 4k').default('4k'),
+    iodepth: z.number().int().min(1).max(1024).default(8),
+    size: z.string().regex(/^\d+[kKmMgG]?$/, 'a size like 64m').default('64m'),
+    rate_iops: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const ConnectSpec = z
+  .object({
+    reconnect_delay: z.number().int().min(1).default(1),
+    ctrl_loss_tmo: z.number().int().min(-1).default(60),
+    fast_io_fail_tmo: z.number().int().min(-1).optional(),
+    keep_alive_tmo: z.number().int().min(0).optional(),
+    nr_io_queues: z.number().int().min(1).optional(),
+    queue_size: z.number().int().min(16).max(1024).optional(),
+  })
+  .strict();
+
+export const Expect = z
+  .object({
+    /** recovers: I/O must resume; deleted: the controller must be deleted cleanly. */
+    controller: z.enum(['recovers', 'deleted']).default('recovers'),
+    /** Whether I/O errors are part of the scenario (fast_io_fail_tmo). */
+    io_errors: z.enum(['none', 'allowed']).default('none'),
+  })
+  .strict();
+
+export const ScenarioSpec = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+    description: z.string().default(''),
+    topology: z.enum(['pair', 'loopback']).default('pair'),
+    side: z.enum(SIDES),
+    reset: z.enum(RESET_KINDS),
+    /** How long the device stays away, ms. */
+    down_ms: z.number().int().min(0).max(600_000).default(4000),
+    /** How many resets in a row. */
+    resets: z.number().int().min(1).max(100).default(1),
+    /** I/O before the first reset, and after recovery, ms. */
+    pre_ms: z.number().int().min(500).default(2000),
+    post_ms: z.number().int().min(500).default(2000),
+    /** How long after the device is back the controller may take to be live, ms. */
+    recovery_deadline_ms: z.number().int().min(1000).max(900_000).default(20_000),
+    /** When to inject relative to the connect: 'io' (during I/O) or 'connect' (while connecting). */
+    during: z.enum(['io', 'connect']).default('io'),
+    load: LoadSpec.default(LoadSpec.parse({})),
+    connect: ConnectSpec.default(ConnectSpec.parse({})),
+    expect: Expect.default(Expect.parse({})),
+  })
+  .strict();
+export type ScenarioSpec = z.output<typeof ScenarioSpec>;
+export type ScenarioInput = z.input<typeof ScenarioSpec>;
+
+/** zod issues as "field.path: message" lines. */
+export function describeIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`).join('; ');
+}
+
+export function parseScenario(input: unknown, source = 'scenario'): ScenarioSpec {
+  const r = ScenarioSpec.safeParse(input);
+  if (!r.success) {
+    const first = r.error.issues[0]!;
+    throw new UsageError(`${describeIssues(r.error)} (in ${source})`, first.path.join('.') || source);
+  }
+  return r.data;
+}
+
+/** A user's scenario file: YAML or JSON, one scenario or a list. */
+export async function loadScenarioFile(path: string): Promise<ScenarioSpec[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`, 'scenario file');
+  }
+  let data: unknown;
+  try {
+    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new UsageError(`${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`, 'scenario file');
+  }
+  const list = Array.isArray(data) ? data : [data];
+  return list.map((d, i) => parseScenario(d, list.length > 1 ? `${path}[${i}]` : path));
+}
