@@ -1,6 +1,5 @@
 // `reset-bench load`: the loader on its own, fio-like options and summary; `load bench`.
 import type { Command } from 'commander';
-import { Option } from 'commander';
 import { formatBench, runLoaderBench, type BenchRw } from '../load/bench.js';
 import { runLoad, resultToJson, verifyTarget, type LoadResult } from '../load/run.js';
 import { parseDurationMs, parseSize, RW_MODES, type JobSpecInput } from '../load/spec.js';
@@ -25,6 +24,7 @@ export const OPTION_OF_FIELD: Record<string, string> = {
   gapThresholdMs: '--gap-threshold',
   retryBackoffMs: '--retry-backoff',
   maxRetries: '--max-retries',
+  drainTimeoutMs: '--drain-timeout',
   direct: '--direct',
   state: '--state',
   verify: '--verify',
@@ -48,6 +48,7 @@ export interface LoadCliOptions {
   gapThreshold?: string;
   retryBackoff?: string;
   maxRetries?: string;
+  drainTimeout?: string;
   state?: string;
   saveState?: string;
   verifyOnly?: boolean;
@@ -116,6 +117,7 @@ export function specFromCli(o: LoadCliOptions): JobSpecInput {
   set('gapThresholdMs', durOpt(o.gapThreshold, '--gap-threshold', 1));
   set('retryBackoffMs', durOpt(o.retryBackoff, '--retry-backoff', 1));
   set('maxRetries', int(o.maxRetries, '--max-retries'));
+  set('drainTimeoutMs', durOpt(o.drainTimeout, '--drain-timeout', 1));
   return spec;
 }
 
@@ -195,6 +197,7 @@ interface BenchCliOptions {
   rw?: string;
   direct?: string;
   fioArgs?: string;
+  loaderVerify?: boolean;
   json?: boolean;
 }
 
@@ -213,6 +216,7 @@ async function benchAction(o: BenchCliOptions): Promise<void> {
       cases: cases as BenchRw[],
       direct: boolOpt(o.direct, '--direct'),
       fioArgs: o.fioArgs ? o.fioArgs.split(/\s+/).filter(Boolean) : undefined,
+      loaderVerify: o.loaderVerify ?? false,
       log: (l) => process.stderr.write(l + '\n'),
     });
     if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
@@ -234,7 +238,8 @@ export function registerLoadCommand(program: Command): void {
     .command('load')
     .description('run the verifying io_uring loader on its own (fio-like options)')
     .option('--filename <path>', 'file or block device')
-    .addOption(new Option('--rw <mode>', 'I/O pattern').choices([...RW_MODES]))
+    // validated in specFromCli (not with .choices: `load bench --rw a,b` passes through here)
+    .option('--rw <mode>', `I/O pattern: ${RW_MODES.join('|')}`)
     .option('--bs <size>', 'block size (e.g. 4k)')
     .option('--iodepth <n>', 'I/Os in flight')
     .option('--size <size>', 'bytes from --offset (default: to the end; files are created)')
@@ -250,6 +255,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--gap-threshold <ms>', 'list gaps between completions at least this long (ms)')
     .option('--retry-backoff <ms>', 'back-off before resubmitting a failed I/O (ms)')
     .option('--max-retries <n>', 'retries per I/O (default: unlimited)')
+    .option('--drain-timeout <ms>', 'at the end, wait this long for in-flight I/O (default 60000)')
     .option('--state <file>', 'verify state of an earlier job (continue it, or with --verify-only check it)')
     .option('--save-state <file>', 'save the verify state for a later --verify-only pass')
     .option('--verify-only', 'only run the final verify pass (needs --state)')
@@ -269,6 +275,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--rw <cases>', 'randread,randwrite')
     .option('--direct <0|1>', 'O_DIRECT for both tools (default 1)')
     .option('--fio-args <args>', "extra fio options, e.g. '--fixedbufs=1 --registerfiles=1'")
+    .option('--loader-verify', 'run the loader with verify on (measures the cost of verification)')
     .option('--json', 'also print the full comparison as JSON')
     .exitOverride(usageExit)
     // `load` has options of the same names and may have parsed them: merge both levels

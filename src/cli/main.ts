@@ -31,10 +31,15 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Exits once stdout and stderr are flushed: a pipe reader must get all of a big --json. */
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 main(process.argv).then(
   (code) => {
     killAll();
-    process.exit(code);
+    exitAfterFlush(code);
   },
   (err: unknown) => {
     process.stderr.write(`reset-bench: ${errorMessage(err)}\n`);

@@ -45,7 +45,8 @@ function list(dir: string): string[] {
 export function snapshot(): Map<string, string> {
   const m = new Map<string, string>();
   for (const c of list('/sys/class/nvme')) m.set(`nvme/${c}`, readTrim(`/sys/class/nvme/${c}/state`));
-  for (const d of list('/sys/class/infiniband')) m.set(`infiniband/${d}`, readTrim(`/sys/class/infiniband/${d}/ports/1/state`));
+  // Presence only: reading an rxe port's state makes the kernel log "speed is unknown" each time.
+  for (const d of list('/sys/class/infiniband')) m.set(`infiniband/${d}`, 'present');
   for (const n of list('/sys/class/net')) if (n !== 'lo') m.set(`net/${n}`, readTrim(`/sys/class/net/${n}/operstate`));
   for (const p of list('/sys/kernel/config/nvmet/ports')) {
     m.set(`nvmet-port/${p}`, list(`/sys/kernel/config/nvmet/ports/${p}/subsystems`).join(',') || 'unlinked');

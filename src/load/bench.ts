@@ -25,6 +25,8 @@ export interface BenchOptions {
   /** extra fio options, e.g. ['--fixedbufs=1', '--registerfiles=1'] */
   fioArgs?: string[];
   log?: (line: string) => void;
+  /** run the loader with verify on (headers, checked reads; no final pass): its real-life cost */
+  loaderVerify?: boolean;
 }
 
 export interface BenchCase {
@@ -150,7 +152,7 @@ export async function runLoaderBench(o: BenchOptions): Promise<BenchResult> {
       };
       const runOurs = async (): Promise<void> => {
         const cpu0 = process.cpuUsage();
-        const r = await runLoad({ filename: o.filename, rw, bs, iodepth, runtimeMs, offset, size, direct, seed: i + 1 });
+        const r = await runLoad({ filename: o.filename, rw, bs, iodepth, runtimeMs, offset, size, direct, seed: i + 1, verify: o.loaderVerify ?? false, finalVerify: false });
         const cpu = process.cpuUsage(cpu0);
         const v = rw === 'randread' ? r.read.iops : r.write.iops;
         const ios = r.read.ios + r.write.ios;

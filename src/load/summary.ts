@@ -127,6 +127,9 @@ export function formatSummary(r: LoadResult, jobName = 'reset-bench'): string {
     out.push(`   READ: bw=${fmtBytes(r.read.bytesPerSec)}/s (${fmtBytesDec(r.read.bytesPerSec)}/s), io=${fmtBytes(r.read.bytes)} (${fmtBytesDec(r.read.bytes)}), run=${ms}-${ms}msec`);
   if (r.write.ios > 0)
     out.push(`  WRITE: bw=${fmtBytes(r.write.bytesPerSec)}/s (${fmtBytesDec(r.write.bytesPerSec)}/s), io=${fmtBytes(r.write.bytes)} (${fmtBytesDec(r.write.bytes)}), run=${ms}-${ms}msec`);
-  if (total === 0) out.push('   no I/O completed');
+  const fp = r.verify.finalPass;
+  if (fp.ran)
+    out.push(`  VERIFY: ${fp.checked} blocks (${fmtBytes(fp.checked * s.bs)}) in ${Math.round((fp.endNs - fp.startNs) / 1e6)}msec`);
+  else if (total === 0) out.push('   no I/O completed');
   return out.join('\n');
 }

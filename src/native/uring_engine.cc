@@ -279,6 +279,7 @@ class Engine {
   std::vector<uint32_t> backoff;
   std::vector<BlockState> st;
   std::vector<uint8_t> busy;
+  std::vector<uint64_t> pattern;  // payload pattern for (seed, bs)
   uint64_t nblocks = 0;
   uint32_t inflight = 0;
   uint64_t rng = 0;
@@ -324,11 +325,16 @@ bool Engine::setup() {
   struct io_uring_params p;
   uint32_t entries = 1;
   while (entries < S.iodepth) entries <<= 1;
-  const uint32_t flag_sets[] = {
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN, IORING_SETUP_COOP_TASKRUN, 0};
+  // As fio's io_uring engine: COOP_TASKRUN (+ SINGLE_ISSUER), falling back for old kernels.
+  // DEFER_TASKRUN measured slower here (completions from the block layer's workers).
+  const uint32_t flag_sets[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
+                                IORING_SETUP_COOP_TASKRUN, 0};
   int ret = -EINVAL;
+  // RB_URING_FLAGS=<n>: force the ring setup flags (a knob for performance experiments)
+  const char *force = getenv("RB_URING_FLAGS");
+  if (force && !*force) force = nullptr;
   for (uint32_t f : flag_sets) {
+    if (force) f = static_cast<uint32_t>(strtoul(force, nullptr, 0));
     std::memset(&p, 0, sizeof p);
     p.flags = f;
     ret = io_uring_queue_init_params(entries, &ring, &p);
@@ -377,6 +383,8 @@ bool Engine::setup() {
   for (uint32_t i = S.iodepth; i-- > 0;) free_slots.push_back(i);
   backoff.reserve(S.iodepth);
 
+  pattern.resize((S.bs - blk::kHeaderSize) / 8);
+  blk::make_pattern(pattern.data(), pattern.size(), S.seed);
   if (track) {
     st.assign(nblocks, BlockState{0, 0});
     busy.assign(nblocks, 0);
@@ -526,7 +534,7 @@ void Engine::complete(uint32_t si, int res, uint64_t t) {
   if (res == static_cast<int>(S.bs) && verifying) {
     BlockState &b = st[s.block];
     blk::Check c = blk::check_block(buf_of(si), S.bs, S.seed, off_of(s.block), b.acked, b.issued,
-                                    S.full_check);
+                                    S.full_check ? pattern.data() : nullptr);
     R.vs.checked++;
     if (c.verdict == blk::V_OK) R.vs.ok++;
     else if (c.verdict == blk::V_OK_INFLIGHT) R.vs.ok_inflight++;
@@ -557,7 +565,7 @@ void Engine::complete(uint32_t si, int res, uint64_t t) {
         b.acked = s.gen;
       } else if (S.verify) {
         blk::Check c =
-            blk::check_block(buf_of(si), S.bs, S.seed, off_of(s.block), b.acked, b.issued, false);
+            blk::check_block(buf_of(si), S.bs, S.seed, off_of(s.block), b.acked, b.issued, nullptr);
         if (blk::verdict_bad(c.verdict)) record_check(s, c, t);
       }
       busy[s.block] = 0;
@@ -568,7 +576,9 @@ void Engine::complete(uint32_t si, int res, uint64_t t) {
   }
   // An error or a short transfer: record it, then retry after the back-off.
   record_error(s, res, t);
-  if (s.attempt < S.max_retries && !J.stop.load(std::memory_order_relaxed)) {
+  // the final pass retries a little (a block that stays unreadable is reported as such)
+  uint32_t limit = verifying ? std::min<uint32_t>(S.max_retries, 10) : S.max_retries;
+  if (s.attempt < limit && !J.stop.load(std::memory_order_relaxed)) {
     s.attempt++;
     if (!verifying) (s.op == OP_WRITE ? R.wr : R.rd).retries++;
     s.state = BACKOFF;
@@ -628,6 +638,11 @@ void Engine::run_load() {
   bool stopping = false;
   uint64_t stop_at = 0;
   uint64_t now = start;
+  // rate limit: a token bucket holding at most 10 ms of tokens (>= 1), so a stall (an
+  // outage) is not followed by a catch-up burst that would distort the recovery
+  const double burst = S.rate_iops > 0 ? std::max(1.0, S.rate_iops / 100.0) : 0;
+  double tokens = 1.0;
+  uint64_t tok_ns = start;
   for (;;) {
     if (!stopping) {
       if (J.stop.load(std::memory_order_relaxed) || now >= deadline)
@@ -647,9 +662,13 @@ void Engine::run_load() {
       }
       // new I/O
       uint64_t allowed = UINT64_MAX;
-      if (S.rate_iops > 0)
-        allowed = static_cast<uint64_t>(static_cast<double>(now - start) * S.rate_iops / 1e9) + 1;
+      if (S.rate_iops > 0) {
+        tokens = std::min(burst, tokens + static_cast<double>(now - tok_ns) * S.rate_iops / 1e9);
+        tok_ns = now;
+        allowed = issued + static_cast<uint64_t>(tokens);
+      }
       if (S.ios && S.ios < allowed) allowed = S.ios;
+      const uint64_t issued_before = issued;
       while (!free_slots.empty() && issued < allowed) {
         uint64_t block;
         uint8_t op;
@@ -670,10 +689,11 @@ void Engine::run_load() {
           }
         }
         if (op == OP_WRITE && S.verify)
-          blk::format_block(buf_of(si), S.bs, S.seed, off_of(block), s.gen, now);
+          blk::format_block(buf_of(si), S.bs, S.seed, off_of(block), s.gen, now, pattern.data());
         prep(si, now);
         issued++;
       }
+      if (S.rate_iops > 0) tokens -= static_cast<double>(issued - issued_before);
     } else if (!backoff.empty()) {
       // stopping: pending retries are abandoned (their blocks stay "acked or issued")
       for (uint32_t si : backoff) {
@@ -700,8 +720,8 @@ void Engine::run_load() {
       if (deadline < wake) wake = deadline;
       for (uint32_t si : backoff) wake = std::min(wake, slots[si].ready_ns);
       if (S.rate_iops > 0 && !free_slots.empty()) {
-        uint64_t next_tok = start + static_cast<uint64_t>(static_cast<double>(issued) * 1e9 / S.rate_iops);
-        wake = std::min(wake, next_tok);
+        double need = tokens >= 1.0 ? 0.0 : (1.0 - tokens) * 1e9 / S.rate_iops;
+        wake = std::min(wake, now + static_cast<uint64_t>(need) + 1);
       }
     }
     uint64_t timeout = wake > now ? wake - now : 0;
@@ -710,13 +730,14 @@ void Engine::run_load() {
     int ret = wait(timeout, 1);
     (void)ret;
     now = now_ns();
+    roll_to(now);  // first: completions seen at `now` belong to now's interval
     reap(now);
-    roll_to(now);
     maybe_progress(now, false);
   }
   R.io_end_ns = now;
-  last_ok = last_ok ? last_ok : start;
-  if (now - last_ok >= S.gap_threshold_ns && R.first_ok_ns) R.gaps.push_back(Gap{last_ok, now, true});
+  // a trailing gap (or a job without any completion) is reported open
+  if (!last_ok) last_ok = start;
+  if (now - last_ok >= S.gap_threshold_ns) R.gaps.push_back(Gap{last_ok, now, true});
   roll_to(now + S.interval_ns);  // flush the last (partial) interval
   R.last_ok_ns = R.first_ok_ns ? last_ok : 0;
 }
@@ -1103,12 +1124,15 @@ std::string OpenTarget(Job &j, Result &r, int &eno) {
   Spec &s = j.spec;
   bool writes = s.mode != M_READ && s.mode != M_RANDREAD && s.mode != M_VERIFY;
   int flags = (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-  if (s.create && writes) flags |= O_CREAT;
+  // Never create under /dev: a block device that vanished (or is not there yet) must be
+  // an error, not a regular file on devtmpfs that silently absorbs the writes.
+  bool under_dev = s.filename.rfind("/dev/", 0) == 0;
+  if (s.create && writes && !under_dev) flags |= O_CREAT;
   int fd = -1;
   j.direct = s.direct;
   if (s.direct) {
     fd = open(s.filename.c_str(), flags | O_DIRECT, 0644);
-    if (fd < 0 && errno == EINVAL) j.direct = false;  // e.g. tmpfs: buffered fallback
+    if (fd < 0 && errno == EINVAL && !under_dev) j.direct = false;  // e.g. tmpfs: buffered fallback
   }
   if (fd < 0 && !j.direct) fd = open(s.filename.c_str(), flags, 0644);
   if (fd < 0) {
@@ -1265,7 +1289,9 @@ Napi::Value FormatBlock(const Napi::CallbackInfo &info) {
     return env.Undefined();
   }
   Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, bs);
-  blk::format_block(b.Data(), bs, v[0], v[1], v[2], now_ns());
+  std::vector<uint64_t> pat((bs - blk::kHeaderSize) / 8);
+  blk::make_pattern(pat.data(), pat.size(), v[0]);
+  blk::format_block(b.Data(), bs, v[0], v[1], v[2], now_ns(), pat.data());
   return b;
 }
 

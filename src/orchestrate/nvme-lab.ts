@@ -43,6 +43,8 @@ export async function setupTarget(lab: Lab, ramdiskMiB = 256): Promise<void> {
 export interface HostController {
   device: string;
   namespace: string;
+  /** The multipath path device (nvmeXcYnZ) whose stats count the I/O, if there is one. */
+  pathDevice?: string;
   options: string;
 }
 
@@ -61,12 +63,14 @@ export async function connectHost(lab: Lab, opts: ConnectOptions): Promise<HostC
     ...opts,
   };
   const c = await connectAndWaitLive(port, h.agent.fs(), fabrics, { deadlineMs: 60_000 });
-  const ns = await h.agent.waitFor(`/sys/class/nvme/${c.device}`, 'exists', undefined, 10_000).then(async () => {
+  const ns0 = await h.agent.waitFor(`/sys/class/nvme/${c.device}`, 'exists', undefined, 10_000).then(async () => {
     const entries = await h.agent.fs().readdir(`/sys/class/nvme/${c.device}`);
     const n = entries.find((e) => /^nvme\d+c?\d*n\d+$/.test(e));
     if (!n) throw new Error(`controller ${c.device} has no namespace in sysfs`);
-    return n.replace(/c\d+n/, 'n');
+    return n;
   });
+  const pathDevice = /c\d+n/.test(ns0) ? ns0 : undefined;
+  const ns = ns0.replace(/c\d+n/, 'n');
   // devtmpfs makes the node when the disk is added; a loader started before that would
   // create a plain file in its place. Wait until it is a block device.
   const isBlock = async (): Promise<boolean> =>
@@ -76,5 +80,5 @@ export async function connectHost(lab: Lab, opts: ConnectOptions): Promise<HostC
     if (Date.now() > end) throw new Error(`/dev/${ns} did not appear as a block device within 15 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { device: c.device, namespace: `/dev/${ns}`, options: c.options };
+  return { device: c.device, namespace: `/dev/${ns}`, pathDevice, options: c.options };
 }

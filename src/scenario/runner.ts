@@ -72,6 +72,26 @@ function loaderArgv(project: string, spec: ScenarioSpec, dev: string, runtimeMs:
   return argv;
 }
 
+/** Waits until the namespace has completed I/O since now (the loader is running). */
+async function waitForIo(vm: Machine, ctrl: HostController, stopped: () => boolean, deadlineMs: number): Promise<void> {
+  // Native multipath accounts I/O on the path device, not on the head.
+  const namespace = ctrl.namespace;
+  const statPath = ctrl.pathDevice
+    ? `/sys/class/nvme/${ctrl.device}/${ctrl.pathDevice}/stat`
+    : `/sys/block/${namespace.replace('/dev/', '')}/stat`;
+  const ios = async (): Promise<number> => {
+    const f = (await vm.agent.fs().readFile(statPath)).trim().split(/\s+/).map(Number);
+    return (f[0] ?? 0) + (f[4] ?? 0);
+  };
+  const before = await ios();
+  const end = Date.now() + deadlineMs;
+  while ((await ios()) <= before) {
+    if (stopped()) return;
+    if (Date.now() > end) throw new HarnessError(`no I/O on ${namespace} within ${deadlineMs} ms of starting the loader`);
+    await sleep(50);
+  }
+}
+
 export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<RunResult> {
   const log = o.log ?? silentLogger;
   const say = o.progress ?? (() => {});
@@ -128,9 +148,11 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
     let loaderDone = false;
     void loader.finally(() => (loaderDone = true)).catch(() => undefined);
     const nowMs = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
+    await waitForIo(lab.host, ctrl, () => loaderDone, 90_000);
     await sleep(spec.pre_ms);
     if (loaderDone) {
       const r = await loader;
+      await writeFile(join(runDir, 'loader.json'), r.stdout);
       throw new HarnessError(`the loader stopped before the reset (exit ${r.exitCode}): ${r.stderr.trim().slice(-1000)}`);
     }
 

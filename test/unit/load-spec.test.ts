@@ -86,6 +86,8 @@ t.test('CLI options: fio-like units, errors name the option', async (t) => {
   t.equal(s.rateIops, 500);
   t.equal(specFromCli({ filename: 'f', runtime: '500ms' }).runtimeMs, 500);
   t.equal(specFromCli({ filename: 'f', verify: '0' }).verify, false);
+  t.equal(specFromCli({ filename: 'f', drainTimeout: '5s' }).drainTimeoutMs, 5000);
+  t.equal(specFromCli({ filename: 'f', interval: '10' }).intervalMs, 10, '--interval is in ms');
   t.equal(fieldOf(() => specFromCli({})), '--filename');
   t.equal(fieldOf(() => specFromCli({ filename: 'f', iodepth: 'lots' })), '--iodepth');
   t.equal(fieldOf(() => specFromCli({ filename: 'f', bs: '4x' })), '--bs');

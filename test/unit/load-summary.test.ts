@@ -98,8 +98,8 @@ t.test('bench lines end with ratio_min', async (t) => {
     filename: '/dev/nullb0',
     runtimeMs: 10000,
     cases: [
-      { rw: 'randread', bs: 4096, iodepth: 32, fioIops: 1000, loaderIops: 990, ratio: 0.99, fioRuns: [], loaderRuns: [] },
-      { rw: 'randwrite', bs: 4096, iodepth: 32, fioIops: 1000, loaderIops: 960, ratio: 0.96, fioRuns: [], loaderRuns: [] },
+      { rw: 'randread', bs: 4096, iodepth: 32, fioIops: 1000, loaderIops: 990, ratio: 0.99, meanRatio: 0.99, fioRuns: [], loaderRuns: [], fioCpuUsPerIo: 2, loaderCpuUsPerIo: 1.5 },
+      { rw: 'randwrite', bs: 4096, iodepth: 32, fioIops: 1000, loaderIops: 960, ratio: 0.96, meanRatio: 0.95, fioRuns: [], loaderRuns: [], fioCpuUsPerIo: 2, loaderCpuUsPerIo: 1.5 },
     ],
     ratioMin: 0.96,
   });
