@@ -6,6 +6,8 @@ import { errorMessage, exitCodeOf, UsageError } from '../util/errors.js';
 import { killAll } from '../vm/reaper.js';
 import { registerKernelCommand } from './kernel-command.js';
 import { registerLoadCommand } from './load-command.js';
+import { registerReportCommand } from './report-command.js';
+import { registerRunCommands } from './run-command.js';
 import { registerVmCommand } from './vm-command.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -15,7 +17,9 @@ async function main(argv: string[]): Promise<number> {
     .showHelpAfterError();
   registerKernelCommand(program);
   registerVmCommand(program);
+  registerRunCommands(program);
   registerLoadCommand(program);
+  registerReportCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

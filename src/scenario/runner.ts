@@ -60,13 +60,16 @@ export function resetSites(lab: Lab, side: ScenarioSpec['side']): RdmaSite[] {
   return [site(lab.target, lab), site(lab.host, lab)];
 }
 
+/** Where the loader keeps its record of acknowledged writes for the separate verify pass. */
+const STATE_FILE = '/tmp/reset-bench-load.state';
+
 function loaderArgv(project: string, spec: ScenarioSpec, dev: string, runtimeMs: number): string[] {
   const l = spec.load;
   const argv = [
     'node', join(project, 'dist', 'cli', 'main.js'), 'load',
     '--filename', dev, '--rw', l.rw, '--bs', l.bs, '--iodepth', String(l.iodepth), '--size', l.size,
     '--runtime', `${runtimeMs}ms`, '--verify', '1', '--interval', '10', '--gap-threshold', '50',
-    '--retry-backoff', '100', '--json',
+    '--retry-backoff', '100', '--drain-timeout', '20000', '--save-state', STATE_FILE, '--json',
   ];
   if (l.rate_iops) argv.push('--rate-iops', String(l.rate_iops));
   return argv;
@@ -180,11 +183,20 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       .then(() => true, () => false);
     say(`${runName}: controller ${waited ? (want === 'absent' ? 'deleted' : 'live') : 'not recovered'}; finishing the load`);
     const gone = !(await lab.host.agent.fs().exists(`/sys/class/nvme/${ctrl.device}`));
-    if (!waited || gone) {
-      // Nothing more to learn: stop the loader (its final pass is skipped).
-      await lab.host.agent.exec(['pkill', '-INT', '-f', 'main.js load']);
-    }
+    // Recovered: let I/O run a little longer to show it resumed, then stop the loader and
+    // check every acknowledged write in a separate verify pass. Not recovered: stop now.
+    const recovered = waited && !gone && want === 'equals';
+    if (recovered) await sleep(spec.post_ms);
+    await lab.host.agent.exec(['pkill', '-INT', '-f', 'main.js load']);
     const lr = await loader;
+    let verifyOut: { exitCode: number; stdout: string } | undefined;
+    if (recovered) {
+      say(`${runName}: verifying every acknowledged write`);
+      verifyOut = await lab.host.agent.exec(
+        ['node', join(o.project, 'dist', 'cli', 'main.js'), 'load', '--verify-only', '--state', STATE_FILE, '--filename', ctrl.namespace, '--iodepth', '16', '--json'],
+        { deadlineMs: 300_000 },
+      );
+    }
     const endMs = nowMs();
     if (lr.timedOut) throw new HarnessError(`the loader in ${lab.host.name} did not finish in time`);
     let load: LoadResult;
@@ -194,6 +206,15 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       throw new HarnessError(`the loader printed no JSON (exit ${lr.exitCode}): ${lr.stderr.slice(-2000)}`);
     }
     await writeFile(join(runDir, 'loader.json'), lr.stdout);
+    let finalVerify: LoadResult | undefined;
+    if (verifyOut) {
+      await writeFile(join(runDir, 'verify.json'), verifyOut.stdout);
+      try {
+        finalVerify = JSON.parse(verifyOut.stdout) as LoadResult;
+      } catch {
+        throw new HarnessError(`the verify pass printed no JSON (exit ${verifyOut.exitCode})`);
+      }
+    }
 
     const events: TimelineEvent[] = [];
     for (const m of lab.machines) {
@@ -229,8 +250,8 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       controller: ctrl.device,
       endMs,
       ioErrors: load.ioErrors,
-      verifyErrors: load.verify.errors,
-      lostWrites: load.verify.lostWrites,
+      verifyErrors: load.verify.errors + (finalVerify?.verify.errors ?? 0),
+      lostWrites: load.verify.lostWrites + (finalVerify?.verify.lostWrites ?? 0),
       splats: splatLines.length,
     });
     const e0 = load.errors[0];
@@ -255,14 +276,19 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       metrics,
       duration_ms: Math.round(endMs),
       markers: {
-        device_gone_ms: resets.length ? resets[0]!.goneMs : null,
-        device_back_ms: lastBack,
-        ctrl_live_ms: lastBack !== null && metrics.ctrl_live_ms !== null ? lastBack + metrics.ctrl_live_ms : null,
+        device_gone_ms: resets.length ? Math.round(resets[0]!.goneMs) : null,
+        device_back_ms: lastBack === null ? null : Math.round(lastBack),
+        ctrl_live_ms: lastBack !== null && metrics.ctrl_live_ms !== null ? Math.round(lastBack + metrics.ctrl_live_ms) : null,
       },
       io,
       events,
       splat_lines: splatLines,
-      artifacts: { ...consoles, loader: rel(join(runDir, 'loader.json')), timeline: rel(join(runDir, 'timeline.json')) },
+      artifacts: {
+        ...consoles,
+        loader: rel(join(runDir, 'loader.json')),
+        ...(verifyOut ? { verify: rel(join(runDir, 'verify.json')) } : {}),
+        timeline: rel(join(runDir, 'timeline.json')),
+      },
       clock: { method: 'agent round trip (Cristian), best of 7', error_bound_ms: Math.max(...[...clocks.values()].map((c) => c.errorMs)) },
     };
   } catch (err) {
