@@ -1,0 +1,70 @@
+import t from 'tap';
+import { exitCodeFor, parseShard, planRuns, resolveScenarios } from '../../src/cli/run-command.js';
+import { CATALOG, DEFAULT_SUITE, findScenario } from '../../src/scenario/catalog.js';
+import { loadScenarioFile, parseScenario } from '../../src/scenario/spec.js';
+import { bestOffset, toRunMs } from '../../src/orchestrate/clock.js';
+import { UsageError } from '../../src/util/errors.js';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunResult } from '../../src/scenario/types.js';
+
+t.test('catalog: every side x reset, the stress cases, names as in the CONTRACT', async (t) => {
+  for (const side of ['host', 'target', 'both'])
+    for (const reset of ['rdma-link', 'pci-rebind', 'hotplug', 'link-flap', 'module-reload'])
+      t.ok(CATALOG.some((s) => s.name === `${side}-${reset}`), `${side}-${reset}`);
+  for (const n of ['repeated-resets', 'reset-during-connect', 'ctrl-loss-expiry', 'fast-io-fail']) t.ok(findScenario(n), n);
+  t.equal(findScenario('repeated-resets').resets, 20);
+  t.same(DEFAULT_SUITE.map((n) => findScenario(n).name), DEFAULT_SUITE);
+  t.throws(() => findScenario('host-nope'), UsageError);
+});
+
+t.test('a bad scenario names the field and the fix', async (t) => {
+  t.throws(() => parseScenario({ name: 'x', side: 'sideways', reset: 'rdma-link' }), /side: .*"host"\|"target"\|"both"/);
+  t.throws(() => parseScenario({ name: 'x', side: 'host', reset: 'rdma-link', down_ms: -5 }), /down_ms:/);
+  t.throws(() => parseScenario({ name: 'x', side: 'host', reset: 'rdma-link', load: { bs: 'big' } }), /load\.bs: a size like 4k/);
+  t.throws(() => parseScenario({ name: 'x', side: 'host', reset: 'rdma-link', conect: {} }), /conect/);
+  const dir = mkdtempSync(join(tmpdir(), 'rb-scn-'));
+  writeFileSync(join(dir, 'ok.yaml'), 'name: my-case\nside: target\nreset: hotplug\ndown_ms: 1000\nconnect:\n  ctrl_loss_tmo: 30\n');
+  const [s] = await loadScenarioFile(join(dir, 'ok.yaml'));
+  t.equal(s!.reset, 'hotplug');
+  t.equal(s!.connect.ctrl_loss_tmo, 30);
+  t.equal(s!.connect.reconnect_delay, 1, 'defaults filled in');
+  writeFileSync(join(dir, 'bad.json'), '{"name": "x", ');
+  await t.rejects(loadScenarioFile(join(dir, 'bad.json')), /not valid JSON/);
+  t.same((await resolveScenarios([])).map((x) => x.name), DEFAULT_SUITE);
+});
+
+t.test('plans: kernels side by side, repeats, shards that cover everything once', async (t) => {
+  const sc = ['host-rdma-link', 'target-rdma-link'].map(findScenario);
+  const all = planRuns(sc, ['stock', 'patched'], 2);
+  t.equal(all.length, 8);
+  t.same(all.slice(0, 2).map((p) => p.kernel), ['stock', 'patched']);
+  const shards = [1, 2, 3].map((i) => planRuns(sc, ['stock', 'patched'], 2, [i, 3]));
+  t.equal(shards.flat().length, 8);
+  t.equal(new Set(shards.flat().map((p) => `${p.scenario.name}/${p.kernel}/${p.iteration}`)).size, 8);
+  t.same(parseShard('2/4'), [2, 4]);
+  t.throws(() => parseShard('5/4'), /--shard/);
+  t.throws(() => parseShard('x'), /--shard/);
+});
+
+t.test('exit codes follow the CONTRACT; compare counts only the patched kernel', async (t) => {
+  const r = (verdict: RunResult['verdict'], kernel = 'patched') => ({ verdict, kernel }) as RunResult;
+  t.equal(exitCodeFor([r('PASS'), r('SKIP')]), 0);
+  t.equal(exitCodeFor([r('PASS'), r('FAIL')]), 1);
+  t.equal(exitCodeFor([r('FAIL'), r('ERROR')]), 3);
+  const notStock = (x: RunResult) => x.kernel !== 'stock';
+  t.equal(exitCodeFor([r('FAIL', 'stock'), r('PASS')], notStock), 0);
+  t.equal(exitCodeFor([r('FAIL', 'stock'), r('FAIL')], notStock), 1);
+});
+
+t.test('clock alignment picks the shortest round trip', async (t) => {
+  const b = bestOffset([
+    { sendNs: 0n, guestNs: 5_000_000_000n, recvNs: 4_000_000n },
+    { sendNs: 10_000_000n, guestNs: 5_010_500_000n, recvNs: 11_000_000n },
+  ]);
+  t.equal(b.offsetNs, 5_010_500_000n - 10_500_000n);
+  t.equal(b.errorMs, 0.5);
+  t.equal(toRunMs({ vm: 'x', ...b }, 5_010_500_000n + 1_000_000n, 0n), 11.5);
+  t.throws(() => bestOffset([]));
+});

@@ -1,0 +1,109 @@
+import t from 'tap';
+import { computeMetrics, controllerStates, firstState, outageMs, stateAt } from '../../src/scenario/metrics.js';
+import { decide } from '../../src/scenario/verdict.js';
+import { findScenario } from '../../src/scenario/catalog.js';
+import type { IoPoint, TimelineEvent } from '../../src/scenario/types.js';
+
+const ev = (t_ms: number, value: string, key = 'nvme/nvme0'): TimelineEvent => ({ t_ms, vm: 'host', kind: 'state', key, value });
+
+/** I/O every 10 ms from 0 to end, none in [from, to). */
+function io(end: number, from: number, to: number, errorsAt: number[] = []): IoPoint[] {
+  const out: IoPoint[] = [];
+  for (let t = 0; t < end; t += 10) out.push({ t_ms: t, completions: t >= from && t < to ? 0 : 5, errors: errorsAt.includes(t) ? 1 : 0 });
+  return out;
+}
+
+t.test('controller state in force and first time it reaches a state', async (t) => {
+  const s = controllerStates([ev(0, 'live'), ev(1000, 'resetting'), ev(1010, 'connecting'), ev(6500, 'live')], 'nvme0');
+  t.equal(stateAt(s, 500), 'live');
+  t.equal(stateAt(s, 3000), 'connecting');
+  t.equal(firstState(s, 'live', 6000), 6500);
+  t.equal(firstState(s, 'live', 7000), 7000, 'already live counts from the moment asked');
+  t.equal(firstState(s, 'deleting', 0), null);
+});
+
+t.test('outage is the longest gap touching the resets; an open gap runs to the end', async (t) => {
+  const resets = [{ goneMs: 2000, backMs: 6000 }];
+  t.equal(outageMs([{ startMs: 100, endMs: 900, open: false }, { startMs: 2010, endMs: 6300, open: false }], resets, 9000), 4290);
+  t.equal(outageMs([{ startMs: 100, endMs: 900, open: false }], resets, 9000), 0, 'a gap long before the reset is not the outage');
+  t.equal(outageMs([{ startMs: 2010, endMs: 2010, open: true }], resets, 9000), 6990);
+});
+
+t.test('patched-like run: metrics and a PASS that says how long', async (t) => {
+  const resets = [{ goneMs: 2000, backMs: 6000 }];
+  const events = [ev(0, 'live'), ev(2050, 'resetting'), ev(2060, 'connecting'), ev(6120, 'live')];
+  const m = computeMetrics({
+    io: io(9000, 2000, 6150),
+    gaps: [{ startMs: 2000, endMs: 6150, open: false }],
+    resets,
+    events,
+    controller: 'nvme0',
+    endMs: 9000,
+    ioErrors: 0,
+    verifyErrors: 0,
+    lostWrites: 0,
+    splats: 0,
+  });
+  t.same(m, { outage_ms: 4150, recovery_ms: 150, ctrl_live_ms: 120, io_errors: 0, verify_errors: 0, lost_writes: 0, splats: 0 });
+  const v = decide({ spec: findScenario('host-rdma-link'), metrics: m, resets, events, controller: 'nvme0', endMs: 9000 });
+  t.equal(v.verdict, 'PASS');
+  t.match(v.reason, /I\/O resumed 0\.15 s after the device came back \(controller live after 0\.12 s\); longest stall 4\.15 s/);
+});
+
+t.test('stock-like run: the controller is deleted and nothing completes after', async (t) => {
+  const resets = [{ goneMs: 2000, backMs: 6000 }];
+  const events = [ev(0, 'live'), ev(2080, 'absent')];
+  const m = computeMetrics({
+    io: io(9000, 2000, 9000, [2010, 2020]),
+    gaps: [{ startMs: 2000, endMs: 2000, open: true }],
+    resets,
+    events,
+    controller: 'nvme0',
+    endMs: 9000,
+    ioErrors: 2,
+    verifyErrors: 0,
+    lostWrites: 0,
+    splats: 0,
+  });
+  t.equal(m.recovery_ms, null);
+  t.equal(m.ctrl_live_ms, null);
+  t.equal(m.outage_ms, 7000);
+  const v = decide({ spec: findScenario('host-rdma-link'), metrics: m, resets, events, controller: 'nvme0', endMs: 9000 });
+  t.equal(v.verdict, 'FAIL');
+  t.equal(v.reason, 'controller nvme0 deleted 0.08 s after the device went away; no I/O completed after the reset');
+});
+
+t.test('a target-side reset on stock: controller stuck connecting', async (t) => {
+  const resets = [{ goneMs: 2000, backMs: 6000 }];
+  const events = [ev(0, 'live'), ev(2100, 'resetting'), ev(2110, 'connecting')];
+  const m = computeMetrics({ io: io(26000, 2000, 26000), gaps: [], resets, events, controller: 'nvme0', endMs: 26000, ioErrors: 0, verifyErrors: 0, lostWrites: 0, splats: 0 });
+  const v = decide({ spec: findScenario('target-rdma-link'), metrics: m, resets, events, controller: 'nvme0', endMs: 26000 });
+  t.equal(v.verdict, 'FAIL');
+  t.equal(v.reason, 'controller nvme0 still connecting 20.0 s after the device came back; no I/O completed after the reset');
+});
+
+t.test('I/O errors, lost writes and kernel reports each fail a recovered run', async (t) => {
+  const resets = [{ goneMs: 2000, backMs: 6000 }];
+  const events = [ev(0, 'live'), ev(6100, 'live')];
+  const base = { outage_ms: 4000, recovery_ms: 100, ctrl_live_ms: 100, io_errors: 0, verify_errors: 0, lost_writes: 0, splats: 0 };
+  const spec = findScenario('host-rdma-link');
+  const d = (m: Partial<typeof base>, extra: { firstSplat?: string; firstIoError?: string } = {}) =>
+    decide({ spec, metrics: { ...base, ...m }, resets, events, controller: 'nvme0', endMs: 9000, ...extra });
+  t.match(d({ io_errors: 3 }, { firstIoError: 'EIO on write at 2100 ms' }).reason, /^3 I\/O error\(s\) during the reset \(first: EIO on write at 2100 ms\)/);
+  t.equal(d({ lost_writes: 1 }).verdict, 'FAIL');
+  t.match(d({ splats: 1 }, { firstSplat: 'host: WARNING: CPU: 0 PID: 1 at x' }).reason, /kernel reported: host: WARNING/);
+  t.equal(d({ io_errors: 3 }).verdict, 'FAIL');
+  const fast = decide({ spec: findScenario('fast-io-fail'), metrics: { ...base, io_errors: 3 }, resets, events, controller: 'nvme0', endMs: 9000 });
+  t.equal(fast.verdict, 'PASS', 'fast-io-fail expects I/O errors');
+});
+
+t.test('ctrl-loss-expiry expects a clean deletion', async (t) => {
+  const spec = findScenario('ctrl-loss-expiry');
+  const resets = [{ goneMs: 2000, backMs: 14000 }];
+  const m = { outage_ms: 12000, recovery_ms: null, ctrl_live_ms: null, io_errors: 10, verify_errors: 0, lost_writes: 0, splats: 0 };
+  const deleted = decide({ spec, metrics: m, resets, events: [ev(0, 'live'), ev(2050, 'connecting'), ev(7100, 'absent')], controller: 'nvme0', endMs: 20000 });
+  t.equal(deleted.verdict, 'PASS');
+  t.match(deleted.reason, /deleted cleanly 5\.10 s after the device went away \(ctrl_loss_tmo=5 s\)/);
+  const kept = decide({ spec, metrics: m, resets, events: [ev(0, 'live'), ev(2050, 'connecting')], controller: 'nvme0', endMs: 20000 });
+  t.equal(kept.verdict, 'FAIL');
+});
