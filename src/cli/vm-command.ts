@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { resolveKernel } from '../kernel/resolve.js';
 import { UsageError } from '../util/errors.js';
 import { bootLab, TOPOLOGIES, type TopologyKind } from '../vm/topology.js';
-import { SHELL_SOCKET } from '../vm/qemu-args.js';
+import { SHELL_SOCKET, detectAccel } from '../vm/qemu-args.js';
 import { makeContext, defaultRunLogDir } from './context.js';
 
 export function parseTopology(v: string): TopologyKind {
@@ -64,6 +64,35 @@ export function registerVmCommand(program: Command): void {
       } finally {
         await lab.shutdown();
       }
+    });
+
+  vm.command('bench')
+    .description('boot-to-agent-ready times: one VM, and the pair booted in parallel (median of --runs)')
+    .option('--kernel <kernel>', 'stock, patched, debug or a directory', 'stock')
+    .option('--runs <n>', 'boots per topology', parsePositiveInt('--runs'), 5)
+    .option('--cache-dir <dir>', 'kernel cache')
+    .action(async (o: { kernel: string; runs: number; cacheDir?: string }) => {
+      const ctx = makeContext({ cacheDir: o.cacheDir });
+      const kernel = await resolveKernel(o.kernel, { cache: ctx.cache, progress: ctx.progress });
+      const logDir = defaultRunLogDir(ctx.project);
+      const goals = { loopback: 4000, pair: 6000 } as const;
+      const medians: Record<string, number> = {};
+      for (const kind of TOPOLOGIES) {
+        const times: number[] = [];
+        for (let i = 0; i < o.runs; i++) {
+          const t0 = Date.now();
+          const lab = await bootLab({ kind, kernel, project: ctx.project, logDir, log: ctx.log });
+          const ms = Date.now() - t0;
+          const guest = lab.machines.map((m) => `${m.name} ${m.bootMs} ms (guest uptime ${m.ready?.uptimeS.toFixed(2)} s)`).join(', ');
+          await lab.shutdown();
+          times.push(ms);
+          ctx.progress(`${kind} #${i + 1}: ${ms} ms to agent-ready [${guest}]`);
+        }
+        times.sort((a, b) => a - b);
+        medians[kind] = times[Math.floor(times.length / 2)]!;
+        process.stdout.write(`${kind}: median ${medians[kind]} ms over ${o.runs} boots (min ${times[0]}, max ${times[times.length - 1]}); goal ${goals[kind]} ms, ratio ${(medians[kind]! / goals[kind]).toFixed(2)}\n`);
+      }
+      process.stdout.write(`accel=${detectAccel()} loopback_ms=${medians.loopback} pair_ms=${medians.pair}\n`);
     });
 
   common(vm.command('shell'))
