@@ -159,6 +159,8 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       throw new HarnessError(`the loader stopped before the reset (exit ${r.exitCode}): ${r.stderr.trim().slice(-1000)}`);
     }
 
+    // From here on, only the injector's device-level steps may act.
+    for (const m of lab.machines) m.agent.guard.arm();
     const injector = INJECTORS[spec.reset];
     const sites = resetSites(lab, spec.side);
     const resets: ResetWindow[] = [];
@@ -225,6 +227,11 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
     for (const r of resets) {
       events.push({ t_ms: r.goneMs, vm: 'harness', kind: 'reset', key: spec.reset, value: 'device gone' });
       events.push({ t_ms: r.backMs, vm: 'harness', kind: 'reset', key: spec.reset, value: 'device back' });
+    }
+    for (const m of lab.machines) {
+      for (const g of m.agent.guard.refused) {
+        events.push({ t_ms: Number(process.hrtime.bigint() - t0) / 1e6 - (Date.now() - g.at), vm: m.name, kind: 'guard', key: g.op, value: `refused: ${g.what}` });
+      }
     }
     events.sort((a, b) => a.t_ms - b.t_ms);
     await writeFile(join(runDir, 'timeline.json'), JSON.stringify(events, null, 1));

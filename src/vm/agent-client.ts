@@ -4,6 +4,7 @@ import { Message, type WireError } from '../guest/protocol.js';
 import type { ExecResult } from '../guest/ops.js';
 import type { GuestFs } from '../orchestrate/guest-fs.js';
 import { JsonLinesSocket } from './json-lines-socket.js';
+import { AdminGuard } from '../orchestrate/admin-guard.js';
 
 /** An error the guest reported, with its errno code and path. */
 export class GuestError extends Error {
@@ -27,6 +28,8 @@ const SLACK_MS = 7_000;
 
 export class AgentClient extends JsonLinesSocket {
   private nextId = 1;
+  /** Armed by the scenario runner when a reset is triggered. */
+  readonly guard = new AdminGuard();
 
   protected onMessage(raw: unknown): void {
     const parsed = Message.safeParse(raw);
@@ -52,6 +55,11 @@ export class AgentClient extends JsonLinesSocket {
   }
 
   call<T = unknown>(op: string, args: Record<string, unknown> = {}, deadlineMs = 30_000): Promise<T> {
+    try {
+      this.guard.check(op, args);
+    } catch (e) {
+      return Promise.reject(new HarnessError((e as Error).message));
+    }
     const id = this.nextId++;
     this.ops.set(id, op);
     const what = `agent ${op}${typeof args.path === 'string' ? ` ${args.path}` : ''}`;
