@@ -26,13 +26,12 @@ mkdir -p /lib/modules
 ln -sfn "$RB_MODULES" "/lib/modules/$(uname -r)" || die "cannot link the module tree"
 echo /sbin/modprobe >/proc/sys/kernel/modprobe
 
-modprobe configfs && mount -t configfs configfs /sys/kernel/config || die "configfs"
+# One modprobe for all (every process start is slow under TCG). No udev here, so the
+# drivers of the lab's devices are loaded by hand; rdma_rxe needs a crc32 shash it does
+# not declare (KERNEL-NOTES.md), hence crc32_generic.
+modprobe -a configfs virtio_console virtio_net crc32_generic || die "modprobe"
+mount -t configfs configfs /sys/kernel/config || die "configfs"
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-# Devices the lab uses: no udev here, so load their drivers by hand.
-modprobe virtio_console || die "virtio_console"
-modprobe virtio_net 2>/dev/null
-# rdma_rxe needs a crc32 shash it does not declare (KERNEL-NOTES.md).
-modprobe crc32_generic 2>/dev/null
 [ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 30 >/proc/sys/kernel/hung_task_timeout_secs
 [ -n "$RB_HOSTNAME" ] && hostname "$RB_HOSTNAME"
 
