@@ -1,0 +1,100 @@
+// QMP and the agent channel against fake peers on real unix sockets.
+import t from 'tap';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QmpClient } from '../../src/vm/qmp.js';
+import { AgentClient, GuestError } from '../../src/vm/agent-client.js';
+import { DeadlineError, HarnessError } from '../../src/util/errors.js';
+
+function fakePeer(path: string, onLine: (line: string, sock: Socket) => void, greeting?: string): Promise<() => void> {
+  return new Promise((resolve) => {
+    const socks: Socket[] = [];
+    const srv = createServer((sock) => {
+      socks.push(sock);
+      if (greeting) sock.write(greeting);
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString();
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line) onLine(line, sock);
+        }
+      });
+    });
+    srv.listen(path, () =>
+      resolve(() => {
+        for (const s of socks) s.destroy();
+        srv.close();
+      }),
+    );
+  });
+}
+
+t.test('QMP: greeting, capabilities, a command, an error and an event', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'rb-qmp-')), 'qmp.sock');
+  const seen: string[] = [];
+  const stop = await fakePeer(
+    path,
+    (line, sock) => {
+      const m = JSON.parse(line) as { execute: string; id: string; arguments?: { id?: string } };
+      seen.push(m.execute);
+      if (m.execute === 'qmp_capabilities' || m.execute === 'query-status') {
+        sock.write(`${JSON.stringify({ return: m.execute === 'query-status' ? { status: 'running' } : {}, id: m.id })}\r\n`);
+      } else if (m.execute === 'device_del') {
+        sock.write(`${JSON.stringify({ event: 'DEVICE_DELETED', data: { device: m.arguments?.id }, timestamp: { seconds: 1, microseconds: 2 } })}\r\n`);
+        sock.write(`${JSON.stringify({ return: {}, id: m.id })}\r\n`);
+      } else {
+        sock.write(`${JSON.stringify({ error: { class: 'CommandNotFound', desc: `The command ${m.execute} has not been found` }, id: m.id })}\r\n`);
+      }
+    },
+    `${JSON.stringify({ QMP: { version: { qemu: { major: 7 } }, capabilities: [] } })}\r\n`,
+  );
+  const q = new QmpClient(path);
+  await q.open(5000);
+  t.same(await q.execute('query-status'), { status: 'running' });
+  const gone = q.waitEvent('DEVICE_DELETED', (e) => e.data?.device === 'nic0', 2000);
+  await q.execute('device_del', { id: 'nic0' });
+  t.equal((await gone).data?.device, 'nic0');
+  await t.rejects(q.execute('no-such'), /QMP CommandNotFound: The command no-such has not been found/);
+  await t.rejects(q.waitEvent('NEVER', () => true, 100), DeadlineError);
+  t.same(seen.slice(0, 2), ['qmp_capabilities', 'query-status']);
+  q.close();
+  stop();
+});
+
+t.test('agent client: answers by id, guest errors keep errno and path, deadlines, a closed channel', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'rb-agent-')), 'agent.sock');
+  const stop = await fakePeer(path, (line, sock) => {
+    const r = JSON.parse(line) as { id: number; op: string; args: { path?: string }; deadlineMs: number };
+    if (r.op === 'slow') return; // never answers
+    if (r.op === 'readFile' && r.args.path === '/nope') {
+      sock.write(`${JSON.stringify({ id: r.id, ok: false, error: { message: 'ENOENT: no such file', code: 'ENOENT', errno: -2, path: '/nope' } })}\n`);
+      return;
+    }
+    // answer out of order to check matching by id
+    setTimeout(() => sock.write(`${JSON.stringify({ id: r.id, ok: true, result: `${r.op}:${r.args.path}` })}\n`), r.args.path === '/a' ? 50 : 0);
+    sock.write(`${JSON.stringify({ event: 'kmsg', data: { level: 6, seq: 1, usec: 2, text: 'x' } })}\n`);
+  });
+  const a = new AgentClient(path);
+  await a.connect(2000, 'agent');
+  const events: unknown[] = [];
+  a.on('event:kmsg', (d) => events.push(d));
+  const [x, y] = await Promise.all([a.call('readFile', { path: '/a' }), a.call('readFile', { path: '/b' })]);
+  t.equal(x, 'readFile:/a');
+  t.equal(y, 'readFile:/b');
+  t.ok(events.length >= 2, 'events arrive beside answers');
+  const err = await a.fs().readFile('/nope').catch((e: unknown) => e);
+  t.type(err, GuestError);
+  t.equal((err as GuestError).code, 'ENOENT');
+  t.equal((err as GuestError).path, '/nope');
+  // the client allows the agent's own deadline plus slack; a short one keeps the test fast
+  const slow = a.call('slow', {}, 1).catch((e: unknown) => e);
+  stop();
+  const after = await slow;
+  t.ok(after instanceof HarnessError, 'in-flight request fails when the channel closes');
+  await t.rejects(a.call('readFile', { path: '/c' }), HarnessError, 'later requests fail at once');
+});
