@@ -95,6 +95,18 @@ async function waitForIo(vm: Machine, ctrl: HostController, stopped: () => boole
   }
 }
 
+/** The whole kernel log of each VM, with guest time and (when aligned) run time. */
+async function saveKmsg(lab: Lab, runDir: string, clocks: Map<string, ClockMap>, t0: bigint): Promise<void> {
+  for (const m of lab.machines) {
+    const map = clocks.get(m.name);
+    const lines = m.kmsg.map((k) => {
+      const run = map ? ` run=${toRunMs(map, BigInt(k.usec) * 1000n, t0).toFixed(0)}ms` : '';
+      return `[${(k.usec / 1e6).toFixed(6)}]${run} <${k.level}> ${k.text}`;
+    });
+    await writeFile(join(runDir, `${m.name}.kmsg.log`), `${lines.join('\n')}\n`);
+  }
+}
+
 export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<RunResult> {
   const log = o.log ?? silentLogger;
   const say = o.progress ?? (() => {});
@@ -114,6 +126,7 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
   };
   const rel = (p: string): string => relative(o.resultsDir, p);
   let lab: Lab | undefined;
+  let clocksForErrors: Map<string, ClockMap> | undefined;
   try {
     if (spec.during === 'connect') {
       return {
@@ -139,6 +152,7 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
     say(`${runName}: ${ctrl.device} live on ${ctrl.namespace}`);
 
     const clocks = new Map<string, ClockMap>();
+    clocksForErrors = clocks;
     for (const m of lab.machines) clocks.set(m.name, await alignClock(m));
     const samplers = new Map<string, number>();
     for (const m of lab.machines) samplers.set(m.name, (await m.agent.call<{ id: number }>('timeline.start', { intervalMs: 20 })).id);
@@ -273,8 +287,10 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       firstIoError: e0 ? `${e0.code} on ${e0.op} at ${toRunMs(hostMap, BigInt(Math.round(e0.timeNs)), t0).toFixed(0)} ms` : undefined,
     });
     const lastBack = resets.length ? resets[resets.length - 1]!.backMs : null;
+    await saveKmsg(lab, runDir, clocks, t0);
     await lab.shutdown();
     const consoles = Object.fromEntries(lab.machines.map((m) => [`console_${m.name}`, rel(m.console.logPath)]));
+    const machines = lab.machines;
     lab = undefined;
     return {
       ...base,
@@ -292,6 +308,7 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       splat_lines: splatLines,
       artifacts: {
         ...consoles,
+        ...Object.fromEntries(machines.map((m) => [`kmsg_${m.name}`, rel(join(runDir, `${m.name}.kmsg.log`))])),
         loader: rel(join(runDir, 'loader.json')),
         ...(verifyOut ? { verify: rel(join(runDir, 'verify.json')) } : {}),
         timeline: rel(join(runDir, 'timeline.json')),
@@ -305,6 +322,7 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       consoles[`console_${m.name}`] = rel(m.console.logPath);
       tails.push(`--- ${m.name} ---\n${m.console.tailText(30)}`);
     }
+    if (lab) await saveKmsg(lab, runDir, clocksForErrors ?? new Map(), t0).catch(() => undefined);
     await lab?.kill();
     log.error({ err: errorMessage(err), scenario: spec.name, kernel: o.kernel }, 'run failed');
     await writeFile(join(runDir, 'error.txt'), `${errorMessage(err)}\n${tails.join('\n')}\n`);
