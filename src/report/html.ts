@@ -111,9 +111,12 @@ export function timelineSvg(run: RunResult): string {
   const pw = W - L - R, ph = H - T - B;
   const io = [...run.io].sort((a, b) => a.t_ms - b.t_ms);
   const markerTimes = MARKERS.map((m) => run.markers[m.key]).filter((v): v is number => v !== null);
-  const ts = [0, ...io.map((p) => p.t_ms), ...markerTimes, ...run.events.map((ev) => ev.t_ms)];
+  // Start a second before the first I/O: the boot and set-up before it are not the story.
+  const start = io.length > 0 ? io[0]!.t_ms - 1000 : 0;
+  const events = run.events.filter((ev) => ev.t_ms >= start);
+  const ts = [start, ...io.map((p) => p.t_ms), ...markerTimes, ...events.map((ev) => ev.t_ms)];
   let x0 = Math.min(...ts);
-  let x1 = Math.max(...ts, run.duration_ms > 0 && io.length === 0 && run.events.length === 0 ? run.duration_ms : 0);
+  let x1 = Math.max(...ts, run.duration_ms > 0 && io.length === 0 && events.length === 0 ? run.duration_ms : 0);
   if (!(x1 > x0)) x1 = x0 + 1000;
   const pad = (x1 - x0) * 0.01;
   x0 -= pad;
@@ -161,9 +164,9 @@ export function timelineSvg(run: RunResult): string {
   });
   const never = MARKERS.filter((m) => run.markers[m.key] === null).map((m) => `${m.label}: never`);
   // event ticks below the axis, one row per VM
-  const vms = [...new Set(run.events.map((ev) => ev.vm))];
+  const vms = [...new Set(events.map((ev) => ev.vm))];
   const rowY = (vm: string) => T + ph + 24 + (vms.indexOf(vm) % 3) * 9;
-  for (const ev of run.events) {
+  for (const ev of events) {
     const x = f1(X(ev.t_ms));
     const y = rowY(ev.vm);
     const color = VM_COLORS[vms.indexOf(ev.vm) % VM_COLORS.length];
@@ -222,7 +225,7 @@ export function runCard(run: RunResult, index: number): string {
   const splats = run.splat_lines.length > 0 ? `<pre>${e(run.splat_lines.join('\n'))}</pre>` : '';
   return `<section class="card v-${run.verdict}" id="run-${index + 1}">
 <h3>${badge(run.verdict)} ${e(run.scenario)} <span class="sub">[${e(run.kernel)}] #${run.iteration}</span></h3>
-<div class="sub">${e(run.topology)} topology · ${e(run.side)} side · reset ${e(run.reset)} · started ${e(run.started_at)} · ${e(formatMs(run.duration_ms))} · clock ${e(run.clock.method)} ±${e(String(run.clock.error_bound_ms))} ms</div>
+<div class="sub">${e(run.topology)} topology · ${e(run.side)} side · reset ${e(run.reset)} · started ${e(run.started_at)} · ${e(formatMs(run.duration_ms))} · clock ${e(run.clock.method)} ±${e(run.clock.error_bound_ms.toFixed(2))} ms</div>
 <p class="reason">${e(run.reason)}</p>
 ${metricsList(run)}
 ${timelineSvg(run)}
