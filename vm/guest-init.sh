@@ -20,8 +20,8 @@ die() {
 	sleep 10
 }
 
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o mode=0755 tmpfs /run
+# No tmpfs over /tmp or /run: the overlay root is writable already, and the project or
+# the kernel cache may live under /tmp on the host (a CI clone, RESET_BENCH_CACHE).
 mkdir -p /lib/modules
 ln -sfn "$RB_MODULES" "/lib/modules/$(uname -r)" || die "cannot link the module tree"
 echo /sbin/modprobe >/proc/sys/kernel/modprobe
