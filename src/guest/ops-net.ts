@@ -6,8 +6,9 @@ import type { Op } from './ops.js';
 
 const nowNs = (): string => process.hrtime.bigint().toString();
 
-async function withRdma<T>(fn: (nl: RdmaNl) => Promise<T>): Promise<T> {
-  const nl = RdmaNl.open();
+/** Opens a netlink socket for one operation and always closes it. */
+async function using<S extends { close(): void }, T>(open: () => S, fn: (nl: S) => Promise<T>): Promise<T> {
+  const nl = open();
   try {
     return await fn(nl);
   } finally {
@@ -15,14 +16,8 @@ async function withRdma<T>(fn: (nl: RdmaNl) => Promise<T>): Promise<T> {
   }
 }
 
-async function withRtnl<T>(fn: (nl: Rtnl) => Promise<T>): Promise<T> {
-  const nl = Rtnl.open();
-  try {
-    return await fn(nl);
-  } finally {
-    nl.close();
-  }
-}
+const withRdma = <T>(fn: (nl: RdmaNl) => Promise<T>): Promise<T> => using(() => RdmaNl.open(), fn);
+const withRtnl = <T>(fn: (nl: Rtnl) => Promise<T>): Promise<T> => using(() => Rtnl.open(), fn);
 
 const Name = z.object({ name: z.string().min(1) });
 
