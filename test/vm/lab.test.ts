@@ -13,9 +13,7 @@ else {
     lab = await bootLab({ kind: 'loopback', kernel, project, logDir: testLogDir('lab') });
   });
   t.teardown(async () => {
-    const pid = lab?.host.proc.pid;
-    await lab?.shutdown();
-    if (pid) t.notOk(pidAlive(pid), 'QEMU is gone after the clean power-off');
+    if (lab?.host.alive) await lab.kill();
   });
 
   t.test('the guest runs the kernel we chose and the agent runs commands', async (t) => {
@@ -86,5 +84,12 @@ else {
   t.test('QMP answers', async (t) => {
     const status = (await lab.host.qmp.execute('query-status')) as { status: string };
     t.equal(status.status, 'running');
+  });
+
+  t.test('a clean power-off ends QEMU', async (t) => {
+    const pid = lab.host.proc.pid!;
+    await lab.shutdown();
+    t.notOk(pidAlive(pid), 'QEMU is gone after the clean power-off');
+    t.notOk(lab.host.crashed, 'a requested power-off is not a crash');
   });
 }
