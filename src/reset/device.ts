@@ -27,8 +27,13 @@ export async function rxeGone(site: RdmaSite, deadlineMs = 15_000): Promise<void
 /** The PCI address of the NIC under a netdev, from its sysfs device link. */
 export async function pciAddressOf(site: RdmaSite): Promise<string> {
   const out = await site.vm.agent.check(['readlink', '-f', `/sys/class/net/${site.netdev}/device`]);
-  const addr = out.trim().split('/').pop() ?? '';
-  if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(addr)) throw new Error(`no PCI address for ${site.netdev}: ${out}`);
+  // virtio-net's netdev hangs off a virtioN device whose parent is the PCI function.
+  const addr = out
+    .trim()
+    .split('/')
+    .reverse()
+    .find((part) => /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(part));
+  if (!addr) throw new Error(`no PCI address for ${site.netdev}: ${out}`);
   return addr;
 }
 

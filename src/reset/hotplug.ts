@@ -3,11 +3,15 @@
 import { restoreRdmaDevice, rxeGone, waitNetdev } from './device.js';
 import type { Injector } from './types.js';
 
+/** The unplug completes only when the guest has released the NIC, and with it the rxe
+ *  device and everything on it: a stock removal can wait out NVMe timeouts (60 s). */
+const UNPLUG_DEADLINE_MS = 150_000;
+
 export const hotplug: Injector = {
   kind: 'hotplug',
   describe: 'QMP device_del of the virtio-net NIC, then device_add of the same NIC',
   async trigger(site) {
-    const deleted = site.vm.qmp.waitEvent('DEVICE_DELETED', (e) => e.data?.device === site.nicId, 30_000);
+    const deleted = site.vm.qmp.waitEvent('DEVICE_DELETED', (e) => e.data?.device === site.nicId, UNPLUG_DEADLINE_MS);
     await site.vm.qmp.execute('device_del', { id: site.nicId });
     await deleted;
     await waitNetdev(site, false);

@@ -11,7 +11,7 @@ export const pciRebind: Injector = {
   async trigger(site) {
     const addr = await pciAddressOf(site);
     addrs.set(site, addr);
-    await site.vm.agent.call('writeFile', { path: '/sys/bus/pci/drivers/virtio-pci/unbind', data: addr }, 60_000);
+    await site.vm.agent.call('writeFile', { path: '/sys/bus/pci/drivers/virtio-pci/unbind', data: addr }, 150_000);
     await waitNetdev(site, false);
     await rxeGone(site);
   },

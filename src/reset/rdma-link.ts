@@ -6,7 +6,7 @@ export const rdmaLink: Injector = {
   kind: 'rdma-link',
   describe: 'RDMA netlink DELLINK of the rxe device, then NEWLINK on the same netdev',
   async trigger(site) {
-    await site.vm.agent.call('rdma.delLink', { name: site.rxe }, 60_000);
+    await site.vm.agent.call('rdma.delLink', { name: site.rxe }, 150_000);
     await rxeGone(site);
   },
   async restore(site) {
