@@ -5,6 +5,7 @@ import { buildVariantModules, type Variant } from '../kernel/module-build.js';
 import { defaultPatchDir } from '../kernel/resolve.js';
 import { UsageError } from '../util/errors.js';
 import { makeContext } from './context.js';
+import { registerKernelBuildCommand } from './kernel-build-command.js';
 
 export function registerKernelCommand(program: Command): void {
   const k = program.command('kernel').description('get and build kernels for the lab');
@@ -17,6 +18,7 @@ export function registerKernelCommand(program: Command): void {
       const f = await fetchDefaultKernel({ cache: ctx.cache, refresh: o.refresh, progress: ctx.progress, log: ctx.log });
       process.stdout.write(`${f.manifest.abi} ${f.manifest.version} ${f.layout.root}\n`);
     });
+  registerKernelBuildCommand(k);
   k.command('modules')
     .description('build nvme-rdma.ko and nvmet-rdma.ko out of tree for a variant')
     .option('--variant <variant>', 'stock or patched', 'patched')
