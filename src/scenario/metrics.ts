@@ -79,7 +79,10 @@ export function computeMetrics(m: MetricInputs): Metrics {
   for (const r of m.resets) {
     const c = firstCompletionAfter(m.io, r.backMs);
     recovery = recovery === null || c === null ? null : Math.max(recovery, c - r.backMs);
-    const l = firstState(states, 'live', r.backMs);
+    // The host may notice a target-side reset only after the device is back (keep-alive):
+    // count from when the controller left live, if that came after the device was back.
+    const left = states.find(([ts, st]) => ts >= r.goneMs && st !== 'live')?.[0];
+    const l = firstState(states, 'live', left !== undefined && left > r.backMs ? left : r.backMs);
     live = live === null || l === null ? null : Math.max(live, l - r.backMs);
   }
   if (m.resets.length === 0) {

@@ -73,6 +73,14 @@ t.test('stock-like run: the controller is deleted and nothing completes after', 
   t.equal(v.reason, 'controller nvme0 deleted 0.08 s after the device went away; no I/O completed after the reset');
 });
 
+t.test('a late-noticed reset: controller live is counted after it left live', async (t) => {
+  const resets = [{ goneMs: 2000, backMs: 6000 }];
+  const events = [ev(0, 'live'), ev(9000, 'resetting'), ev(9010, 'connecting'), ev(17000, 'live')];
+  const m = computeMetrics({ io: io(20000, 9000, 17100), gaps: [], resets, events, controller: 'nvme0', endMs: 20000, ioErrors: 0, verifyErrors: 0, lostWrites: 0, splats: 0 });
+  t.equal(m.ctrl_live_ms, 11000, 'not 0: the controller had not yet noticed at device back');
+  t.equal(m.recovery_ms, 0, 'I/O kept completing until the host noticed');
+});
+
 t.test('a target-side reset on stock: controller stuck connecting', async (t) => {
   const resets = [{ goneMs: 2000, backMs: 6000 }];
   const events = [ev(0, 'live'), ev(2100, 'resetting'), ev(2110, 'connecting')];
