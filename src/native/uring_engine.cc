@@ -308,6 +308,7 @@ class Engine {
   uint64_t off_of(uint64_t block) const { return S.offset + block * S.bs; }
 
   void prep(uint32_t si, uint64_t now);
+  void resubmit_due(uint64_t now);
   void roll_to(uint64_t t);
   void complete(uint32_t si, int res, uint64_t t);
   void record_error(const Slot &s, int res, uint64_t t);
@@ -594,6 +595,20 @@ void Engine::complete(uint32_t si, int res, uint64_t t) {
   free_slots.push_back(si);
 }
 
+// Resubmits the retries whose back-off has passed (run and verify loops alike).
+void Engine::resubmit_due(uint64_t now) {
+  for (size_t i = 0; i < backoff.size();) {
+    uint32_t si = backoff[i];
+    if (slots[si].ready_ns <= now) {
+      backoff[i] = backoff.back();
+      backoff.pop_back();
+      prep(si, now);
+    } else {
+      i++;
+    }
+  }
+}
+
 int Engine::wait(uint64_t timeout_ns, uint32_t wait_nr) {
   struct __kernel_timespec ts;
   ts.tv_sec = static_cast<long long>(timeout_ns / 1000000000ULL);
@@ -649,17 +664,7 @@ void Engine::run_load() {
         stopping = true, stop_at = now, R.stopped = J.stop.load(std::memory_order_relaxed);
     }
     if (!stopping) {
-      // resubmit retries whose back-off has passed
-      for (size_t i = 0; i < backoff.size();) {
-        uint32_t si = backoff[i];
-        if (slots[si].ready_ns <= now) {
-          backoff[i] = backoff.back();
-          backoff.pop_back();
-          prep(si, now);
-        } else {
-          i++;
-        }
-      }
+      resubmit_due(now);
       // new I/O
       uint64_t allowed = UINT64_MAX;
       if (S.rate_iops > 0) {
@@ -755,16 +760,7 @@ void Engine::run_verify() {
   uint64_t now = start;
   for (;;) {
     if (!J.stop.load(std::memory_order_relaxed)) {
-      for (size_t i = 0; i < backoff.size();) {
-        uint32_t si = backoff[i];
-        if (slots[si].ready_ns <= now) {
-          backoff[i] = backoff.back();
-          backoff.pop_back();
-          prep(si, now);
-        } else {
-          i++;
-        }
-      }
+      resubmit_due(now);
       while (!free_slots.empty() && b < nblocks) {
         if (st[b].acked == 0 && st[b].issued == 0) {
           b++;
