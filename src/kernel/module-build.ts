@@ -1,4 +1,5 @@
-// Out-of-tree builds of nvme-rdma.ko and nvmet-rdma.ko from the kernel's own source,
+// Out-of-tree builds of nvme-rdma.ko and nvmet-rdma.ko (both variants) and rdma_rxe.ko
+// (patched only: the series carries an rxe prerequisite) from the kernel's own source,
 // with kernel-patches/*.patch applied for the patched variant, installed into that
 // variant's updates/. Rebuilds only when the sources or the patches change.
 import { createHash } from 'node:crypto';
@@ -13,11 +14,28 @@ import type { Fetched } from './debian.js';
 
 export type Variant = 'stock' | 'patched';
 
-/** The two modules we build, where their source lives, and what they are called. */
-export const BUILT_MODULES = [
-  { dir: 'drivers/nvme/host', module: 'nvme-rdma', objects: ['rdma.o'] },
-  { dir: 'drivers/nvme/target', module: 'nvmet-rdma', objects: ['rdma.o'] },
-] as const;
+interface BuiltModule {
+  dir: string;
+  module: string;
+  /** Objects for a Kbuild of our own; null builds with the directory's own Makefile. */
+  objects: readonly string[] | null;
+  variants: readonly Variant[];
+}
+
+/** The modules we build, where their source lives, and for which variants. */
+export const BUILT_MODULES: readonly BuiltModule[] = [
+  { dir: 'drivers/nvme/host', module: 'nvme-rdma', objects: ['rdma.o'], variants: ['stock', 'patched'] },
+  { dir: 'drivers/nvme/target', module: 'nvmet-rdma', objects: ['rdma.o'], variants: ['stock', 'patched'] },
+  // The stock variant keeps the distribution's rdma_rxe.ko.
+  { dir: 'drivers/infiniband/sw/rxe', module: 'rdma_rxe', objects: null, variants: ['patched'] },
+];
+
+/** Bump when the way modules are built changes, so cached variants are rebuilt. */
+const RECIPE = 2;
+
+export function modulesFor(variant: Variant): BuiltModule[] {
+  return BUILT_MODULES.filter((m) => m.variants.includes(variant));
+}
 
 export async function listPatches(patchDir: string): Promise<string[]> {
   if (!existsSync(patchDir)) return [];
@@ -27,8 +45,8 @@ export async function listPatches(patchDir: string): Promise<string[]> {
 /** The content hash that decides whether a variant must be rebuilt. */
 export async function buildHash(sourceRoot: string, patchDir: string, variant: Variant): Promise<string> {
   const h = createHash('sha256');
-  h.update(`variant=${variant}\n`);
-  for (const m of BUILT_MODULES) {
+  h.update(`recipe=${RECIPE}\nvariant=${variant}\n`);
+  for (const m of modulesFor(variant)) {
     const dir = join(sourceRoot, m.dir);
     for (const f of (await readdir(dir)).sort()) {
       if (/\.(c|h)$/.test(f)) h.update(f).update(await readFile(join(dir, f)));
@@ -67,9 +85,11 @@ export async function buildVariantModules(opts: {
     return { variant: opts.variant, modulesDir, rebuilt: false, patches };
   }
 
+  const modules = modulesFor(opts.variant);
   const stage = join(variantRoot, 'build');
   await rm(stage, { recursive: true, force: true });
-  for (const m of BUILT_MODULES) {
+  await rm(join(modulesDir, 'updates'), { recursive: true, force: true });
+  for (const m of modules) {
     await mkdir(join(stage, m.dir), { recursive: true });
     await cp(join(layout.source, m.dir), join(stage, m.dir), { recursive: true });
   }
@@ -87,16 +107,21 @@ export async function buildVariantModules(opts: {
   }
   const updates = join(modulesDir, 'updates');
   await mkdir(updates, { recursive: true });
-  for (const m of BUILT_MODULES) {
+  for (const m of modules) {
     const dir = join(stage, m.dir);
-    await writeFile(join(dir, 'Kbuild'), `obj-m := ${m.module}.o\n${m.module}-y := ${m.objects.join(' ')}\n`);
+    if (m.objects) {
+      await writeFile(join(dir, 'Kbuild'), `obj-m := ${m.module}.o\n${m.module}-y := ${m.objects.join(' ')}\n`);
+    }
     say(`building ${m.module}.ko (${opts.variant})`);
     try {
       await run('make', ['-C', layout.headers, `M=${dir}`, '-j2', 'modules'], { timeoutMs: 600_000 });
     } catch (err) {
       throw new HarnessError(`building ${m.module}.ko for ${opts.variant} failed`, { cause: err });
     }
-    await copyFile(join(dir, `${m.module}.ko`), join(updates, `${m.module}.ko`));
+    const ko = join(updates, `${m.module}.ko`);
+    await copyFile(join(dir, `${m.module}.ko`), ko);
+    // As INSTALL_MOD_STRIP=1 does: the guest reads every byte over 9p under TCG.
+    await run('strip', ['--strip-debug', ko]);
   }
   await depmod(variantRoot, kver);
   await writeFile(stamp, `${hash}\n`);
