@@ -170,8 +170,11 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
   if (prepared) {
     say(`resuming the build in ${build}`);
   } else {
-    say(`preparing ${src} from ${pristine}`);
-    await rm(build, { recursive: true, force: true });
+    // obj/ is kept when it exists: make then rebuilds only what the new tree changes
+    // (patched files get fresh mtimes; the hard links keep the pristine ones). --force
+    // starts from nothing.
+    say(`preparing ${src} from ${pristine}${existsSync(obj) && !opts.force ? ' (keeping obj/ for an incremental build)' : ''}`);
+    await rm(opts.force ? build : src, { recursive: true, force: true });
     await mkdir(build, { recursive: true });
     await run('cp', ['-al', pristine, src], { timeoutMs: 600_000 });
     const texts = await Promise.all(patches.map((p) => readFile(join(opts.patchDir, p), 'utf8')));

@@ -3,7 +3,7 @@
 // /dev/nvme-fabrics. Everything through configfs, netlink and the agent.
 import type { Lab } from '../vm/topology.js';
 import type { Machine } from '../vm/machine.js';
-import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort } from './configfs/index.js';
+import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
 
 export const LAB_NQN = 'nqn.2026-11.dev.reset-bench:lab';
 export const LAB_HOSTNQN = 'nqn.2026-11.dev.reset-bench:host';
@@ -33,11 +33,16 @@ export async function setupTarget(lab: Lab, ramdiskMiB = 256): Promise<void> {
   await ensureRxe(t);
   await t.agent.check(['modprobe', 'brd', 'rd_nr=1', `rd_size=${ramdiskMiB * 1024}`]);
   await t.agent.check(['modprobe', 'nvmet-rdma']);
-  await applyTarget(t.agent.fs(), {
+  await applyTarget(t.agent.fs(), labTargetConfig(lab));
+}
+
+/** The lab's nvmet configuration: the ramdisk as namespace 1 behind RDMA port 1. */
+export function labTargetConfig(lab: Lab): TargetConfigInput {
+  return {
     hosts: [],
     subsystems: [{ nqn: LAB_NQN, allowAnyHost: true, namespaces: [{ nsid: 1, path: '/dev/ram0', backing: 'block', enable: true }] }],
     ports: [{ portid: 1, trtype: 'rdma', adrfam: 'ipv4', traddr: lab.targetAddr, trsvcid: TRSVCID, subsystems: [LAB_NQN] }],
-  });
+  };
 }
 
 export interface HostController {
@@ -48,21 +53,34 @@ export interface HostController {
   options: string;
 }
 
-/** Host: rxe, nvme-rdma, connect, wait for live, and find the namespace's block device. */
-export async function connectHost(lab: Lab, opts: ConnectOptions): Promise<HostController> {
+/** Host: rxe and nvme-rdma loaded, ready to connect. */
+export async function prepareHost(lab: Lab): Promise<void> {
   const h = lab.host;
   if (lab.host !== lab.target) await ensureRxe(h);
   await h.agent.check(['modprobe', 'nvme-rdma']);
-  const port: FabricsPort = { connect: (options) => h.agent.call<string>('fabrics.connect', { options }, 60_000) };
-  const fabrics: FabricsOptions = {
-    transport: 'rdma',
-    traddr: lab.targetAddr,
-    trsvcid: TRSVCID,
-    nqn: LAB_NQN,
-    hostnqn: LAB_HOSTNQN,
-    ...opts,
-  };
-  const c = await connectAndWaitLive(port, h.agent.fs(), fabrics, { deadlineMs: 60_000 });
+}
+
+/** The lab's /dev/nvme-fabrics options for a connect with these settings. */
+export function labFabricsOptions(lab: Lab, opts: ConnectOptions): FabricsOptions {
+  return { transport: 'rdma', traddr: lab.targetAddr, trsvcid: TRSVCID, nqn: LAB_NQN, hostnqn: LAB_HOSTNQN, ...opts };
+}
+
+/** The host's write to /dev/nvme-fabrics, through the agent. */
+export function hostFabricsPort(lab: Lab, deadlineMs = 60_000): FabricsPort {
+  return { connect: (options) => lab.host.agent.call<string>('fabrics.connect', { options }, deadlineMs) };
+}
+
+/** Host: rxe, nvme-rdma, connect, wait for live, and find the namespace's block device. */
+export async function connectHost(lab: Lab, opts: ConnectOptions): Promise<HostController> {
+  await prepareHost(lab);
+  const c = await connectAndWaitLive(hostFabricsPort(lab), lab.host.agent.fs(), labFabricsOptions(lab, opts), { deadlineMs: 60_000 });
+  return findNamespace(lab, c.device, c.options);
+}
+
+/** A live controller's namespace block device (and multipath path device). */
+export async function findNamespace(lab: Lab, device: string, options: string): Promise<HostController> {
+  const h = lab.host;
+  const c = { device };
   const ns0 = await h.agent.waitFor(`/sys/class/nvme/${c.device}`, 'exists', undefined, 10_000).then(async () => {
     const entries = await h.agent.fs().readdir(`/sys/class/nvme/${c.device}`);
     const n = entries.find((e) => /^nvme\d+c?\d*n\d+$/.test(e));
@@ -80,5 +98,5 @@ export async function connectHost(lab: Lab, opts: ConnectOptions): Promise<HostC
     if (Date.now() > end) throw new Error(`/dev/${ns} did not appear as a block device within 15 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { device: c.device, namespace: `/dev/${ns}`, pathDevice, options: c.options };
+  return { device, namespace: `/dev/${ns}`, pathDevice, options };
 }

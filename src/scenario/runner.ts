@@ -6,6 +6,9 @@ import { join, relative } from 'node:path';
 import { resolveKernel, type KernelSpec } from '../kernel/resolve.js';
 import { alignClock, toRunMs, type ClockMap } from '../orchestrate/clock.js';
 import { connectHost, setupTarget, NETDEV, RXE, type HostController } from '../orchestrate/nvme-lab.js';
+import { afterRestore, performAdmin, type AdminOutcome } from './admin-actions.js';
+import { raceConnect, type ConnectRace } from './connect-race.js';
+import { clearKmemleak, hasKmemleak, scanKmemleak } from './kmemleak.js';
 import { INJECTORS, type RdmaSite } from '../reset/index.js';
 import { sleep } from '../util/deadline.js';
 import { errorMessage, HarnessError } from '../util/errors.js';
@@ -128,100 +131,48 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
   let lab: Lab | undefined;
   let clocksForErrors: Map<string, ClockMap> | undefined;
   try {
-    if (spec.during === 'connect') {
-      return {
-        ...base,
-        verdict: 'SKIP',
-        reason: 'reset-during-connect is not implemented in this runner yet',
-        metrics: EMPTY_METRICS,
-        duration_ms: 0,
-        markers: { device_gone_ms: null, device_back_ms: null, ctrl_live_ms: null },
-        io: [],
-        events: [],
-        splat_lines: [],
-        artifacts: {},
-        clock: { method: 'none', error_bound_ms: 0 },
-      };
-    }
     const kernel: KernelSpec = await resolveKernel(o.kernel, { cache: o.cache, progress: say });
     say(`${runName}: booting ${spec.topology} on ${kernel.name}`);
     lab = await bootLab({ kind: spec.topology, kernel, project: o.project, logDir: runDir, log });
     say(`${runName}: booted (${lab.machines.map((m) => `${m.name} ${m.bootMs} ms`).join(', ')}); building the target`);
     await setupTarget(lab);
-    const ctrl: HostController = await connectHost(lab, spec.connect);
-    say(`${runName}: ${ctrl.device} live on ${ctrl.namespace}`);
-
+    const leakChecked: Machine[] = [];
+    for (const m of lab.machines) {
+      if (await hasKmemleak(m)) {
+        await clearKmemleak(m);
+        leakChecked.push(m);
+      }
+    }
     const clocks = new Map<string, ClockMap>();
     clocksForErrors = clocks;
     for (const m of lab.machines) clocks.set(m.name, await alignClock(m));
     const samplers = new Map<string, number>();
     for (const m of lab.machines) samplers.set(m.name, (await m.agent.call<{ id: number }>('timeline.start', { intervalMs: 20 })).id);
-
-    const perReset = spec.down_ms + 3000;
-    const runtimeMs = spec.pre_ms + spec.resets * perReset + spec.recovery_deadline_ms + spec.post_ms;
-    const loader = lab.host.agent.exec(loaderArgv(o.project, spec, ctrl.namespace, runtimeMs), {
-      deadlineMs: runtimeMs + 180_000,
-    });
-    let loaderDone = false;
-    void loader.finally(() => (loaderDone = true)).catch(() => undefined);
     const nowMs = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
-    await waitForIo(lab.host, ctrl, () => loaderDone, 90_000);
-    await sleep(spec.pre_ms);
-    if (loaderDone) {
-      const r = await loader;
-      await writeFile(join(runDir, 'loader.json'), r.stdout);
-      throw new HarnessError(`the loader stopped before the reset (exit ${r.exitCode}): ${r.stderr.trim().slice(-1000)}`);
-    }
-
-    // From here on, only the injector's device-level steps may act.
-    for (const m of lab.machines) m.agent.guard.arm();
     const injector = INJECTORS[spec.reset];
     const sites = resetSites(lab, spec.side);
     const resets: ResetWindow[] = [];
-    for (let i = 0; i < spec.resets; i++) {
-      const goneMs = nowMs();
-      say(`${runName}: reset ${i + 1}/${spec.resets}: ${injector.describe} (${sites.map((s) => s.vm.name).join(', ')})`);
-      await Promise.all(sites.map((s) => injector.trigger(s)));
-      await sleep(spec.down_ms);
-      await Promise.all(sites.map((s) => injector.restore(s)));
-      const backMs = nowMs();
-      resets.push({ goneMs, backMs });
-      if (i + 1 < spec.resets) {
-        // Let the controller come back (or not) before the next reset.
-        await lab.host.agent.waitFor(`/sys/class/nvme/${ctrl.device}/state`, 'equals', 'live', 3000).catch(() => undefined);
-      }
-    }
+    const adminDone: { atMs: number; vm: string; outcome: AdminOutcome }[] = [];
 
-    // Wait for recovery with no admin action: live again, or gone for good, or the deadline.
-    const want = spec.expect.controller === 'deleted' ? 'absent' : 'equals';
-    const waited = await lab.host.agent
-      .waitFor(`/sys/class/nvme/${ctrl.device}/state`, want, want === 'equals' ? 'live' : undefined, spec.recovery_deadline_ms, 20)
-      .then(() => true, () => false);
-    say(`${runName}: controller ${waited ? (want === 'absent' ? 'deleted' : 'live') : 'not recovered'}; finishing the load`);
-    const gone = !(await lab.host.agent.fs().exists(`/sys/class/nvme/${ctrl.device}`));
-    // Recovered: let I/O run a little longer to show it resumed, then stop the loader and
-    // check every acknowledged write in a separate verify pass. Not recovered: stop now.
-    const recovered = waited && !gone && want === 'equals';
-    if (recovered) await sleep(spec.post_ms);
-    await lab.host.agent.exec(['pkill', '-INT', '-f', 'main.js load']);
-    const lr = await loader;
-    let verifyOut: { exitCode: number; stdout: string } | undefined;
-    if (recovered) {
-      say(`${runName}: verifying every acknowledged write`);
-      verifyOut = await lab.host.agent.exec(
-        ['node', join(o.project, 'dist', 'cli', 'main.js'), 'load', '--verify-only', '--state', STATE_FILE, '--filename', ctrl.namespace, '--iodepth', '16', '--json'],
-        { deadlineMs: 300_000 },
-      );
+    let race: ConnectRace | undefined;
+    let ctrl: HostController | undefined;
+    if (spec.during === 'connect') {
+      const r = await raceConnect(lab, spec, sites, injector, nowMs, (m) => say(`${runName}: ${m}`));
+      race = r.race;
+      ctrl = r.ctrl;
+      resets.push(r.window);
+      say(`${runName}: connect ${race.first.ok ? 'accepted' : `refused (${race.first.error})`}${race.retry ? `, new connect ${race.retry.ok ? 'worked' : 'failed'}` : ''}`);
+    } else {
+      ctrl = await connectHost(lab, spec.connect);
     }
+    if (ctrl) say(`${runName}: ${ctrl.device} live on ${ctrl.namespace}`);
+
+    // The load: on the live controller, with the resets during it (or, when the reset
+    // raced the connect, on whatever controller came out of that).
+    const loadOut = ctrl ? await runLoadPhase() : undefined;
     const endMs = nowMs();
-    if (lr.timedOut) throw new HarnessError(`the loader in ${lab.host.name} did not finish in time`);
-    let load: LoadResult;
-    try {
-      load = JSON.parse(lr.stdout) as LoadResult;
-    } catch {
-      throw new HarnessError(`the loader printed no JSON (exit ${lr.exitCode}): ${lr.stderr.slice(-2000)}`);
-    }
-    await writeFile(join(runDir, 'loader.json'), lr.stdout);
+    const load = loadOut?.load;
+    const verifyOut = loadOut?.verifyOut;
     let finalVerify: LoadResult | undefined;
     if (verifyOut) {
       await writeFile(join(runDir, 'verify.json'), verifyOut.stdout);
@@ -230,6 +181,93 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       } catch {
         throw new HarnessError(`the verify pass printed no JSON (exit ${verifyOut.exitCode})`);
       }
+    }
+
+    async function runLoadPhase(): Promise<{ load: LoadResult; verifyOut?: { exitCode: number; stdout: string } }> {
+      const c = ctrl!;
+      const labNow = lab!;
+      const during = spec.during === 'io';
+      const perReset = spec.down_ms + 3000;
+      const runtimeMs = spec.pre_ms + (during ? spec.resets * perReset + spec.recovery_deadline_ms : 0) + spec.post_ms;
+      const loader = labNow.host.agent.exec(loaderArgv(o.project, spec, c.namespace, runtimeMs), {
+        deadlineMs: runtimeMs + 180_000,
+      });
+      let loaderDone = false;
+      void loader.finally(() => (loaderDone = true)).catch(() => undefined);
+      await waitForIo(labNow.host, c, () => loaderDone, 90_000);
+      await sleep(spec.pre_ms);
+      if (loaderDone) {
+        const r = await loader;
+        await writeFile(join(runDir, 'loader.json'), r.stdout);
+        throw new HarnessError(`the loader stopped before the reset (exit ${r.exitCode}): ${r.stderr.trim().slice(-1000)}`);
+      }
+
+      let waited = true;
+      const want = spec.expect.controller === 'deleted' ? 'absent' : 'equals';
+      if (during) {
+        // From here on, only the injector's device-level steps (and the scenario's own
+        // admin action, recorded) may act.
+        for (const m of labNow.machines) m.agent.guard.arm();
+        for (let i = 0; i < spec.resets; i++) {
+          const goneMs = nowMs();
+          say(`${runName}: reset ${i + 1}/${spec.resets}: ${injector.describe} (${sites.map((x) => x.vm.name).join(', ')})`);
+          await Promise.all(sites.map((x) => injector.trigger(x)));
+          if (spec.admin && i === 0) {
+            await sleep(spec.admin.after_ms);
+            const vm = spec.admin.action === 'remove-target-port' ? labNow.target.name : labNow.host.name;
+            const outcome = await performAdmin(labNow, spec.admin.action, c.device);
+            adminDone.push({ atMs: nowMs(), vm, outcome });
+            say(`${runName}: admin: ${outcome.what}: ${outcome.ok ? 'ok' : outcome.error}`);
+            await sleep(spec.down_ms - spec.admin.after_ms);
+          } else {
+            await sleep(spec.down_ms);
+          }
+          await Promise.all(sites.map((x) => injector.restore(x)));
+          const backMs = nowMs();
+          resets.push({ goneMs, backMs });
+          if (spec.admin && i === 0) {
+            const outcome = await afterRestore(labNow, spec.admin.action);
+            if (outcome) {
+              adminDone.push({ atMs: nowMs(), vm: labNow.target.name, outcome });
+              say(`${runName}: admin: ${outcome.what}: ${outcome.ok ? 'ok' : outcome.error}`);
+            }
+          }
+          if (i + 1 < spec.resets) {
+            // Let the controller come back (or not) before the next reset.
+            await labNow.host.agent.waitFor(`/sys/class/nvme/${c.device}/state`, 'equals', 'live', 3000).catch(() => undefined);
+          }
+        }
+
+        // Wait for recovery with no admin action: live again, or gone for good, or the deadline.
+        waited = await labNow.host.agent
+          .waitFor(`/sys/class/nvme/${c.device}/state`, want, want === 'equals' ? 'live' : undefined, spec.recovery_deadline_ms, 20)
+          .then(() => true, () => false);
+        say(`${runName}: controller ${waited ? (want === 'absent' ? 'deleted' : 'live') : 'not recovered'}; finishing the load`);
+      }
+      const gone = !(await labNow.host.agent.fs().exists(`/sys/class/nvme/${c.device}`));
+      // Recovered: let I/O run a little longer to show it resumed, then stop the loader and
+      // check every acknowledged write in a separate verify pass. Not recovered: stop now.
+      const recovered = waited && !gone && want === 'equals';
+      if (recovered) await sleep(spec.post_ms);
+      await labNow.host.agent.exec(['pkill', '-INT', '-f', 'main.js load']);
+      const lr = await loader;
+      let vOut: { exitCode: number; stdout: string } | undefined;
+      if (recovered) {
+        say(`${runName}: verifying every acknowledged write`);
+        vOut = await labNow.host.agent.exec(
+          ['node', join(o.project, 'dist', 'cli', 'main.js'), 'load', '--verify-only', '--state', STATE_FILE, '--filename', c.namespace, '--iodepth', '16', '--json'],
+          { deadlineMs: 300_000 },
+        );
+      }
+      if (lr.timedOut) throw new HarnessError(`the loader in ${labNow.host.name} did not finish in time`);
+      let parsed: LoadResult;
+      try {
+        parsed = JSON.parse(lr.stdout) as LoadResult;
+      } catch {
+        throw new HarnessError(`the loader printed no JSON (exit ${lr.exitCode}): ${lr.stderr.slice(-2000)}`);
+      }
+      await writeFile(join(runDir, 'loader.json'), lr.stdout);
+      return { load: parsed, verifyOut: vOut };
     }
 
     const events: TimelineEvent[] = [];
@@ -244,45 +282,62 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
     }
     for (const m of lab.machines) {
       for (const g of m.agent.guard.refused) {
-        events.push({ t_ms: Number(process.hrtime.bigint() - t0) / 1e6 - (Date.now() - g.at), vm: m.name, kind: 'guard', key: g.op, value: `refused: ${g.what}` });
+        events.push({ t_ms: nowMs() - (Date.now() - g.at), vm: m.name, kind: 'guard', key: g.op, value: `refused: ${g.what}` });
       }
+    }
+    for (const a of adminDone) {
+      events.push({ t_ms: a.atMs, vm: a.vm, kind: 'admin', key: a.outcome.action, value: `${a.outcome.what}: ${a.outcome.ok ? 'ok' : a.outcome.error}` });
+    }
+    if (race) {
+      const r = race;
+      events.push({ t_ms: r.injectAfterMs >= 0 ? resets[0]!.goneMs - r.injectAfterMs : 0, vm: lab.host.name, kind: 'admin', key: 'connect', value: 'connect write started' });
+      events.push({ t_ms: resets[0]!.goneMs - r.injectAfterMs + r.connectMs, vm: lab.host.name, kind: 'admin', key: 'connect', value: r.first.ok ? `connect accepted: ${r.first.device}` : `connect refused: ${r.first.error}` });
     }
     events.sort((a, b) => a.t_ms - b.t_ms);
     await writeFile(join(runDir, 'timeline.json'), JSON.stringify(events, null, 1));
 
     const hostMap = clocks.get(lab.host.name)!;
-    const tl = load.timeline;
-    const io: IoPoint[] = Array.from({ length: tl.reads.length }, (_, i) => ({
-      t_ms: toRunMs(hostMap, BigInt(Math.round(tl.startNs)) + BigInt(tl.intervalNs) * BigInt(i), t0),
-      completions: (tl.reads[i] ?? 0) + (tl.writes[i] ?? 0),
-      errors: tl.errors[i] ?? 0,
-    }));
-    const gaps: GapMs[] = load.gaps.map((g) => ({
+    const ctrlName = ctrl?.device ?? (race?.first.ok ? race.first.device : 'nvme0');
+    const tl = load?.timeline;
+    const io: IoPoint[] = tl
+      ? Array.from({ length: tl.reads.length }, (_, i) => ({
+          t_ms: toRunMs(hostMap, BigInt(Math.round(tl.startNs)) + BigInt(tl.intervalNs) * BigInt(i), t0),
+          completions: (tl.reads[i] ?? 0) + (tl.writes[i] ?? 0),
+          errors: tl.errors[i] ?? 0,
+        }))
+      : [];
+    const gaps: GapMs[] = (load?.gaps ?? []).map((g) => ({
       startMs: toRunMs(hostMap, BigInt(Math.round(g.startNs)), t0),
       endMs: toRunMs(hostMap, BigInt(Math.round(g.endNs)), t0),
       open: g.open,
     }));
     const splatLines = lab.machines.flatMap((m) => m.splats.map((sp) => `${m.name}: ${sp.line.trim()}`));
+    for (const m of leakChecked) {
+      say(`${runName}: kmemleak scan in ${m.name}`);
+      for (const leak of await scanKmemleak(m)) splatLines.push(`${m.name}: ${leak}`);
+    }
     const metrics = computeMetrics({
       io,
       gaps,
       resets,
       events: events.filter((e) => e.vm === lab!.host.name),
-      controller: ctrl.device,
+      controller: ctrlName,
       endMs,
-      ioErrors: load.ioErrors,
-      verifyErrors: load.verify.errors + (finalVerify?.verify.errors ?? 0),
-      lostWrites: load.verify.lostWrites + (finalVerify?.verify.lostWrites ?? 0),
+      ioErrors: load?.ioErrors ?? 0,
+      verifyErrors: (load?.verify.errors ?? 0) + (finalVerify?.verify.errors ?? 0),
+      lostWrites: (load?.verify.lostWrites ?? 0) + (finalVerify?.verify.lostWrites ?? 0),
       splats: splatLines.length,
     });
-    const e0 = load.errors[0];
+    const e0 = load?.errors[0];
     const { verdict, reason } = decide({
       spec,
       metrics,
       resets,
       events: events.filter((e) => e.vm === lab!.host.name),
-      controller: ctrl.device,
+      controller: ctrlName,
       endMs,
+      race,
+      admin: adminDone.map((a) => a.outcome),
       firstSplat: splatLines[0],
       firstIoError: e0 ? `${e0.code} on ${e0.op} at ${toRunMs(hostMap, BigInt(Math.round(e0.timeNs)), t0).toFixed(0)} ms` : undefined,
     });
@@ -309,7 +364,7 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       artifacts: {
         ...consoles,
         ...Object.fromEntries(machines.map((m) => [`kmsg_${m.name}`, rel(join(runDir, `${m.name}.kmsg.log`))])),
-        loader: rel(join(runDir, 'loader.json')),
+        ...(load ? { loader: rel(join(runDir, 'loader.json')) } : {}),
         ...(verifyOut ? { verify: rel(join(runDir, 'verify.json')) } : {}),
         timeline: rel(join(runDir, 'timeline.json')),
       },

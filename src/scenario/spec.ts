@@ -38,6 +38,17 @@ export const Expect = z
   })
   .strict();
 
+export const ADMIN_ACTIONS = ['delete-controller', 'reset-controller', 'unload-host-module', 'remove-target-port'] as const;
+
+/** A deliberate administrator action while the device is away (the controller is recovering). */
+export const AdminSpec = z
+  .object({
+    action: z.enum(ADMIN_ACTIONS),
+    /** ms after the device went away; must fall inside down_ms. */
+    after_ms: z.number().int().min(0).default(1500),
+  })
+  .strict();
+
 export const ScenarioSpec = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
@@ -56,11 +67,22 @@ export const ScenarioSpec = z
     recovery_deadline_ms: z.number().int().min(1000).max(900_000).default(20_000),
     /** When to inject relative to the connect: 'io' (during I/O) or 'connect' (while connecting). */
     during: z.enum(['io', 'connect']).default('io'),
+    /** For during: connect, how long after the connect write starts the reset comes, ms. */
+    inject_after_ms: z.number().int().min(0).max(60_000).default(50),
+    admin: AdminSpec.optional(),
     load: LoadSpec.default(LoadSpec.parse({})),
     connect: ConnectSpec.default(ConnectSpec.parse({})),
     expect: Expect.default(Expect.parse({})),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.admin && s.admin.after_ms >= s.down_ms) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'after_ms'], message: `must be less than down_ms (${s.down_ms}): the action happens while the device is away` });
+    }
+    if (s.admin && s.during === 'connect') {
+      ctx.addIssue({ code: 'custom', path: ['admin'], message: 'not with during: connect; use one or the other' });
+    }
+  });
 export type ScenarioSpec = z.output<typeof ScenarioSpec>;
 export type ScenarioInput = z.input<typeof ScenarioSpec>;
 

@@ -3,6 +3,8 @@
 import type { ScenarioSpec } from './spec.js';
 import { controllerStates, stateAt, type ResetWindow } from './metrics.js';
 import type { Metrics, TimelineEvent, Verdict } from './types.js';
+import type { AdminOutcome } from './admin-actions.js';
+import type { ConnectRace } from './connect-race.js';
 
 export interface VerdictInputs {
   spec: ScenarioSpec;
@@ -13,6 +15,10 @@ export interface VerdictInputs {
   endMs: number;
   firstSplat?: string;
   firstIoError?: string;
+  /** reset-during-connect: how the racing connect went. */
+  race?: ConnectRace;
+  /** The scenario's deliberate admin actions, in order. */
+  admin?: AdminOutcome[];
 }
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
@@ -26,11 +32,20 @@ export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
   const finalState = stateAt(states, v.endMs) ?? 'unknown';
   const splat = m.splats > 0 ? `; the kernel reported: ${v.firstSplat ?? `${m.splats} problem(s)`}` : '';
 
-  if (v.spec.expect.controller === 'deleted') {
-    if (deletedAt === undefined) return { verdict: 'FAIL', reason: `controller ${c} was expected to be deleted after ctrl_loss_tmo but is ${finalState}${splat}` };
-    if (m.splats > 0) return { verdict: 'FAIL', reason: `controller ${c} deleted, but not cleanly${splat}` };
-    return { verdict: 'PASS', reason: `controller ${c} deleted cleanly ${s(deletedAt - firstGone)} after the device went away (ctrl_loss_tmo=${v.spec.connect.ctrl_loss_tmo} s)` };
+  if (v.race) return decideRace(v, v.race, splat);
+
+  const admin = v.admin ?? [];
+  const failedAdmin = admin.find((a) => !a.ok && !(a.action === 'reset-controller'));
+  if (failedAdmin) {
+    return { verdict: 'FAIL', reason: `the administrator's "${failedAdmin.what}" during recovery failed: ${failedAdmin.error}${splat}` };
   }
+  const by = admin.length && v.spec.expect.controller === 'deleted' ? `"${admin[0]!.what}"` : `ctrl_loss_tmo=${v.spec.connect.ctrl_loss_tmo} s`;
+  if (v.spec.expect.controller === 'deleted') {
+    if (deletedAt === undefined) return { verdict: 'FAIL', reason: `controller ${c} was expected to be deleted (${by}) but is ${finalState}${splat}` };
+    if (m.splats > 0) return { verdict: 'FAIL', reason: `controller ${c} deleted, but not cleanly${splat}` };
+    return { verdict: 'PASS', reason: `controller ${c} deleted cleanly ${s(deletedAt - firstGone)} after the device went away (${by})` };
+  }
+  const adminNote = admin.length ? `; during recovery: ${admin.map((a) => `${a.what}: ${a.ok ? 'ok' : a.error}`).join(', ')}` : '';
 
   const noIo = m.recovery_ms === null ? '; no I/O completed after the reset' : '';
   if (deletedAt !== undefined) {
@@ -54,6 +69,35 @@ export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
   if (m.splats > 0) return { verdict: 'FAIL', reason: `I/O resumed, but the kernel reported: ${v.firstSplat ?? 'a problem'}` };
   return {
     verdict: 'PASS',
-    reason: `I/O resumed ${s(m.recovery_ms)} after the device came back (controller live after ${s(m.ctrl_live_ms)}); longest stall ${s(m.outage_ms ?? 0)}${v.resets.length > 1 ? ` over ${v.resets.length} resets` : ''}`,
+    reason: `I/O resumed ${s(m.recovery_ms)} after the device came back (controller live after ${s(m.ctrl_live_ms)}); longest stall ${s(m.outage_ms ?? 0)}${v.resets.length > 1 ? ` over ${v.resets.length} resets` : ''}${adminNote}`,
   };
+}
+
+/** reset-during-connect: the connect must be refused cleanly or survive, and I/O must then work. */
+function decideRace(v: VerdictInputs, r: ConnectRace, splat: string): { verdict: Verdict; reason: string } {
+  const m = v.metrics;
+  if (!r.inFlight) {
+    return {
+      verdict: 'SKIP',
+      reason: `the connect had finished after ${s(r.connectMs)}, before the reset at ${r.injectAfterMs} ms: nothing raced (lower inject_after_ms)`,
+    };
+  }
+  const first = r.first.ok ? `connect accepted as ${r.first.device} while the device went away ${r.injectAfterMs} ms in` : `connect refused during the reset (${r.first.error})`;
+  if (m.splats > 0) return { verdict: 'FAIL', reason: `${first}${splat}` };
+  if (r.leftover.length) return { verdict: 'FAIL', reason: `${first}, and controller(s) ${r.leftover.join(', ')} were left behind` };
+  if (!r.first.ok && r.retry && !r.retry.ok) {
+    return { verdict: 'FAIL', reason: `${first}; a new connect after the device came back failed too: ${r.retry.error}` };
+  }
+  if (!r.live) {
+    return { verdict: 'FAIL', reason: `${first}, but the controller never came live (waited ${s(v.spec.recovery_deadline_ms)} after the device came back)` };
+  }
+  if (m.recovery_ms === null) return { verdict: 'FAIL', reason: `${first}; the controller is live but no I/O completed on it` };
+  if (m.io_errors > 0) return { verdict: 'FAIL', reason: `${first}; then ${m.io_errors} I/O error(s)${v.firstIoError ? ` (first: ${v.firstIoError})` : ''}` };
+  if (m.verify_errors > 0 || m.lost_writes > 0) {
+    return { verdict: 'FAIL', reason: `${first}; data check failed: ${m.verify_errors} bad block(s), ${m.lost_writes} acknowledged write(s) lost` };
+  }
+  const how = r.first.ok
+    ? `; live ${m.ctrl_live_ms === null ? '' : `${s(m.ctrl_live_ms)} `}after the device came back with no admin action`
+    : '; a new connect after the device came back worked';
+  return { verdict: 'PASS', reason: `${first}${how}; then I/O ran with no error and every acknowledged write read back` };
 }

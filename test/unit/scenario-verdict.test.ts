@@ -115,3 +115,76 @@ t.test('ctrl-loss-expiry expects a clean deletion', async (t) => {
   const kept = decide({ spec, metrics: m, resets, events: [ev(0, 'live'), ev(2050, 'connecting')], controller: 'nvme0', endMs: 20000 });
   t.equal(kept.verdict, 'FAIL');
 });
+
+t.test('reset during connect: refused cleanly then a new connect works is a PASS; leftovers and hangs fail', async (t) => {
+  const spec = findScenario('reset-during-connect');
+  const resets = [{ goneMs: 1050, backMs: 5050 }];
+  const events = [ev(0, 'absent'), ev(6000, 'connecting'), ev(6300, 'live')];
+  const m = computeMetrics({
+    io: io(12000, 0, 7000),
+    gaps: [],
+    resets,
+    events,
+    controller: 'nvme0',
+    endMs: 12000,
+    ioErrors: 0,
+    verifyErrors: 0,
+    lostWrites: 0,
+    splats: 0,
+  });
+  const base = { spec, metrics: m, resets, events, controller: 'nvme0', endMs: 12000 };
+  const refused = { injectAfterMs: 50, inFlight: true, connectMs: 400, first: { ok: false as const, error: 'connect: ENODEV' }, live: true, leftover: [] };
+  const ok = decide({ ...base, race: { ...refused, retry: { ok: true as const, device: 'nvme0', options: '' } } });
+  t.equal(ok.verdict, 'PASS');
+  t.match(ok.reason, /connect refused during the reset \(connect: ENODEV\); a new connect after the device came back worked/);
+
+  const leak = decide({ ...base, race: { ...refused, retry: { ok: true as const, device: 'nvme1', options: '' }, leftover: ['nvme0'] } });
+  t.equal(leak.verdict, 'FAIL');
+  t.match(leak.reason, /nvme0 were left behind/);
+
+  const retryFails = decide({ ...base, race: { ...refused, live: false, retry: { ok: false as const, error: 'connect: EIO' } } });
+  t.equal(retryFails.verdict, 'FAIL');
+  t.match(retryFails.reason, /a new connect after the device came back failed too: connect: EIO/);
+
+  const accepted = { ...refused, first: { ok: true as const, device: 'nvme0', options: '' } };
+  const stuck = decide({ ...base, race: { ...accepted, live: false } });
+  t.equal(stuck.verdict, 'FAIL');
+  t.match(stuck.reason, /accepted as nvme0 .* never came live/);
+  const survived = decide({ ...base, race: accepted });
+  t.equal(survived.verdict, 'PASS');
+  t.match(survived.reason, /live 1\.25 s after the device came back with no admin action/);
+
+  const late = decide({ ...base, race: { ...refused, inFlight: false } });
+  t.equal(late.verdict, 'SKIP', 'a connect that finished before the reset raced nothing');
+
+  const splat = decide({ ...base, metrics: { ...m, splats: 1 }, firstSplat: 'host: WARNING: at rxe_pool.c', race: { ...accepted } });
+  t.equal(splat.verdict, 'FAIL');
+});
+
+t.test('admin actions during recovery: a failed delete fails; a refused reset is reported, not failed', async (t) => {
+  const resets = [{ goneMs: 2000, backMs: 8000 }];
+  const delSpec = findScenario('delete-during-recovery');
+  const gone = [ev(0, 'live'), ev(2050, 'connecting'), ev(5010, 'absent')];
+  const mGone = computeMetrics({ io: io(9000, 2000, 9000), gaps: [], resets, events: gone, controller: 'nvme0', endMs: 9000, ioErrors: 3, verifyErrors: 0, lostWrites: 0, splats: 0 });
+  const what = 'echo 1 > /sys/class/nvme/nvme0/delete_controller';
+  const del = decide({ spec: delSpec, metrics: mGone, resets, events: gone, controller: 'nvme0', endMs: 9000, admin: [{ action: 'delete-controller', what, ok: true }] });
+  t.equal(del.verdict, 'PASS');
+  t.match(del.reason, /deleted cleanly 3\.01 s after the device went away \("echo 1 > \/sys\/class\/nvme\/nvme0\/delete_controller"\)/);
+  const delFailed = decide({ spec: delSpec, metrics: mGone, resets, events: gone, controller: 'nvme0', endMs: 9000, admin: [{ action: 'delete-controller', what, ok: false, error: 'EBUSY' }] });
+  t.equal(delFailed.verdict, 'FAIL');
+
+  const resetSpec = findScenario('reset-ctrl-during-recovery');
+  const back = [ev(0, 'live'), ev(2050, 'connecting'), ev(8100, 'live')];
+  const mBack = computeMetrics({ io: io(12000, 2000, 8150), gaps: [{ startMs: 2000, endMs: 8150, open: false }], resets, events: back, controller: 'nvme0', endMs: 12000, ioErrors: 0, verifyErrors: 0, lostWrites: 0, splats: 0 });
+  const r = decide({
+    spec: resetSpec,
+    metrics: mBack,
+    resets,
+    events: back,
+    controller: 'nvme0',
+    endMs: 12000,
+    admin: [{ action: 'reset-controller', what: 'echo 1 > reset_controller', ok: false, error: 'write: EBUSY' }],
+  });
+  t.equal(r.verdict, 'PASS');
+  t.match(r.reason, /during recovery: echo 1 > reset_controller: write: EBUSY/);
+});

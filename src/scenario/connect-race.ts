@@ -1,0 +1,116 @@
+// reset-during-connect: the device goes away while the host's connect write to
+// /dev/nvme-fabrics is still in flight. Either the kernel refuses the connect cleanly
+// (then an administrator's new connect after the device is back must work), or it
+// accepts it and the controller must reach live by itself. Nothing may hang or leak.
+import { connectController, listControllers, waitControllerState } from '../orchestrate/configfs/index.js';
+import { findNamespace, hostFabricsPort, labFabricsOptions, prepareHost, type HostController } from '../orchestrate/nvme-lab.js';
+import type { Injector, RdmaSite } from '../reset/index.js';
+import { sleep } from '../util/deadline.js';
+import { errorMessage } from '../util/errors.js';
+import type { Lab } from '../vm/topology.js';
+import type { ResetWindow } from './metrics.js';
+import type { ScenarioSpec } from './spec.js';
+
+export type ConnectOutcome = { ok: true; device: string; options: string } | { ok: false; error: string };
+
+export interface ConnectRace {
+  /** ms from starting the connect write to injecting the reset. */
+  injectAfterMs: number;
+  /** Whether the connect write was still in flight when the reset was injected. */
+  inFlight: boolean;
+  /** How long the first connect write took, ms. */
+  connectMs: number;
+  first: ConnectOutcome;
+  /** The administrator's new connect once the device was back, when the first was refused. */
+  retry?: ConnectOutcome;
+  /** Whether the controller in use reached live (by itself, or after the retry). */
+  live: boolean;
+  /** Other NVMe controllers still in sysfs at the end: a refused connect must leave none. */
+  leftover: string[];
+}
+
+export interface RaceResult {
+  race: ConnectRace;
+  window: ResetWindow;
+  /** The controller to run I/O on, when one is live. */
+  ctrl?: HostController;
+}
+
+const settle = (p: Promise<{ device: string; options: string }>): Promise<ConnectOutcome> =>
+  p.then(
+    (c) => ({ ok: true as const, device: c.device, options: c.options }),
+    (e: unknown) => ({ ok: false as const, error: briefError(e) }),
+  );
+
+/** "ECONNRESET" rather than the whole connect line with its options and hint. */
+function briefError(e: unknown): string {
+  const msg = errorMessage(e).split('\n')[0]!;
+  const code = /failed: (E[A-Z0-9]+)\b/.exec(msg)?.[1] ?? /\b(E[A-Z]{3,})\b/.exec(msg)?.[1];
+  return code ?? msg.slice(0, 160);
+}
+
+export async function raceConnect(
+  lab: Lab,
+  spec: ScenarioSpec,
+  sites: RdmaSite[],
+  injector: Injector,
+  nowMs: () => number,
+  say: (m: string) => void,
+): Promise<RaceResult> {
+  await prepareHost(lab);
+  const fs = lab.host.agent.fs();
+  const options = labFabricsOptions(lab, spec.connect);
+  // The write may legitimately block for the whole outage (the kernel retries inside it).
+  const writeDeadline = spec.down_ms + spec.recovery_deadline_ms + 60_000;
+  const t = nowMs();
+  let settledAt: number | undefined;
+  const first = settle(connectController(hostFabricsPort(lab, writeDeadline), options)).finally(() => {
+    settledAt = nowMs();
+  });
+
+  await sleep(spec.inject_after_ms);
+  const inFlight = settledAt === undefined;
+  const goneMs = nowMs();
+  say(`reset during connect (${inFlight ? 'connect in flight' : 'connect already done'} after ${spec.inject_after_ms} ms): ${injector.describe}`);
+  await Promise.all(sites.map((s) => injector.trigger(s)));
+  await sleep(spec.down_ms);
+  await Promise.all(sites.map((s) => injector.restore(s)));
+  const backMs = nowMs();
+  const outcome = await first;
+  const race: ConnectRace = {
+    injectAfterMs: spec.inject_after_ms,
+    inFlight,
+    connectMs: Math.round((settledAt ?? nowMs()) - t),
+    first: outcome,
+    live: false,
+    leftover: [],
+  };
+
+  let use: ConnectOutcome = outcome;
+  if (outcome.ok) {
+    // Accepted: it must come live with no admin action.
+    for (const m of lab.machines) m.agent.guard.arm();
+    race.live = await waitControllerState(fs, outcome.device, { deadlineMs: spec.recovery_deadline_ms }).then(
+      () => true,
+      () => false,
+    );
+  } else {
+    // Refused: nothing was promised to the user, who connects again once the device is back.
+    race.retry = await settle(
+      (async () => {
+        const c = await connectController(hostFabricsPort(lab), options);
+        await waitControllerState(fs, c.device, { deadlineMs: spec.recovery_deadline_ms });
+        return c;
+      })(),
+    );
+    use = race.retry;
+    race.live = race.retry.ok;
+    for (const m of lab.machines) m.agent.guard.arm();
+  }
+
+  const inUse = use.ok ? use.device : undefined;
+  race.leftover = (await listControllers(fs)).map((c) => c.device).filter((d) => d !== inUse);
+  const window = { goneMs, backMs };
+  if (!use.ok || !race.live) return { race, window };
+  return { race, window, ctrl: await findNamespace(lab, use.device, use.options) };
+}
