@@ -99,3 +99,15 @@ export function computeMetrics(m: MetricInputs): Metrics {
     splats: m.splats,
   };
 }
+
+/**
+ * I/O errors as the verdict counts them. An EAGAIN completion is the kernel saying "not
+ * done, submit again" (io_uring cannot always reissue a REQ_NOWAIT bio that hit a frozen
+ * queue, so 6.1 hands it back); the loader resubmits it and the verify pass proves
+ * nothing was lost, so it is a retry, not an error. Only what the records show is
+ * discounted: errors beyond the record limit all count.
+ */
+export function countIoErrors(ioErrors: number, records: { code: string; phase: string }[]): { errors: number; eagain: number } {
+  const eagain = records.filter((r) => r.phase === 'run' && r.code === 'EAGAIN').length;
+  return { errors: Math.max(0, ioErrors - eagain), eagain };
+}

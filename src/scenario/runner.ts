@@ -18,7 +18,7 @@ import { nicDevice } from '../vm/qemu-args.js';
 import { bootLab, LAB_NET, type Lab } from '../vm/topology.js';
 import type { TimelineSample } from '../guest/ops-timeline.js';
 import type { LoadResult } from '../load/run.js';
-import { computeMetrics, type GapMs, type ResetWindow } from './metrics.js';
+import { computeMetrics, countIoErrors, type GapMs, type ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
 import type { IoPoint, Metrics, RunResult, TimelineEvent } from './types.js';
 import { decide } from './verdict.js';
@@ -316,6 +316,7 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       say(`${runName}: kmemleak scan in ${m.name}`);
       for (const leak of await scanKmemleak(m)) splatLines.push(`${m.name}: ${leak}`);
     }
+    const counted = countIoErrors(load?.ioErrors ?? 0, load?.errors ?? []);
     const metrics = computeMetrics({
       io,
       gaps,
@@ -323,12 +324,12 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       events: events.filter((e) => e.vm === lab!.host.name),
       controller: ctrlName,
       endMs,
-      ioErrors: load?.ioErrors ?? 0,
+      ioErrors: counted.errors,
       verifyErrors: (load?.verify.errors ?? 0) + (finalVerify?.verify.errors ?? 0),
       lostWrites: (load?.verify.lostWrites ?? 0) + (finalVerify?.verify.lostWrites ?? 0),
       splats: splatLines.length,
     });
-    const e0 = load?.errors[0];
+    const e0 = load?.errors.find((e) => e.code !== 'EAGAIN');
     const { verdict, reason } = decide({
       spec,
       metrics,
@@ -338,6 +339,7 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       endMs,
       race,
       admin: adminDone.map((a) => a.outcome),
+      eagainRetried: counted.eagain,
       firstSplat: splatLines[0],
       firstIoError: e0 ? `${e0.code} on ${e0.op} at ${toRunMs(hostMap, BigInt(Math.round(e0.timeNs)), t0).toFixed(0)} ms` : undefined,
     });

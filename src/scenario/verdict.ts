@@ -19,6 +19,8 @@ export interface VerdictInputs {
   race?: ConnectRace;
   /** The scenario's deliberate admin actions, in order. */
   admin?: AdminOutcome[];
+  /** EAGAIN completions the loader resubmitted (not I/O errors; see countIoErrors). */
+  eagainRetried?: number;
 }
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
@@ -69,7 +71,7 @@ export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
   if (m.splats > 0) return { verdict: 'FAIL', reason: `I/O resumed, but the kernel reported: ${v.firstSplat ?? 'a problem'}` };
   return {
     verdict: 'PASS',
-    reason: `I/O resumed ${s(m.recovery_ms)} after the device came back (controller live after ${s(m.ctrl_live_ms)}); longest stall ${s(m.outage_ms ?? 0)}${v.resets.length > 1 ? ` over ${v.resets.length} resets` : ''}${adminNote}`,
+    reason: `I/O resumed ${s(m.recovery_ms)} after the device came back (controller live after ${s(m.ctrl_live_ms)}); longest stall ${s(m.outage_ms ?? 0)}${v.resets.length > 1 ? ` over ${v.resets.length} resets` : ''}${adminNote}${v.eagainRetried ? `; ${v.eagainRetried} EAGAIN completion(s) resubmitted` : ''}`,
   };
 }
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { computeMetrics, controllerStates, firstState, outageMs, stateAt } from '../../src/scenario/metrics.js';
+import { computeMetrics, controllerStates, countIoErrors, firstState, outageMs, stateAt } from '../../src/scenario/metrics.js';
 import { decide } from '../../src/scenario/verdict.js';
 import { findScenario } from '../../src/scenario/catalog.js';
 import type { IoPoint, TimelineEvent } from '../../src/scenario/types.js';
@@ -187,4 +187,17 @@ t.test('admin actions during recovery: a failed delete fails; a refused reset is
   });
   t.equal(r.verdict, 'PASS');
   t.match(r.reason, /during recovery: echo 1 > reset_controller: write: EBUSY/);
+});
+
+t.test('EAGAIN completions the loader resubmitted are retries, not I/O errors', async (t) => {
+  const rec = (code: string, phase = 'run') => ({ code, phase });
+  t.same(countIoErrors(3, [rec('EAGAIN'), rec('EAGAIN'), rec('EIO')]), { errors: 1, eagain: 2 });
+  t.same(countIoErrors(2, [rec('EAGAIN', 'verify'), rec('EIO')]), { errors: 2, eagain: 0 }, 'the verify pass is not discounted');
+  t.same(countIoErrors(10_005, Array.from({ length: 10_000 }, () => rec('EAGAIN'))), { errors: 5, eagain: 10_000 }, 'errors past the record limit all count');
+  const resets = [{ goneMs: 2000, backMs: 6000 }];
+  const events = [ev(0, 'live'), ev(2050, 'connecting'), ev(6120, 'live')];
+  const m = computeMetrics({ io: io(9000, 2000, 6150), gaps: [{ startMs: 2000, endMs: 6150, open: false }], resets, events, controller: 'nvme0', endMs: 9000, ioErrors: 0, verifyErrors: 0, lostWrites: 0, splats: 0 });
+  const v = decide({ spec: findScenario('host-rdma-link'), metrics: m, resets, events, controller: 'nvme0', endMs: 9000, eagainRetried: 30 });
+  t.equal(v.verdict, 'PASS');
+  t.match(v.reason, /; 30 EAGAIN completion\(s\) resubmitted$/);
 });
