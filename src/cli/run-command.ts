@@ -1,6 +1,7 @@
 // reset-bench run | compare | list: scenarios on kernels, results for CI and people.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveKernel } from '../kernel/resolve.js';
@@ -58,6 +59,20 @@ export function exitCodeFor(runs: RunResult[], counts: (r: RunResult) => boolean
   return 0;
 }
 
+/**
+ * How many runs may go in parallel: each VM is one TCG thread, so the VMs of the
+ * parallel runs must fit the machine's cores, or they starve each other and the
+ * timings (and the kernels' timeouts) stop meaning anything.
+ */
+export function jobsWithinCores(requested: number, vmsPerRun: number, cores: number): { jobs: number; note?: string } {
+  const fit = Math.max(1, Math.floor(cores / Math.max(1, vmsPerRun)));
+  if (requested <= fit) return { jobs: requested };
+  return {
+    jobs: fit,
+    note: `--jobs ${requested} would run ${requested * vmsPerRun} VMs on ${cores} core(s); running ${fit} at a time`,
+  };
+}
+
 async function pool<T, R>(items: T[], jobs: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
@@ -90,8 +105,11 @@ async function execute(args: string[], kernels: string[], o: RunOpts, compare: b
   const ctx = makeContext({ cacheDir: o.cacheDir, logFile: join(resultsDir, 'reset-bench.log'), quiet: o.json });
   ctx.log.info({ plan: plan.map((p) => `${p.scenario.name}/${p.kernel}#${p.iteration}`) }, 'plan');
   for (const k of kernels) await resolveKernel(k, { cache: ctx.cache, progress: ctx.progress });
+  const vmsPerRun = Math.max(1, ...plan.map((p) => (p.scenario.topology === 'pair' ? 2 : 1)));
+  const { jobs, note } = jobsWithinCores(o.jobs, vmsPerRun, availableParallelism());
+  if (note) ctx.progress(note);
   let done = 0;
-  const runs = await pool(plan, o.jobs, async (p) => {
+  const runs = await pool(plan, jobs, async (p) => {
     const r = await runScenario(p.scenario, {
       kernel: p.kernel,
       resultsDir,
@@ -127,7 +145,7 @@ const common = (c: Command): Command =>
     .argument('[scenario...]', 'built-in scenario names (see `list`) or YAML/JSON scenario files')
     .option('--repeat <n>', 'run each scenario N times', parsePositiveInt('--repeat'), 1)
     .option('--results <dir>', 'results directory (default results/<timestamp>)')
-    .option('--jobs <n>', 'runs in parallel (each pair run takes two VMs)', parsePositiveInt('--jobs'), 1)
+    .option('--jobs <n>', 'runs in parallel, capped so the VMs fit the cores (a pair run takes two)', parsePositiveInt('--jobs'), 1)
     .option('--shard <i/n>', 'run only shard I of N (for CI matrices; merge with `reset-bench merge`)')
     .option('--json', 'print results.json to stdout')
     .option('--cache-dir <dir>', 'kernel cache');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { exitCodeFor, parseShard, planRuns, resolveScenarios } from '../../src/cli/run-command.js';
+import { exitCodeFor, jobsWithinCores, parseShard, planRuns, resolveScenarios } from '../../src/cli/run-command.js';
 import { CATALOG, DEFAULT_SUITE, findScenario } from '../../src/scenario/catalog.js';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/spec.js';
 import { bestOffset, toRunMs } from '../../src/orchestrate/clock.js';
@@ -67,4 +67,29 @@ t.test('clock alignment picks the shortest round trip', async (t) => {
   t.equal(b.errorMs, 0.5);
   t.equal(toRunMs({ vm: 'x', ...b }, 5_010_500_000n + 1_000_000n, 0n), 11.5);
   t.throws(() => bestOffset([]));
+});
+
+t.test('--jobs is capped so the parallel runs\' VMs fit the cores', async (t) => {
+  t.same(jobsWithinCores(1, 2, 2), { jobs: 1 });
+  t.same(jobsWithinCores(2, 1, 2), { jobs: 2 }, 'two loopback runs fit two cores');
+  const capped = jobsWithinCores(3, 2, 2);
+  t.equal(capped.jobs, 1);
+  t.match(capped.note, /--jobs 3 would run 6 VMs on 2 core\(s\); running 1 at a time/);
+  t.equal(jobsWithinCores(4, 2, 8).jobs, 4);
+  t.equal(jobsWithinCores(2, 2, 1).jobs, 1, 'never fewer than one');
+});
+
+t.test('the new built-ins parse, and admin timing must fall inside the outage', async (t) => {
+  for (const n of ['high-qd-reset', 'delete-during-recovery', 'reset-ctrl-during-recovery', 'unload-during-recovery', 'port-removal-during-retry']) {
+    t.ok(findScenario(n).admin || findScenario(n).load.iodepth === 128, n);
+  }
+  t.throws(
+    () => parseScenario({ name: 'x', side: 'host', reset: 'rdma-link', down_ms: 2000, admin: { action: 'delete-controller', after_ms: 2500 } }),
+    /admin\.after_ms: must be less than down_ms \(2000\)/,
+  );
+  t.throws(() => parseScenario({ name: 'x', side: 'host', reset: 'rdma-link', admin: { action: 'reboot' } }), /admin\.action/);
+  t.throws(
+    () => parseScenario({ name: 'x', side: 'host', reset: 'rdma-link', during: 'connect', admin: { action: 'delete-controller', after_ms: 100 } }),
+    /admin: not with during: connect/,
+  );
 });
