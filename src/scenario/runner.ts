@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { resolveKernel, type KernelSpec } from '../kernel/resolve.js';
 import { alignClock, toRunMs, type ClockMap } from '../orchestrate/clock.js';
-import { connectHost, setupTarget, NETDEV, RXE, type HostController } from '../orchestrate/nvme-lab.js';
+import { connectHost, prepareHost, setupTarget, NETDEV, RXE, type HostController } from '../orchestrate/nvme-lab.js';
 import { afterRestore, performAdmin, type AdminOutcome } from './admin-actions.js';
 import { raceConnect, type ConnectRace } from './connect-race.js';
 import { clearKmemleak, hasKmemleak, scanKmemleak } from './kmemleak.js';
@@ -135,7 +135,9 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
     say(`${runName}: booting ${spec.topology} on ${kernel.name}`);
     lab = await bootLab({ kind: spec.topology, kernel, project: o.project, logDir: runDir, log });
     say(`${runName}: booted (${lab.machines.map((m) => `${m.name} ${m.bootMs} ms`).join(', ')}); building the target`);
-    await setupTarget(lab);
+    // The two VMs are two vCPUs: build the target while the host loads its side.
+    const l = lab;
+    await Promise.all([setupTarget(l), l.host !== l.target ? prepareHost(l) : undefined]);
     const leakChecked: Machine[] = [];
     for (const m of lab.machines) {
       if (await hasKmemleak(m)) {
@@ -145,9 +147,13 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
     }
     const clocks = new Map<string, ClockMap>();
     clocksForErrors = clocks;
-    for (const m of lab.machines) clocks.set(m.name, await alignClock(m));
     const samplers = new Map<string, number>();
-    for (const m of lab.machines) samplers.set(m.name, (await m.agent.call<{ id: number }>('timeline.start', { intervalMs: 20 })).id);
+    await Promise.all(
+      l.machines.map(async (m) => {
+        clocks.set(m.name, await alignClock(m));
+        samplers.set(m.name, (await m.agent.call<{ id: number }>('timeline.start', { intervalMs: 20 })).id);
+      }),
+    );
     const nowMs = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
     const injector = INJECTORS[spec.reset];
     const sites = resetSites(lab, spec.side);
