@@ -151,6 +151,11 @@ async function loadAction(o: LoadCliOptions): Promise<void> {
     const ctl = new AbortController();
     const onSig = (): void => ctl.abort();
     process.once('SIGINT', onSig);
+    // SIGUSR2: end the I/O now but still read back every acknowledged write in this
+    // process (what the scenario runner does once the controller is back).
+    const finish = new AbortController();
+    const onFinish = (): void => finish.abort();
+    process.once('SIGUSR2', onFinish);
     let r: LoadResult;
     try {
       if (o.verifyOnly) {
@@ -173,10 +178,11 @@ async function loadAction(o: LoadCliOptions): Promise<void> {
           spec.state = await loadState(o.state).catch((e: unknown) => {
             throw new UsageError(errorMessage(e), '--state');
           });
-        r = await runLoad(spec, { onProgress: progress, signal: ctl.signal });
+        r = await runLoad(spec, { onProgress: progress, signal: ctl.signal, finishSignal: finish.signal });
       }
     } finally {
       process.removeListener('SIGINT', onSig);
+      process.removeListener('SIGUSR2', onFinish);
       if (progress) process.stderr.write('\n');
     }
     if (o.saveState && r.state) await saveState(o.saveState, r.state);

@@ -120,6 +120,8 @@ export interface Progress {
 export interface NativeJobHandle {
   promise: Promise<RawResult>;
   stop(): void;
+  /** End the I/O phase now as if the runtime were up; the final verify pass still runs. */
+  finish(): void;
 }
 export interface UringBinding {
   uringProbe(): number;

@@ -77,7 +77,10 @@ export interface LoadHandle {
 
 export interface StartOptions {
   onProgress?: (p: Progress) => void;
+  /** Abort: stop early, drain, skip the final pass. */
   signal?: AbortSignal;
+  /** Abort: end the I/O phase now and still run the final verify pass. */
+  finishSignal?: AbortSignal;
 }
 
 function opSummary(o: RawResult['read'], runtimeNs: number): OpSummary {
@@ -185,7 +188,17 @@ function start(spec: JobSpec, mode: 'load' | 'verify', opts: StartOptions): Load
       throw translateNativeError(e);
     },
   );
-  void result.finally(() => opts.signal?.removeEventListener('abort', onAbort)).catch(() => {});
+  const onFinish = (): void => h.finish();
+  if (opts.finishSignal) {
+    if (opts.finishSignal.aborted) h.finish();
+    else opts.finishSignal.addEventListener('abort', onFinish, { once: true });
+  }
+  void result
+    .finally(() => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      opts.finishSignal?.removeEventListener('abort', onFinish);
+    })
+    .catch(() => {});
   return { stop: () => h.stop(), result };
 }
 

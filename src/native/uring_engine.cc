@@ -234,6 +234,8 @@ using Tsfn = Napi::TypedThreadSafeFunction<Ctx, Msg, CallJs>;
 struct Job {
   Spec spec;
   std::atomic<bool> stop{false};
+  // finish(): end the I/O phase now, as if the runtime were up (the final pass still runs)
+  std::atomic<bool> finish{false};
   int fd = -1;
   bool direct = true;
   uint64_t target_size = 0;
@@ -660,7 +662,7 @@ void Engine::run_load() {
   uint64_t tok_ns = start;
   for (;;) {
     if (!stopping) {
-      if (J.stop.load(std::memory_order_relaxed) || now >= deadline)
+      if (J.stop.load(std::memory_order_relaxed) || J.finish.load(std::memory_order_relaxed) || now >= deadline)
         stopping = true, stop_at = now, R.stopped = J.stop.load(std::memory_order_relaxed);
     }
     if (!stopping) {
@@ -1191,7 +1193,7 @@ std::string OpenTarget(Job &j, Result &r, int &eno) {
   return "";
 }
 
-// startJob(spec, onProgress?) -> { promise, stop() }
+// startJob(spec, onProgress?) -> { promise, stop(), finish() }
 Napi::Value StartJob(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -1239,6 +1241,17 @@ Napi::Value StartJob(const Napi::CallbackInfo &info) {
       "stop", holder);
   stop.AddFinalizer([](Napi::Env, std::shared_ptr<Job> *h) { delete h; }, holder);
   handle.Set("stop", stop);
+  auto *fholder = new std::shared_ptr<Job>(job);
+  Napi::Function finish = Napi::Function::New(
+      env,
+      [](const Napi::CallbackInfo &i) -> Napi::Value {
+        auto *h = static_cast<std::shared_ptr<Job> *>(i.Data());
+        (*h)->finish.store(true);
+        return i.Env().Undefined();
+      },
+      "finish", fholder);
+  finish.AddFinalizer([](Napi::Env, std::shared_ptr<Job> *h) { delete h; }, fholder);
+  handle.Set("finish", finish);
   return handle;
 }
 

@@ -63,7 +63,7 @@ export function resetSites(lab: Lab, side: ScenarioSpec['side']): RdmaSite[] {
   return [site(lab.target, lab), site(lab.host, lab)];
 }
 
-/** Where the loader keeps its record of acknowledged writes for the separate verify pass. */
+/** Where the loader saves its record of acknowledged writes (for a later `load --verify-only`). */
 const STATE_FILE = '/tmp/reset-bench-load.state';
 
 function loaderArgv(project: string, spec: ScenarioSpec, dev: string, runtimeMs: number): string[] {
@@ -178,18 +178,8 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
     const loadOut = ctrl ? await runLoadPhase() : undefined;
     const endMs = nowMs();
     const load = loadOut?.load;
-    const verifyOut = loadOut?.verifyOut;
-    let finalVerify: LoadResult | undefined;
-    if (verifyOut) {
-      await writeFile(join(runDir, 'verify.json'), verifyOut.stdout);
-      try {
-        finalVerify = JSON.parse(verifyOut.stdout) as LoadResult;
-      } catch {
-        throw new HarnessError(`the verify pass printed no JSON (exit ${verifyOut.exitCode})`);
-      }
-    }
 
-    async function runLoadPhase(): Promise<{ load: LoadResult; verifyOut?: { exitCode: number; stdout: string } }> {
+    async function runLoadPhase(): Promise<{ load: LoadResult }> {
       const c = ctrl!;
       const labNow = lab!;
       const during = spec.during === 'io';
@@ -251,20 +241,14 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
         say(`${runName}: controller ${waited ? (want === 'absent' ? 'deleted' : 'live') : 'not recovered'}; finishing the load`);
       }
       const gone = !(await labNow.host.agent.fs().exists(`/sys/class/nvme/${c.device}`));
-      // Recovered: let I/O run a little longer to show it resumed, then stop the loader and
-      // check every acknowledged write in a separate verify pass. Not recovered: stop now.
+      // Recovered: let I/O run a little longer to show it resumed, then end the I/O with
+      // SIGUSR2: the loader reads back every acknowledged write in the same process (no
+      // second node start in the guest). Not recovered: SIGINT stops it, no final pass.
       const recovered = waited && !gone && want === 'equals';
       if (recovered) await sleep(spec.post_ms);
-      await labNow.host.agent.exec(['pkill', '-INT', '-f', 'main.js load']);
+      if (recovered) say(`${runName}: verifying every acknowledged write`);
+      await labNow.host.agent.exec(['pkill', recovered ? '-USR2' : '-INT', '-f', 'main.js load']);
       const lr = await loader;
-      let vOut: { exitCode: number; stdout: string } | undefined;
-      if (recovered) {
-        say(`${runName}: verifying every acknowledged write`);
-        vOut = await labNow.host.agent.exec(
-          ['node', join(o.project, 'dist', 'cli', 'main.js'), 'load', '--verify-only', '--state', STATE_FILE, '--filename', c.namespace, '--iodepth', '16', '--json'],
-          { deadlineMs: 300_000 },
-        );
-      }
       if (lr.timedOut) throw new HarnessError(`the loader in ${labNow.host.name} did not finish in time`);
       let parsed: LoadResult;
       try {
@@ -273,7 +257,10 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
         throw new HarnessError(`the loader printed no JSON (exit ${lr.exitCode}): ${lr.stderr.slice(-2000)}`);
       }
       await writeFile(join(runDir, 'loader.json'), lr.stdout);
-      return { load: parsed, verifyOut: vOut };
+      if (recovered && !parsed.verify.finalPass.ran) {
+        throw new HarnessError(`the loader in ${labNow.host.name} ended without its final verify pass (exit ${lr.exitCode})`);
+      }
+      return { load: parsed };
     }
 
     const events: TimelineEvent[] = [];
@@ -331,8 +318,8 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       controller: ctrlName,
       endMs,
       ioErrors: counted.errors,
-      verifyErrors: (load?.verify.errors ?? 0) + (finalVerify?.verify.errors ?? 0),
-      lostWrites: (load?.verify.lostWrites ?? 0) + (finalVerify?.verify.lostWrites ?? 0),
+      verifyErrors: load?.verify.errors ?? 0,
+      lostWrites: load?.verify.lostWrites ?? 0,
       splats: splatLines.length,
     });
     const e0 = load?.errors.find((e) => e.code !== 'EAGAIN');
@@ -373,7 +360,6 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
         ...consoles,
         ...Object.fromEntries(machines.map((m) => [`kmsg_${m.name}`, rel(join(runDir, `${m.name}.kmsg.log`))])),
         ...(load ? { loader: rel(join(runDir, 'loader.json')) } : {}),
-        ...(verifyOut ? { verify: rel(join(runDir, 'verify.json')) } : {}),
         timeline: rel(join(runDir, 'timeline.json')),
       },
       clock: { method: 'agent round trip (Cristian), best of 7', error_bound_ms: Math.max(...[...clocks.values()].map((c) => c.errorMs)) },

@@ -122,6 +122,24 @@ if (!avail.ok) {
     t.ok(r.stoppedEarly);
   });
 
+  t.test('finishSignal ends the I/O phase early and still runs the final verify pass', async (t) => {
+    const f = join(dir, 'fin.dat');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const t0 = Date.now();
+    const r = await runLoad(
+      { filename: f, rw: 'randwrite', bs: 4096, size: '4m', iodepth: 8, runtimeMs: 60_000, verify: true, seed: 5 },
+      { finishSignal: ac.signal },
+    );
+    t.ok(Date.now() - t0 < 20_000, 'ended long before the runtime');
+    t.notOk(r.stoppedEarly, 'a finish is not an early stop');
+    t.ok(r.write.ios > 0);
+    t.ok(r.verify.finalPass.ran, 'the final pass ran');
+    const c = stateCounts(r.state!);
+    t.equal(r.verify.finalPass.ok, c.written, 'and read back every acknowledged block');
+    t.equal(r.verify.errors, 0);
+  });
+
   t.test('errors do not stop the run; failed I/O is retried after the back-off', async (t) => {
     // An outage: the file shrinks to nothing (reads return 0 = short), then comes back.
     const f = join(dir, 'e.dat');
