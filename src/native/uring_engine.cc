@@ -1193,6 +1193,23 @@ std::string OpenTarget(Job &j, Result &r, int &eno) {
   return "";
 }
 
+// A JS function that sets one of the job's flags; it keeps the job alive while it lives.
+using JobFlag = std::atomic<bool> Job::*;
+using FlagHolder = std::pair<std::shared_ptr<Job>, JobFlag>;
+Napi::Function FlagSetter(Napi::Env env, const std::shared_ptr<Job> &job, const char *name, JobFlag flag) {
+  auto *holder = new FlagHolder(job, flag);
+  Napi::Function f = Napi::Function::New(
+      env,
+      [](const Napi::CallbackInfo &i) -> Napi::Value {
+        auto *h = static_cast<FlagHolder *>(i.Data());
+        ((*h->first).*(h->second)).store(true);
+        return i.Env().Undefined();
+      },
+      name, holder);
+  f.AddFinalizer([](Napi::Env, FlagHolder *h) { delete h; }, holder);
+  return f;
+}
+
 // startJob(spec, onProgress?) -> { promise, stop(), finish() }
 Napi::Value StartJob(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -1230,28 +1247,8 @@ Napi::Value StartJob(const Napi::CallbackInfo &info) {
 
   Napi::Object handle = Napi::Object::New(env);
   handle.Set("promise", promise);
-  auto *holder = new std::shared_ptr<Job>(job);
-  Napi::Function stop = Napi::Function::New(
-      env,
-      [](const Napi::CallbackInfo &i) -> Napi::Value {
-        auto *h = static_cast<std::shared_ptr<Job> *>(i.Data());
-        (*h)->stop.store(true);
-        return i.Env().Undefined();
-      },
-      "stop", holder);
-  stop.AddFinalizer([](Napi::Env, std::shared_ptr<Job> *h) { delete h; }, holder);
-  handle.Set("stop", stop);
-  auto *fholder = new std::shared_ptr<Job>(job);
-  Napi::Function finish = Napi::Function::New(
-      env,
-      [](const Napi::CallbackInfo &i) -> Napi::Value {
-        auto *h = static_cast<std::shared_ptr<Job> *>(i.Data());
-        (*h)->finish.store(true);
-        return i.Env().Undefined();
-      },
-      "finish", fholder);
-  finish.AddFinalizer([](Napi::Env, std::shared_ptr<Job> *h) { delete h; }, fholder);
-  handle.Set("finish", finish);
+  handle.Set("stop", FlagSetter(env, job, "stop", &Job::stop));
+  handle.Set("finish", FlagSetter(env, job, "finish", &Job::finish));
   return handle;
 }
 

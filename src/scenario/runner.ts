@@ -305,10 +305,9 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       open: g.open,
     }));
     const splatLines = lab.machines.flatMap((m) => m.splats.map((sp) => `${m.name}: ${sp.line.trim()}`));
-    for (const m of leakChecked) {
-      say(`${runName}: kmemleak scan in ${m.name}`);
-      for (const leak of await scanKmemleak(m)) splatLines.push(`${m.name}: ${leak}`);
-    }
+    if (leakChecked.length) say(`${runName}: kmemleak scan in ${leakChecked.map((m) => m.name).join(', ')}`);
+    const leaks = await Promise.all(leakChecked.map(async (m) => (await scanKmemleak(m)).map((leak) => `${m.name}: ${leak}`)));
+    splatLines.push(...leaks.flat());
     const counted = countIoErrors(load?.ioErrors ?? 0, load?.errors ?? []);
     const metrics = computeMetrics({
       io,
