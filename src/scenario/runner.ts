@@ -184,7 +184,10 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       const labNow = lab!;
       const during = spec.during === 'io';
       const perReset = spec.down_ms + 3000;
-      const runtimeMs = spec.pre_ms + (during ? spec.resets * perReset + spec.recovery_deadline_ms : 0) + spec.post_ms;
+      // The runner ends the loader with a signal; its own runtime is only a backstop, and
+      // a slow (debug) kernel stretches every step, so leave it plenty.
+      const planned = spec.pre_ms + (during ? spec.resets * perReset + spec.recovery_deadline_ms : 0) + spec.post_ms;
+      const runtimeMs = planned * 4 + 60_000;
       const loader = labNow.host.agent.exec(loaderArgv(o.project, spec, c.namespace, runtimeMs), {
         deadlineMs: runtimeMs + 180_000,
       });
@@ -246,6 +249,9 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       // second node start in the guest). Not recovered: SIGINT stops it, no final pass.
       const recovered = waited && !gone && want === 'equals';
       if (recovered) await sleep(spec.post_ms);
+      if (loaderDone && recovered) {
+        throw new HarnessError(`the loader's ${Math.round(runtimeMs / 1000)} s runtime ran out before the scenario ended: this kernel is slower than the budget assumes`);
+      }
       if (recovered) say(`${runName}: verifying every acknowledged write`);
       await labNow.host.agent.exec(['pkill', recovered ? '-USR2' : '-INT', '-f', 'main.js load']);
       const lr = await loader;
