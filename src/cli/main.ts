@@ -4,23 +4,37 @@
 import { Command, CommanderError } from 'commander';
 import { errorMessage, exitCodeOf, UsageError } from '../util/errors.js';
 import { killAll } from '../vm/reaper.js';
-import { registerKernelCommand } from './kernel-command.js';
-import { registerLoadCommand } from './load-command.js';
-import { registerReportCommand } from './report-command.js';
-import { registerRunCommands } from './run-command.js';
-import { registerVmCommand } from './vm-command.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * The top-level commands, in help order, and the module that adds them. Only the module
+ * of the command being run is imported: `load` starts in the guest, under TCG, twice per
+ * scenario, and every module (scenario runner, reports, execa, zod, pino...) costs there.
+ * Help and errors of a command involve only that command, so they do not change.
+ */
+const COMMAND_MODULES: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  { names: ['kernel'], load: async () => (await import('./kernel-command.js')).registerKernelCommand },
+  { names: ['vm'], load: async () => (await import('./vm-command.js')).registerVmCommand },
+  { names: ['run', 'compare', 'list'], load: async () => (await import('./run-command.js')).registerRunCommands },
+  { names: ['load'], load: async () => (await import('./load-command.js')).registerLoadCommand },
+  { names: ['report', 'merge'], load: async () => (await import('./report-command.js')).registerReportCommand },
+];
+
+/** The modules to import for this command line: the named command's, or all (help, typos). */
+function modulesFor(args: readonly string[]): typeof COMMAND_MODULES {
+  const first = args[0];
+  const only = COMMAND_MODULES.find((m) => first !== undefined && m.names.includes(first));
+  return only ? [only] : COMMAND_MODULES;
+}
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('reset-bench')
     .description('proves on real kernels in QEMU that NVMe/RDMA survives an RDMA device reset')
     .exitOverride()
     .showHelpAfterError();
-  registerKernelCommand(program);
-  registerVmCommand(program);
-  registerRunCommands(program);
-  registerLoadCommand(program);
-  registerReportCommand(program);
   try {
+    for (const register of await Promise.all(modulesFor(argv.slice(2)).map((m) => m.load()))) register(program);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {

@@ -1,5 +1,5 @@
 // The loader's public API (used by the harness, the guest agent and the CLI).
-export { parseJobSpec, parseSize, parseDurationMs, toNativeSpec, jobSpecSchema, RW_MODES } from './spec.js';
+export { parseJobSpec, parseSize, parseDurationMs, toNativeSpec, RW_MODES } from './spec.js';
 export type { JobSpec, JobSpecInput, RwMode } from './spec.js';
 export { startLoad, runLoad, verifyTarget, shapeResult, resultToJson } from './run.js';
 export type { LoadResult, LoadHandle, OpSummary, StartOptions, VerifyOptions, Progress } from './run.js';

@@ -1,6 +1,8 @@
-// The loader's job spec: fio-like fields, validated with zod, normalised to numbers.
-import { z } from 'zod';
+// The loader's job spec: fio-like fields, validated and normalised to numbers.
+// Checked by hand, not with zod: the loader starts in the guest under TCG, where
+// loading zod alone takes seconds. The messages are the ones zod gave.
 import { UsageError } from '../util/errors.js';
+import { FieldIssue, bool, custom, num, numberOrString, oneOf, str, type Parser } from './spec-check.js';
 
 export const RW_MODES = ['read', 'write', 'randread', 'randwrite', 'randrw'] as const;
 export type RwMode = (typeof RW_MODES)[number];
@@ -50,86 +52,122 @@ export function parseDurationMs(v: string | number): number {
   return Number(m[1]) * unit;
 }
 
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  try {
-    return parseSize(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  try {
-    return parseDurationMs(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
+const size = numberOrString(parseSize);
+const duration = numberOrString(parseDurationMs);
 
-export const jobSpecSchema = z
-  .object({
-    filename: z.string().min(1, 'a file or block device is required'),
-    rw: z.enum(RW_MODES).default('randread'),
-    bs: size.default(4096),
-    iodepth: z.number().int().min(1).max(4096).default(32),
-    offset: size.default(0),
-    /** bytes from offset; 0 = to the end of the target (regular files are created/extended for writes) */
-    size: size.default(0),
-    /** stop after this long (ms); with ios, whichever comes first; with neither, one pass over size */
-    runtimeMs: duration.optional(),
-    /** stop after this many I/Os (fio's number_ios) */
-    ios: z.number().int().min(1).optional(),
-    rwmixread: z.number().int().min(0).max(100).default(50),
-    /** rate limit in I/Os per second (0 or absent: unlimited) */
-    rateIops: z.number().min(0).default(0),
-    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1),
-    /** header + derived payload in every write, reads check, final verify pass */
-    verify: z.boolean().default(false),
-    /** with verify: read back every written block when the run ends */
-    finalVerify: z.boolean().default(true),
-    intervalMs: duration.default(10),
-    /** gaps between consecutive completions at least this long are listed exactly */
-    gapThresholdMs: duration.default(50),
-    /** failed I/O is resubmitted after this back-off */
-    retryBackoffMs: duration.default(100),
-    /** retries per I/O before giving up on it (absent: unlimited, as an application would) */
-    maxRetries: z.number().int().min(0).optional(),
-    progressMs: duration.default(250),
-    direct: z.boolean().default(true),
-    /** in-flight I/O at the end is waited for this long before the job gives up on it */
-    drainTimeoutMs: duration.default(60_000),
-    /** verify record of an earlier job on the same target (continue generations, check reads) */
-    state: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "expected a Buffer or Uint8Array" }).optional(),
-  })
-  .strict()
-  .superRefine((s, ctx) => {
-    if (s.bs < 512 || s.bs % 512 !== 0 || s.bs > 64 * 1024 * 1024)
-      ctx.addIssue({ code: 'custom', path: ['bs'], message: `must be a multiple of 512 between 512 and 64M, got ${s.bs}` });
-    if (s.offset % 512 !== 0)
-      ctx.addIssue({ code: 'custom', path: ['offset'], message: `must be a multiple of 512, got ${s.offset}` });
-    if (s.size !== 0 && s.size < s.bs)
-      ctx.addIssue({ code: 'custom', path: ['size'], message: `must hold at least one block of ${s.bs} bytes` });
-    if (s.intervalMs < 0.001) ctx.addIssue({ code: 'custom', path: ['intervalMs'], message: 'must be > 0' });
-    if (s.runtimeMs !== undefined && s.runtimeMs <= 0)
-      ctx.addIssue({ code: 'custom', path: ['runtimeMs'], message: 'must be > 0' });
-  });
+/** A validated job: every field with a default is set. */
+export interface JobSpec {
+  filename: string;
+  rw: RwMode;
+  bs: number;
+  iodepth: number;
+  offset: number;
+  /** bytes from offset; 0 = to the end of the target (regular files are created/extended for writes) */
+  size: number;
+  /** stop after this long (ms); with ios, whichever comes first; with neither, one pass over size */
+  runtimeMs?: number;
+  /** stop after this many I/Os (fio's number_ios) */
+  ios?: number;
+  rwmixread: number;
+  /** rate limit in I/Os per second (0 or absent: unlimited) */
+  rateIops: number;
+  seed: number;
+  /** header + derived payload in every write, reads check, final verify pass */
+  verify: boolean;
+  /** with verify: read back every written block when the run ends */
+  finalVerify: boolean;
+  intervalMs: number;
+  /** gaps between consecutive completions at least this long are listed exactly */
+  gapThresholdMs: number;
+  /** failed I/O is resubmitted after this back-off */
+  retryBackoffMs: number;
+  /** retries per I/O before giving up on it (absent: unlimited, as an application would) */
+  maxRetries?: number;
+  progressMs: number;
+  direct: boolean;
+  /** in-flight I/O at the end is waited for this long before the job gives up on it */
+  drainTimeoutMs: number;
+  /** verify record of an earlier job on the same target (continue generations, check reads) */
+  state?: Uint8Array;
+}
 
-export type JobSpecInput = z.input<typeof jobSpecSchema>;
-export type JobSpec = z.output<typeof jobSpecSchema>;
+type SizeIn = number | string;
+/** What parseJobSpec takes: sizes and durations may be strings ("4k", "10s"). */
+export type JobSpecInput = { filename: string } & Partial<
+  Omit<JobSpec, 'filename' | 'bs' | 'offset' | 'size' | 'runtimeMs' | 'intervalMs' | 'gapThresholdMs' | 'retryBackoffMs' | 'progressMs' | 'drainTimeoutMs'> & {
+    bs: SizeIn;
+    offset: SizeIn;
+    size: SizeIn;
+    runtimeMs: SizeIn;
+    intervalMs: SizeIn;
+    gapThresholdMs: SizeIn;
+    retryBackoffMs: SizeIn;
+    progressMs: SizeIn;
+    drainTimeoutMs: SizeIn;
+  }
+>;
+
+/** A field with neither a default nor `required` may be absent. */
+type FieldSpec<T> = { parse: Parser<T>; default?: T; required?: true };
+
+/** The fields in the order they are checked (the first bad one is reported). */
+const FIELDS: { [K in keyof JobSpec]-?: FieldSpec<NonNullable<JobSpec[K]>> } = {
+  filename: { parse: str('a file or block device is required'), required: true },
+  rw: { parse: oneOf(RW_MODES), default: 'randread' },
+  bs: { parse: size, default: 4096 },
+  iodepth: { parse: num({ int: true, min: 1, max: 4096 }), default: 32 },
+  offset: { parse: size, default: 0 },
+  size: { parse: size, default: 0 },
+  runtimeMs: { parse: duration },
+  ios: { parse: num({ int: true, min: 1 }) },
+  rwmixread: { parse: num({ int: true, min: 0, max: 100 }), default: 50 },
+  rateIops: { parse: num({ min: 0 }), default: 0 },
+  seed: { parse: num({ int: true, min: 0, max: Number.MAX_SAFE_INTEGER }), default: 1 },
+  verify: { parse: bool, default: false },
+  finalVerify: { parse: bool, default: true },
+  intervalMs: { parse: duration, default: 10 },
+  gapThresholdMs: { parse: duration, default: 50 },
+  retryBackoffMs: { parse: duration, default: 100 },
+  maxRetries: { parse: num({ int: true, min: 0 }) },
+  progressMs: { parse: duration, default: 250 },
+  direct: { parse: bool, default: true },
+  drainTimeoutMs: { parse: duration, default: 60_000 },
+  state: { parse: custom((v): v is Uint8Array => v instanceof Uint8Array, 'expected a Buffer or Uint8Array') },
+};
+
+/** Checks that need the whole spec: [field, message] of the first that fails. */
+function crossCheck(s: JobSpec): [keyof JobSpec, string] | undefined {
+  if (s.bs < 512 || s.bs % 512 !== 0 || s.bs > 64 * 1024 * 1024) return ['bs', `must be a multiple of 512 between 512 and 64M, got ${s.bs}`];
+  if (s.offset % 512 !== 0) return ['offset', `must be a multiple of 512, got ${s.offset}`];
+  if (s.size !== 0 && s.size < s.bs) return ['size', `must hold at least one block of ${s.bs} bytes`];
+  if (s.intervalMs < 0.001) return ['intervalMs', 'must be > 0'];
+  if (s.runtimeMs !== undefined && s.runtimeMs <= 0) return ['runtimeMs', 'must be > 0'];
+  return undefined;
+}
 
 /** Validates a job spec. Throws UsageError naming the field (e.g. "bs: ..."). */
 export function parseJobSpec(input: unknown): JobSpec {
-  const r = jobSpecSchema.safeParse(input);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  let field = issue.path.map(String).join('.');
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    field = (issue as { keys: string[] }).keys[0] ?? '';
-    message = 'unknown option';
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new UsageError(`Invalid input: expected object, received ${FieldIssue.typeName(input)}`);
+  const raw = input as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, f] of Object.entries(FIELDS) as [string, FieldSpec<unknown>][]) {
+    const v = raw[key];
+    try {
+      if (v !== undefined || f.required) out[key] = f.parse(v);
+      else if (f.default !== undefined) out[key] = f.default;
+      else if (key in raw) out[key] = undefined;
+    } catch (e) {
+      if (e instanceof FieldIssue) throw new UsageError(e.message, key);
+      throw e;
+    }
   }
-  throw new UsageError(message, field || undefined);
+  const unknown = Object.keys(raw).find((k) => !Object.hasOwn(FIELDS, k));
+  if (unknown !== undefined) throw new UsageError('unknown option', unknown);
+  const spec = out as unknown as JobSpec;
+  const bad = crossCheck(spec);
+  if (bad) throw new UsageError(bad[1], bad[0]);
+  return spec;
 }
 
 /** The object the native engine takes (ns units, engine field names). */

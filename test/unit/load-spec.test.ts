@@ -67,6 +67,36 @@ t.test('bad input names the field', async (t) => {
   t.throws(() => parseJobSpec({ filename: 'x', bs: 1000 }), /^bs: must be a multiple of 512/);
 });
 
+t.test('messages stay the ones zod gave (the spec is checked by hand now)', async (t) => {
+  const msg = (x: unknown): string => {
+    try {
+      parseJobSpec(x);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'ok';
+  };
+  t.equal(msg({}), 'filename: Invalid input: expected string, received undefined');
+  t.equal(msg({ filename: '' }), 'filename: a file or block device is required');
+  t.equal(msg(null), 'Invalid input: expected object, received null');
+  t.equal(msg({ filename: 'x', rw: 'up' }), 'rw: Invalid option: expected one of "read"|"write"|"randread"|"randwrite"|"randrw"');
+  t.equal(msg({ filename: 'x', iodepth: 0 }), 'iodepth: Too small: expected number to be >=1');
+  t.equal(msg({ filename: 'x', iodepth: 2.5 }), 'iodepth: Invalid input: expected int, received number');
+  t.equal(msg({ filename: 'x', iodepth: '4' }), 'iodepth: Invalid input: expected number, received string');
+  t.equal(msg({ filename: 'x', rwmixread: 101 }), 'rwmixread: Too big: expected number to be <=100');
+  t.equal(msg({ filename: 'x', seed: 2 ** 60 }), 'seed: Too big: expected int to be <=9007199254740991');
+  t.equal(msg({ filename: 'x', rateIops: Infinity }), 'rateIops: Invalid input: expected number, received Infinity');
+  t.equal(msg({ filename: 'x', bs: true }), 'bs: Invalid input');
+  t.equal(msg({ filename: 'x', bs: NaN }), 'bs: Invalid input');
+  t.equal(msg({ filename: 'x', verify: '1' }), 'verify: Invalid input: expected boolean, received string');
+  t.equal(msg({ filename: 'x', state: 's' }), 'state: expected a Buffer or Uint8Array');
+  t.equal(msg({ filename: 'x', iodepth: 0, zzz: 1, bs: 1000 }), 'iodepth: Too small: expected number to be >=1', 'fields first');
+  t.equal(msg({ filename: 'x', zzz: 1, bs: 1000 }), 'zzz: unknown option', 'then unknown keys');
+  t.equal(msg({ filename: 'x', bs: 1000, offset: 100 }), 'bs: must be a multiple of 512 between 512 and 64M, got 1000', 'then the cross checks');
+  t.equal(msg({ filename: 'x', state: Buffer.alloc(1), runtimeMs: '2s', bs: '8k' }), 'ok');
+  t.same(Object.keys(parseJobSpec({ filename: 'x' })).slice(0, 3), ['filename', 'rw', 'bs'], 'fields in spec order');
+});
+
 t.test('native spec is in ns', async (t) => {
   const n = toNativeSpec(parseJobSpec({ filename: 'f', runtimeMs: '2s', intervalMs: 10, retryBackoffMs: 100, bs: '8k' }));
   t.equal(n.runtimeNs, 2e9);
