@@ -1,11 +1,12 @@
 // The in-guest agent: started by vm/guest-init.sh under node, it answers JSON-lines
 // requests on the virtio-serial port "rb.agent" and streams the kernel log.
-// Keep start-up lean: every module not needed to say "ready" is imported lazily.
+// Keep start-up lean: every module not needed to say "ready" is imported lazily (under
+// TCG each costs; zod alone took seconds), even the built-in operations.
 import { closeSync, createReadStream, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { uptime } from 'node:os';
 import { AGENT_PORT } from './port-name.js';
-import { builtinOps, type Op } from './ops.js';
-import { LineDecoder, Request, encode, parseKmsg, toWireError } from './protocol.js';
+import type { Op } from './ops.js';
+import { LineDecoder, encode, parseKmsg, parseRequest, toWireError, type Request } from './wire.js';
 
 /** Operations other parts of the project provide in the guest, loaded on first use. */
 const lazyOps: Record<string, () => Promise<Record<string, Op>>> = {
@@ -45,7 +46,8 @@ function send(msg: unknown): void {
 }
 
 async function resolveOp(name: string): Promise<Op | undefined> {
-  if (builtinOps[name]) return builtinOps[name];
+  const { builtinOps } = await import('./ops.js');
+  if (Object.hasOwn(builtinOps, name)) return builtinOps[name];
   if (name === 'poweroff') return poweroff;
   if (name === 'shell') return shell;
   const dot = name.indexOf('.');
@@ -86,7 +88,7 @@ async function shell(): Promise<{ exitCode: number | null }> {
 async function handle(line: string): Promise<void> {
   let req: Request;
   try {
-    req = Request.parse(JSON.parse(line));
+    req = parseRequest(JSON.parse(line));
   } catch (e) {
     send({ event: 'protocol-error', data: { message: String(e), line: line.slice(0, 200) } });
     return;
@@ -143,3 +145,6 @@ send({
   },
 });
 streamKmsg();
+// The host's first request is usually an exec: load its code while the host is busy
+// with "ready" (and, in a pair, waits for the other VM). A request meanwhile shares it.
+setImmediate(() => void import('./ops.js').then((m) => m.warmUp()).catch(() => undefined));

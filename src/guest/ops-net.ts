@@ -1,7 +1,8 @@
 // Guest operations on RDMA devices and links, through the orchestrator's netlink code.
-import { z } from 'zod';
 import { RdmaNl, Rtnl } from '../orchestrate/netlink/index.js';
-import { fabricsConnectInGuest } from '../orchestrate/configfs/index.js';
+// Not the configfs index: that loads the nvmet model and zod, which the agent does not need.
+import { fabricsConnectInGuest } from '../orchestrate/configfs/fabrics.js';
+import { bool, optStr, str } from './args.js';
 import type { Op } from './ops.js';
 
 const nowNs = (): string => process.hrtime.bigint().toString();
@@ -19,38 +20,39 @@ async function using<S extends { close(): void }, T>(open: () => S, fn: (nl: S) 
 const withRdma = <T>(fn: (nl: RdmaNl) => Promise<T>): Promise<T> => using(() => RdmaNl.open(), fn);
 const withRtnl = <T>(fn: (nl: Rtnl) => Promise<T>): Promise<T> => using(() => Rtnl.open(), fn);
 
-const Name = z.object({ name: z.string().min(1) });
-
 export const rdmaOps: Record<string, Op> = {
   devices: async () => withRdma((nl) => nl.listDevices()),
   ports: async () => withRdma((nl) => nl.listPorts()),
   newLink: async (raw) => {
-    const a = z.object({ name: z.string().min(1), netdev: z.string().min(1), type: z.string().default('rxe') }).parse(raw);
+    const a = { name: str(raw, 'name'), netdev: str(raw, 'netdev'), type: optStr(raw, 'type') ?? 'rxe' };
     const dev = await withRdma((nl) => nl.newLink(a.name, a.netdev, a.type));
     return { device: dev, monoNs: nowNs() };
   },
   delLink: async (raw) => {
-    const a = Name.parse(raw);
-    await withRdma((nl) => nl.delLink(a.name));
+    const name = str(raw, 'name');
+    await withRdma((nl) => nl.delLink(name));
     return { monoNs: nowNs() };
   },
 };
 
 export const rtnlOps: Record<string, Op> = {
   links: async () => withRtnl((nl) => nl.listLinks()),
-  addrs: async (raw) => withRtnl((nl) => nl.listAddrs(z.object({ name: z.string().optional() }).parse(raw).name)),
+  addrs: async (raw) => {
+    const name = optStr(raw, 'name');
+    return withRtnl((nl) => nl.listAddrs(name));
+  },
   setUp: async (raw) => {
-    const a = z.object({ name: z.string().min(1), up: z.boolean() }).parse(raw);
+    const a = { name: str(raw, 'name'), up: bool(raw, 'up') };
     await withRtnl((nl) => nl.setLinkUp(a.name, a.up));
     return { monoNs: nowNs() };
   },
   addAddr: async (raw) => {
-    const a = z.object({ name: z.string().min(1), cidr: z.string().min(1) }).parse(raw);
+    const a = { name: str(raw, 'name'), cidr: str(raw, 'cidr') };
     await withRtnl((nl) => nl.addAddr(a.name, a.cidr, { ifExists: 'ok' }));
     return { monoNs: nowNs() };
   },
 };
 
 export const fabricsOps: Record<string, Op> = {
-  connect: async (raw) => fabricsConnectInGuest(z.object({ options: z.string().min(1) }).parse(raw).options),
+  connect: async (raw) => fabricsConnectInGuest(str(raw, 'options')),
 };

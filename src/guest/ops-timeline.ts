@@ -2,8 +2,8 @@
 // net links every few ms and records each change with CLOCK_MONOTONIC time, together
 // with uevents. The host fetches the record at the end and aligns the clocks.
 import { readFileSync, readdirSync } from 'node:fs';
-import { z } from 'zod';
 import { UeventMonitor } from '../orchestrate/netlink/index.js';
+import { int, optBool, optInt } from './args.js';
 import type { Op } from './ops.js';
 
 export interface TimelineSample {
@@ -66,7 +66,7 @@ function tick(s: Sampler): void {
 
 export const timelineOps: Record<string, Op> = {
   start: async (raw) => {
-    const a = z.object({ intervalMs: z.number().int().min(5).max(1000).default(20), uevents: z.boolean().default(true) }).parse(raw);
+    const a = { intervalMs: optInt(raw, 'intervalMs', 5, 1000) ?? 20, uevents: optBool(raw, 'uevents') ?? true };
     const s: Sampler = { samples: [], last: new Map(), timer: undefined as unknown as NodeJS.Timeout };
     tick(s);
     s.timer = setInterval(() => tick(s), a.intervalMs);
@@ -90,7 +90,7 @@ export const timelineOps: Record<string, Op> = {
     return { id, monoNs: process.hrtime.bigint().toString() };
   },
   stop: async (raw) => {
-    const { id } = z.object({ id: z.number().int() }).parse(raw);
+    const id = int(raw, 'id');
     const s = samplers.get(id);
     if (!s) throw Object.assign(new Error(`no timeline sampler ${id}`), { code: 'ENOENT' });
     clearInterval(s.timer);

@@ -1,25 +1,14 @@
 // The agent's built-in operations: processes, files, polling and the clock.
 // Each takes validated arguments and a deadline in ms.
 import { promises as fsp } from 'node:fs';
-import { z } from 'zod';
+import { oneOf, optInt, optBool, optStr, optStringMap, str, strings } from './args.js';
 
 export type Op = (args: Record<string, unknown>, deadlineMs: number) => Promise<unknown>;
 
-const pathArg = z.object({ path: z.string().min(1) });
+const path = (r: Record<string, unknown>): string => str(r, 'path');
 
-const ExecArgs = z.object({
-  argv: z.array(z.string()).min(1),
-  input: z.string().optional(),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).optional(),
-});
-
-const WaitForArgs = z.object({
-  path: z.string().min(1),
-  test: z.enum(['equals', 'notEquals', 'matches', 'exists', 'absent']),
-  value: z.string().optional(),
-  intervalMs: z.number().int().positive().default(20),
-});
+const TESTS = ['equals', 'notEquals', 'matches', 'exists', 'absent'] as const;
+type Test = (typeof TESTS)[number];
 
 export interface ExecResult {
   exitCode: number;
@@ -30,7 +19,7 @@ export interface ExecResult {
 }
 
 async function exec(raw: Record<string, unknown>, deadlineMs: number): Promise<ExecResult> {
-  const a = ExecArgs.parse(raw);
+  const a = { argv: strings(raw, 'argv'), input: optStr(raw, 'input'), cwd: optStr(raw, 'cwd'), env: optStringMap(raw, 'env') };
   const { execa } = await import('execa');
   const r = await execa(a.argv[0]!, a.argv.slice(1), {
     input: a.input,
@@ -62,7 +51,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-function holds(test: z.infer<typeof WaitForArgs>['test'], value: string | undefined, want?: string): boolean {
+function holds(test: Test, value: string | undefined, want?: string): boolean {
   const v = value?.trim();
   switch (test) {
     case 'exists':
@@ -80,7 +69,12 @@ function holds(test: z.infer<typeof WaitForArgs>['test'], value: string | undefi
 
 /** Polls a file until the test holds; an ETIMEDOUT error says what was last seen. */
 async function waitFor(raw: Record<string, unknown>, deadlineMs: number): Promise<{ value?: string; elapsedMs: number }> {
-  const a = WaitForArgs.parse(raw);
+  const a = {
+    path: path(raw),
+    test: oneOf(raw, 'test', TESTS),
+    value: optStr(raw, 'value'),
+    intervalMs: optInt(raw, 'intervalMs', 1) ?? 20,
+  };
   const start = Date.now();
   let last: string | undefined;
   const presenceOnly = a.test === 'exists' || a.test === 'absent';
@@ -104,36 +98,41 @@ async function waitFor(raw: Record<string, unknown>, deadlineMs: number): Promis
   }
 }
 
+/** Loads what the first exec needs; the agent calls it once it has said "ready". */
+export async function warmUp(): Promise<void> {
+  await import('execa');
+}
+
 export const builtinOps: Record<string, Op> = {
   exec,
   waitFor,
-  readFile: async (r) => fsp.readFile(pathArg.parse(r).path, 'utf8'),
+  readFile: async (r) => fsp.readFile(path(r), 'utf8'),
   writeFile: async (r) => {
-    const a = z.object({ path: z.string().min(1), data: z.string() }).parse(r);
-    await fsp.writeFile(a.path, a.data);
+    const p = path(r);
+    await fsp.writeFile(p, str(r, 'data', { empty: true }));
     return null;
   },
   mkdir: async (r) => {
-    const a = z.object({ path: z.string().min(1), recursive: z.boolean().optional() }).parse(r);
-    await fsp.mkdir(a.path, { recursive: a.recursive });
+    const p = path(r);
+    await fsp.mkdir(p, { recursive: optBool(r, 'recursive') });
     return null;
   },
   rmdir: async (r) => {
-    await fsp.rmdir(pathArg.parse(r).path);
+    await fsp.rmdir(path(r));
     return null;
   },
   symlink: async (r) => {
-    const a = z.object({ target: z.string().min(1), path: z.string().min(1) }).parse(r);
-    await fsp.symlink(a.target, a.path);
+    const target = str(r, 'target');
+    await fsp.symlink(target, path(r));
     return null;
   },
   unlink: async (r) => {
-    await fsp.unlink(pathArg.parse(r).path);
+    await fsp.unlink(path(r));
     return null;
   },
-  readdir: async (r) => fsp.readdir(pathArg.parse(r).path),
+  readdir: async (r) => fsp.readdir(path(r)),
   exists: async (r) =>
-    fsp.lstat(pathArg.parse(r).path).then(
+    fsp.lstat(path(r)).then(
       () => true,
       () => false,
     ),

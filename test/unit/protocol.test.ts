@@ -1,5 +1,5 @@
 import t from 'tap';
-import { LineDecoder, Request, encode, parseKmsg, toWireError } from '../../src/guest/protocol.js';
+import { LineDecoder, Request, encode, parseKmsg, parseRequest, toWireError } from '../../src/guest/protocol.js';
 
 t.test('line decoder keeps partial lines across chunks', async (t) => {
   const d = new LineDecoder();
@@ -26,6 +26,42 @@ t.test('requests need an id, an op and a deadline', async (t) => {
   t.notOk(Request.safeParse({ id: 1, op: 'exec', args: {} }).success, 'no deadline');
   t.notOk(Request.safeParse({ id: -1, op: 'x', deadlineMs: 1 }).success, 'negative id');
   t.equal(encode({ id: 1 }), '{"id":1}\n');
+});
+
+t.test("the agent's zod-free request check agrees with the Request schema", async (t) => {
+  const cases: unknown[] = [
+    { id: 1, op: 'exec', args: { argv: ['true'] }, deadlineMs: 1000 },
+    { id: 0, op: 'clock', deadlineMs: 1 },
+    { id: 1, op: 'exec', args: {} },
+    { id: -1, op: 'x', deadlineMs: 1 },
+    { id: 1.5, op: 'x', deadlineMs: 1 },
+    { id: 1, op: '', deadlineMs: 1 },
+    { id: 1, op: 5, deadlineMs: 1 },
+    { id: 1, op: 'x', args: [], deadlineMs: 1 },
+    { id: 1, op: 'x', args: null, deadlineMs: 1 },
+    { id: 1, op: 'x', args: 'a', deadlineMs: 1 },
+    { id: 1, op: 'x', deadlineMs: 0 },
+    { id: 1, op: 'x', deadlineMs: 3_600_000 },
+    { id: 1, op: 'x', deadlineMs: 3_600_001 },
+    { id: 1, op: 'x', deadlineMs: 2.5 },
+    { id: '1', op: 'x', deadlineMs: 1 },
+    { id: 2 ** 60, op: 'x', deadlineMs: 1 },
+    { id: 1, op: 'x', deadlineMs: 1, extra: true },
+    null,
+    [],
+    'x',
+  ];
+  for (const c of cases) {
+    const want = Request.safeParse(c);
+    let got: unknown;
+    try {
+      got = parseRequest(c);
+    } catch {
+      got = undefined;
+    }
+    t.equal(got !== undefined, want.success, JSON.stringify(c));
+    if (want.success) t.same(got, want.data);
+  }
 });
 
 t.test('errno, code and path survive the wire', async (t) => {
