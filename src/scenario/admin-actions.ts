@@ -5,9 +5,7 @@ import { applyTarget, disconnectController } from '../orchestrate/configfs/index
 import { LAB_NQN, TRSVCID, labTargetConfig } from '../orchestrate/nvme-lab.js';
 import { errorMessage } from '../util/errors.js';
 import type { Lab } from '../vm/topology.js';
-import type { ADMIN_ACTIONS } from './spec.js';
-
-export type AdminAction = (typeof ADMIN_ACTIONS)[number];
+import type { AdminAction } from './spec.js';
 
 export interface AdminOutcome {
   action: AdminAction;

@@ -1,7 +1,7 @@
 // The built-in scenarios: <side>-<reset> for every side and reset, plus stress cases.
 import { RESET_KINDS } from '../reset/types.js';
 import { UsageError } from '../util/errors.js';
-import { SIDES, parseScenario, type ScenarioInput, type ScenarioSpec } from './spec.js';
+import { SIDES, parseScenario, type AdminAction, type ScenarioInput, type ScenarioSpec } from './spec.js';
 
 const base: ScenarioInput[] = SIDES.flatMap((side) =>
   RESET_KINDS.map((reset) => ({
@@ -19,6 +19,24 @@ const base: ScenarioInput[] = SIDES.flatMap((side) =>
         : `${side} RDMA device ${reset} during I/O; I/O must resume with no admin action`,
   })),
 );
+
+/**
+ * A host rdma-link reset with a user's action halfway through a 6 s outage, while the
+ * controller waits to reconnect. Deleting or unloading ends in a clean deletion; a
+ * reset must leave recovery to carry on.
+ */
+function hostAdminDuringRecovery(name: string, action: AdminAction, description: string): ScenarioInput {
+  const deletes = action !== 'reset-controller';
+  return {
+    name,
+    side: 'host',
+    reset: 'rdma-link',
+    down_ms: 6000,
+    admin: { action, after_ms: 3000 },
+    ...(deletes ? { expect: { controller: 'deleted', io_errors: 'allowed' } } : {}),
+    description,
+  };
+}
 
 const stress: ScenarioInput[] = [
   {
@@ -45,32 +63,17 @@ const stress: ScenarioInput[] = [
     connect: { queue_size: 128 },
     description: 'host rdma-link reset under queue depth 128 (the queue is full when the device goes)',
   },
-  {
-    name: 'delete-during-recovery',
-    side: 'host',
-    reset: 'rdma-link',
-    down_ms: 6000,
-    admin: { action: 'delete-controller', after_ms: 3000 },
-    expect: { controller: 'deleted', io_errors: 'allowed' },
-    description: 'the user deletes the controller while it waits to reconnect',
-  },
-  {
-    name: 'reset-ctrl-during-recovery',
-    side: 'host',
-    reset: 'rdma-link',
-    down_ms: 6000,
-    admin: { action: 'reset-controller', after_ms: 3000 },
-    description: 'the user resets the controller while it waits to reconnect; recovery carries on',
-  },
-  {
-    name: 'unload-during-recovery',
-    side: 'host',
-    reset: 'rdma-link',
-    down_ms: 6000,
-    admin: { action: 'unload-host-module', after_ms: 3000 },
-    expect: { controller: 'deleted', io_errors: 'allowed' },
-    description: 'rmmod nvme_rdma while a controller waits to reconnect: deleted cleanly, module gone',
-  },
+  hostAdminDuringRecovery('delete-during-recovery', 'delete-controller', 'the user deletes the controller while it waits to reconnect'),
+  hostAdminDuringRecovery(
+    'reset-ctrl-during-recovery',
+    'reset-controller',
+    'the user resets the controller while it waits to reconnect; recovery carries on',
+  ),
+  hostAdminDuringRecovery(
+    'unload-during-recovery',
+    'unload-host-module',
+    'rmmod nvme_rdma while a controller waits to reconnect: deleted cleanly, module gone',
+  ),
   {
     name: 'port-removal-during-retry',
     side: 'target',

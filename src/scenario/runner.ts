@@ -6,9 +6,6 @@ import { join, relative } from 'node:path';
 import { resolveKernel, type KernelSpec } from '../kernel/resolve.js';
 import { alignClock, toRunMs, type ClockMap } from '../orchestrate/clock.js';
 import { connectHost, prepareHost, setupTarget, NETDEV, RXE, type HostController } from '../orchestrate/nvme-lab.js';
-import { afterRestore, performAdmin, type AdminOutcome } from './admin-actions.js';
-import { raceConnect, type ConnectRace } from './connect-race.js';
-import { clearKmemleak, hasKmemleak, scanKmemleak } from './kmemleak.js';
 import { INJECTORS, type RdmaSite } from '../reset/index.js';
 import { sleep } from '../util/deadline.js';
 import { errorMessage, HarnessError } from '../util/errors.js';
@@ -18,6 +15,9 @@ import { nicDevice } from '../vm/qemu-args.js';
 import { bootLab, LAB_NET, type Lab } from '../vm/topology.js';
 import type { TimelineSample } from '../guest/ops-timeline.js';
 import type { LoadResult } from '../load/run.js';
+import { afterRestore, performAdmin, type AdminOutcome } from './admin-actions.js';
+import { raceConnect, type ConnectRace } from './connect-race.js';
+import { clearKmemleak, hasKmemleak, scanKmemleak } from './kmemleak.js';
 import { computeMetrics, countIoErrors, type GapMs, type ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
 import type { IoPoint, Metrics, RunResult, TimelineEvent } from './types.js';
@@ -159,6 +159,10 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
     const sites = resetSites(lab, spec.side);
     const resets: ResetWindow[] = [];
     const adminDone: { atMs: number; vm: string; outcome: AdminOutcome }[] = [];
+    const recordAdmin = (vm: string, outcome: AdminOutcome): void => {
+      adminDone.push({ atMs: nowMs(), vm, outcome });
+      say(`${runName}: admin: ${outcome.what}: ${outcome.ok ? 'ok' : outcome.error}`);
+    };
 
     let race: ConnectRace | undefined;
     let ctrl: HostController | undefined;
@@ -214,9 +218,7 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
           if (spec.admin && i === 0) {
             await sleep(spec.admin.after_ms);
             const vm = spec.admin.action === 'remove-target-port' ? labNow.target.name : labNow.host.name;
-            const outcome = await performAdmin(labNow, spec.admin.action, c.device);
-            adminDone.push({ atMs: nowMs(), vm, outcome });
-            say(`${runName}: admin: ${outcome.what}: ${outcome.ok ? 'ok' : outcome.error}`);
+            recordAdmin(vm, await performAdmin(labNow, spec.admin.action, c.device));
             await sleep(spec.down_ms - spec.admin.after_ms);
           } else {
             await sleep(spec.down_ms);
@@ -226,10 +228,7 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
           resets.push({ goneMs, backMs });
           if (spec.admin && i === 0) {
             const outcome = await afterRestore(labNow, spec.admin.action);
-            if (outcome) {
-              adminDone.push({ atMs: nowMs(), vm: labNow.target.name, outcome });
-              say(`${runName}: admin: ${outcome.what}: ${outcome.ok ? 'ok' : outcome.error}`);
-            }
+            if (outcome) recordAdmin(labNow.target.name, outcome);
           }
           if (i + 1 < spec.resets) {
             // Let the controller come back (or not) before the next reset.

@@ -39,6 +39,7 @@ export const Expect = z
   .strict();
 
 export const ADMIN_ACTIONS = ['delete-controller', 'reset-controller', 'unload-host-module', 'remove-target-port'] as const;
+export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
 /** A deliberate administrator action while the device is away (the controller is recovering). */
 export const AdminSpec = z
