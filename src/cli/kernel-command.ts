@@ -20,7 +20,7 @@ export function registerKernelCommand(program: Command): void {
     });
   registerKernelBuildCommand(k);
   k.command('modules')
-    .description('build nvme-rdma.ko and nvmet-rdma.ko out of tree for a variant')
+    .description('build the variant\'s modules out of tree (stock: nvme-rdma, nvmet-rdma; patched: also nvme-core and rdma_rxe)')
     .option('--variant <variant>', 'stock or patched', 'patched')
     .option('--patches <dir>', 'the patch series to apply for patched', defaultPatchDir())
     .option('--force', 'rebuild even if nothing changed')

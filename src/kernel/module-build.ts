@@ -1,7 +1,8 @@
-// Out-of-tree builds of nvme-rdma.ko and nvmet-rdma.ko (both variants) and rdma_rxe.ko
-// (patched only: the series carries an rxe prerequisite) from the kernel's own source,
-// with kernel-patches/*.patch applied for the patched variant, installed into that
-// variant's updates/. Rebuilds only when the sources or the patches change.
+// Out-of-tree builds of nvme-rdma.ko and nvmet-rdma.ko (both variants), and of rdma_rxe.ko
+// and nvme-core.ko (patched only: the series carries an rxe prerequisite and an
+// nvme-multipath fix) from the kernel's own source, with kernel-patches/*.patch applied
+// for the patched variant, installed into that variant's updates/. Rebuilds only when the
+// sources or the patches change.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError, UsageError } from '../util/errors.js';
 import { run } from '../util/exec.js';
+import { kbuildFor } from './kbuild.js';
 import { depmod, ensureVariantTree } from './modtree.js';
 import type { Fetched } from './debian.js';
 
@@ -17,24 +19,33 @@ export type Variant = 'stock' | 'patched';
 interface BuiltModule {
   dir: string;
   module: string;
-  /** Objects for a Kbuild of our own; null builds with the directory's own Makefile. */
-  objects: readonly string[] | null;
   variants: readonly Variant[];
 }
 
-/** The modules we build, where their source lives, and for which variants. */
+/**
+ * The modules we build, where their source lives, and for which variants. Each is built
+ * from its directory's own Makefile lines (kbuild.ts). The stock variant keeps the
+ * distribution's nvme-core.ko and rdma_rxe.ko.
+ */
 export const BUILT_MODULES: readonly BuiltModule[] = [
-  { dir: 'drivers/nvme/host', module: 'nvme-rdma', objects: ['rdma.o'], variants: ['stock', 'patched'] },
-  { dir: 'drivers/nvme/target', module: 'nvmet-rdma', objects: ['rdma.o'], variants: ['stock', 'patched'] },
-  // The stock variant keeps the distribution's rdma_rxe.ko.
-  { dir: 'drivers/infiniband/sw/rxe', module: 'rdma_rxe', objects: null, variants: ['patched'] },
+  { dir: 'drivers/nvme/host', module: 'nvme-core', variants: ['patched'] },
+  { dir: 'drivers/nvme/host', module: 'nvme-rdma', variants: ['stock', 'patched'] },
+  { dir: 'drivers/nvme/target', module: 'nvmet-rdma', variants: ['stock', 'patched'] },
+  { dir: 'drivers/infiniband/sw/rxe', module: 'rdma_rxe', variants: ['patched'] },
 ];
 
 /** Bump when the way modules are built changes, so cached variants are rebuilt. */
-const RECIPE = 2;
+const RECIPE = 3;
 
 export function modulesFor(variant: Variant): BuiltModule[] {
   return BUILT_MODULES.filter((m) => m.variants.includes(variant));
+}
+
+/** The variant's modules grouped by source directory, in first-seen order: one build each. */
+export function buildDirs(variant: Variant): { dir: string; modules: string[] }[] {
+  const dirs = new Map<string, string[]>();
+  for (const m of modulesFor(variant)) dirs.set(m.dir, [...(dirs.get(m.dir) ?? []), m.module]);
+  return [...dirs].map(([dir, modules]) => ({ dir, modules }));
 }
 
 export async function listPatches(patchDir: string): Promise<string[]> {
@@ -46,8 +57,8 @@ export async function listPatches(patchDir: string): Promise<string[]> {
 export async function buildHash(sourceRoot: string, patchDir: string, variant: Variant): Promise<string> {
   const h = createHash('sha256');
   h.update(`recipe=${RECIPE}\nvariant=${variant}\n`);
-  for (const m of modulesFor(variant)) {
-    const dir = join(sourceRoot, m.dir);
+  for (const { dir: rel } of buildDirs(variant)) {
+    const dir = join(sourceRoot, rel);
     for (const f of (await readdir(dir)).sort()) {
       if (/\.(c|h)$/.test(f)) h.update(f).update(await readFile(join(dir, f)));
     }
@@ -85,13 +96,13 @@ export async function buildVariantModules(opts: {
     return { variant: opts.variant, modulesDir, rebuilt: false, patches };
   }
 
-  const modules = modulesFor(opts.variant);
+  const dirs = buildDirs(opts.variant);
   const stage = join(variantRoot, 'build');
   await rm(stage, { recursive: true, force: true });
   await rm(join(modulesDir, 'updates'), { recursive: true, force: true });
-  for (const m of modules) {
-    await mkdir(join(stage, m.dir), { recursive: true });
-    await cp(join(layout.source, m.dir), join(stage, m.dir), { recursive: true });
+  for (const { dir } of dirs) {
+    await mkdir(join(stage, dir), { recursive: true });
+    await cp(join(layout.source, dir), join(stage, dir), { recursive: true });
   }
   for (const p of patches) {
     say(`applying ${p}`);
@@ -107,21 +118,22 @@ export async function buildVariantModules(opts: {
   }
   const updates = join(modulesDir, 'updates');
   await mkdir(updates, { recursive: true });
-  for (const m of modules) {
-    const dir = join(stage, m.dir);
-    if (m.objects) {
-      await writeFile(join(dir, 'Kbuild'), `obj-m := ${m.module}.o\n${m.module}-y := ${m.objects.join(' ')}\n`);
-    }
-    say(`building ${m.module}.ko (${opts.variant})`);
+  for (const { dir: rel, modules } of dirs) {
+    const dir = join(stage, rel);
+    const names = modules.map((m) => `${m}.ko`).join(', ');
+    await writeFile(join(dir, 'Kbuild'), kbuildFor(await readFile(join(dir, 'Makefile'), 'utf8'), modules));
+    say(`building ${names} (${opts.variant})`);
     try {
-      await run('make', ['-C', layout.headers, `M=${dir}`, '-j2', 'modules'], { timeoutMs: 600_000 });
+      await run('make', ['-C', layout.headers, `M=${dir}`, '-j2', 'modules'], { timeoutMs: 900_000 });
     } catch (err) {
-      throw new HarnessError(`building ${m.module}.ko for ${opts.variant} failed`, { cause: err });
+      throw new HarnessError(`building ${names} for ${opts.variant} failed`, { cause: err });
     }
-    const ko = join(updates, `${m.module}.ko`);
-    await copyFile(join(dir, `${m.module}.ko`), ko);
-    // As INSTALL_MOD_STRIP=1 does: the guest reads every byte over 9p under TCG.
-    await run('strip', ['--strip-debug', ko]);
+    for (const m of modules) {
+      const ko = join(updates, `${m}.ko`);
+      await copyFile(join(dir, `${m}.ko`), ko);
+      // As INSTALL_MOD_STRIP=1 does: the guest reads every byte over 9p under TCG.
+      await run('strip', ['--strip-debug', ko]);
+    }
   }
   await depmod(variantRoot, kver);
   await writeFile(stamp, `${hash}\n`);
