@@ -21,7 +21,9 @@ done
 [ ${#patches[@]} -gt 0 ] || { echo "no patches in $here" >&2; exit 2; }
 
 # The directories the series touches, from the patches' own headers.
-mapfile -t dirs < <(sed -n 's|^+++ b/\(.*\)/[^/]*$|\1|p' "${patches[@]}" | sort -u)
+# (git format-patch writes no timestamp after the name; diff -u does, after a tab.)
+files_of() { sed -n 's|^+++ b/\([^\t]*\).*|\1|p' "$@" | sort -u; }
+mapfile -t dirs < <(files_of "${patches[@]}" | sed 's|/[^/]*$||' | sort -u)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -47,7 +49,7 @@ for p in "${patches[@]}"; do
 	if ! patch -s -p1 --batch --forward -d "$work" -i "$p" >"$work/patch.log" 2>&1; then
 		echo "FAIL  $name: does not apply"; cat "$work/patch.log"; exit 1
 	fi
-	mapfile -t files < <(sed -n 's|^+++ b/||p' "$p" | sort -u)
+	mapfile -t files < <(files_of "$p")
 	mapfile -t touched < <(printf '%s\n' "${files[@]}" | sed 's|/[^/]*$||' | sort -u)
 	for d in "${touched[@]}"; do
 		if ! build "$d" "$work/build.log"; then
