@@ -1,9 +1,10 @@
 // `reset-bench load`: the loader on its own, fio-like options and summary; `load bench`.
 import type { Command } from 'commander';
 import { formatBench, runLoaderBench, type BenchRw } from '../load/bench.js';
-import { runLoad, resultToJson, verifyTarget, type LoadResult } from '../load/run.js';
+import { runLoad, resultToJson, verifyTarget, type LoadResult, type Progress } from '../load/run.js';
 import { parseDurationMs, parseSize, RW_MODES, type JobSpecInput } from '../load/spec.js';
 import { formatSummary } from '../load/summary.js';
+import { progressFileWriter } from '../load/progress-file.js';
 import { loadState, saveState } from '../load/verify.js';
 import { errorMessage, exitCodeOf, UsageError } from '../util/errors.js';
 
@@ -54,6 +55,7 @@ export interface LoadCliOptions {
   verifyOnly?: boolean;
   json?: boolean;
   progress?: boolean;
+  progressFile?: string;
 }
 
 function int(v: string | undefined, opt: string): number | undefined {
@@ -147,7 +149,10 @@ function progressPrinter(enabled: boolean): ((p: { elapsedNs: number; iops: numb
 
 async function loadAction(o: LoadCliOptions): Promise<void> {
   try {
-    const progress = progressPrinter(o.progress ?? (!o.json && process.stderr.isTTY === true));
+    const printer = progressPrinter(o.progress ?? (!o.json && process.stderr.isTTY === true));
+    const toFile = o.progressFile ? progressFileWriter(o.progressFile) : undefined;
+    const progress =
+      printer && toFile ? (p: Progress): void => (printer(p), toFile(p)) : (printer ?? toFile);
     const ctl = new AbortController();
     const onSig = (): void => ctl.abort();
     process.once('SIGINT', onSig);
@@ -183,7 +188,7 @@ async function loadAction(o: LoadCliOptions): Promise<void> {
     } finally {
       process.removeListener('SIGINT', onSig);
       process.removeListener('SIGUSR2', onFinish);
-      if (progress) process.stderr.write('\n');
+      if (printer) process.stderr.write('\n');
     }
     if (o.saveState && r.state) await saveState(o.saveState, r.state);
     process.stdout.write(o.json ? resultToJson(r) + '\n' : formatSummary(r) + '\n');
@@ -266,6 +271,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--save-state <file>', 'save the verify state for a later --verify-only pass')
     .option('--verify-only', 'only run the final verify pass (needs --state)')
     .option('--progress', 'print progress on stderr (default when stderr is a TTY)')
+    .option('--progress-file <file>', 'keep "<completed> <errors> <monotonic ns>" in FILE, updated on every progress tick')
     .option('--json', 'print the results as JSON')
     .exitOverride(usageExit)
     .action(loadAction);

@@ -48,8 +48,6 @@ export function labTargetConfig(lab: Lab): TargetConfigInput {
 export interface HostController {
   device: string;
   namespace: string;
-  /** The multipath path device (nvmeXcYnZ) whose stats count the I/O, if there is one. */
-  pathDevice?: string;
   options: string;
 }
 
@@ -88,7 +86,6 @@ export async function findNamespace(lab: Lab, device: string, options: string): 
     if (!n) throw new Error(`controller ${c.device} has no namespace in sysfs`);
     return n;
   });
-  const pathDevice = /c\d+n/.test(ns0) ? ns0 : undefined;
   const ns = ns0.replace(/c\d+n/, 'n');
   // devtmpfs makes the node when the disk is added; a loader started before that would
   // create a plain file in its place. Wait until it is a block device.
@@ -99,5 +96,5 @@ export async function findNamespace(lab: Lab, device: string, options: string): 
     if (Date.now() > end) throw new Error(`/dev/${ns} did not appear as a block device within 15 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { device, namespace: `/dev/${ns}`, pathDevice, options };
+  return { device, namespace: `/dev/${ns}`, options };
 }

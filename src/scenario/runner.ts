@@ -14,6 +14,7 @@ import type { Machine } from '../vm/machine.js';
 import { nicDevice } from '../vm/qemu-args.js';
 import { bootLab, LAB_NET, type Lab } from '../vm/topology.js';
 import type { TimelineSample } from '../guest/ops-timeline.js';
+import { parseProgressLine } from '../load/progress-file.js';
 import type { LoadResult } from '../load/run.js';
 import { afterRestore, performAdmin, type AdminOutcome } from './admin-actions.js';
 import { raceConnect, type ConnectRace } from './connect-race.js';
@@ -65,6 +66,7 @@ export function resetSites(lab: Lab, side: ScenarioSpec['side']): RdmaSite[] {
 
 /** Where the loader saves its record of acknowledged writes (for a later `load --verify-only`). */
 const STATE_FILE = '/tmp/reset-bench-load.state';
+const PROGRESS_FILE = '/tmp/reset-bench-load.progress';
 
 function loaderArgv(project: string, spec: ScenarioSpec, dev: string, runtimeMs: number): string[] {
   const l = spec.load;
@@ -72,28 +74,31 @@ function loaderArgv(project: string, spec: ScenarioSpec, dev: string, runtimeMs:
     'node', join(project, 'dist', 'cli', 'main.js'), 'load',
     '--filename', dev, '--rw', l.rw, '--bs', l.bs, '--iodepth', String(l.iodepth), '--size', l.size,
     '--runtime', `${runtimeMs}ms`, '--verify', '1', '--interval', '10', '--gap-threshold', '50',
-    '--retry-backoff', '100', '--drain-timeout', '20000', '--save-state', STATE_FILE, '--json',
+    '--retry-backoff', '100', '--drain-timeout', '20000', '--save-state', STATE_FILE,
+    '--progress-file', PROGRESS_FILE, '--json',
   ];
   if (l.rate_iops) argv.push('--rate-iops', String(l.rate_iops));
   return argv;
 }
 
-/** Waits until the namespace has completed I/O since now (the loader is running). */
-async function waitForIo(vm: Machine, ctrl: HostController, stopped: () => boolean, deadlineMs: number): Promise<void> {
-  // Native multipath accounts I/O on the path device, not on the head.
-  const namespace = ctrl.namespace;
-  const statPath = ctrl.pathDevice
-    ? `/sys/class/nvme/${ctrl.device}/${ctrl.pathDevice}/stat`
-    : `/sys/block/${namespace.replace('/dev/', '')}/stat`;
-  const ios = async (): Promise<number> => {
-    const f = (await vm.agent.fs().readFile(statPath)).trim().split(/\s+/).map(Number);
-    return (f[0] ?? 0) + (f[4] ?? 0);
-  };
-  const before = await ios();
+/**
+ * Reads how many I/Os the loader has completed successfully so far, from its progress
+ * file. Block-layer counters will not do: a request failed over to the multipath head
+ * counts as completed on its path device.
+ */
+function ioCounter(vm: Machine): () => Promise<number> {
+  return async () => parseProgressLine(await vm.agent.fs().readFile(PROGRESS_FILE)).completed;
+}
+
+/**
+ * Waits until the count passes `since`; false at the deadline or when `stopped()`. A
+ * count that cannot be read (no progress file yet) is no progress.
+ */
+async function ioAfter(count: () => Promise<number>, since: number, stopped: () => boolean, deadlineMs: number): Promise<boolean> {
   const end = Date.now() + deadlineMs;
-  while ((await ios()) <= before) {
-    if (stopped()) return;
-    if (Date.now() > end) throw new HarnessError(`no I/O on ${namespace} within ${deadlineMs} ms of starting the loader`);
+  for (;;) {
+    if ((await count().catch(() => since)) > since) return true;
+    if (stopped() || Date.now() > end) return false;
     await sleep(50);
   }
 }
@@ -197,7 +202,10 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
       });
       let loaderDone = false;
       void loader.finally(() => (loaderDone = true)).catch(() => undefined);
-      await waitForIo(labNow.host, c, () => loaderDone, 90_000);
+      const ioCount = ioCounter(labNow.host);
+      if (!(await ioAfter(ioCount, 0, () => loaderDone, 90_000)) && !loaderDone) {
+        throw new HarnessError(`no I/O on ${c.namespace} within 90000 ms of starting the loader`);
+      }
       await sleep(spec.pre_ms);
       if (loaderDone) {
         const r = await loader;
@@ -237,10 +245,21 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions): Promise<Ru
         }
 
         // Wait for recovery with no admin action: live again, or gone for good, or the deadline.
+        const ioAtBack = await ioCount().catch(() => 0);
+        const backAt = Date.now();
         waited = await labNow.host.agent
           .waitFor(`/sys/class/nvme/${c.device}/state`, want, want === 'equals' ? 'live' : undefined, spec.recovery_deadline_ms, 20)
           .then(() => true, () => false);
-        say(`${runName}: controller ${waited ? (want === 'absent' ? 'deleted' : 'live') : 'not recovered'}; finishing the load`);
+        // "live" alone proves nothing after a target-side reset: the host may not have
+        // noticed the outage yet. Recovered means I/O completes again.
+        let stalled = false;
+        if (waited && want === 'equals') {
+          const left = Math.max(1000, spec.recovery_deadline_ms - (Date.now() - backAt));
+          stalled = !(await ioAfter(ioCount, ioAtBack, () => loaderDone, left));
+          waited = !stalled;
+        }
+        const state = waited ? (want === 'absent' ? 'deleted' : 'live, I/O completing') : stalled ? 'live but no I/O completed' : 'not recovered';
+        say(`${runName}: controller ${state}; finishing the load`);
       }
       const gone = !(await labNow.host.agent.fs().exists(`/sys/class/nvme/${c.device}`));
       // Recovered: let I/O run a little longer to show it resumed, then end the I/O with

@@ -25,6 +25,22 @@ export interface VerdictInputs {
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
+/**
+ * Why a deletion `afterMs` after the device went away came too early for what the
+ * scenario tests, or undefined. The admin action comes `admin.after_ms` after the device
+ * went away (plus the time the reset itself took); ctrl_loss_tmo runs out after
+ * ctrl_loss_tmo / reconnect_delay failed attempts, so one reconnect_delay early is
+ * still on time.
+ */
+export function earlyDeletion(spec: ScenarioSpec, afterMs: number): string | undefined {
+  if (spec.admin) {
+    return afterMs < spec.admin.after_ms ? `before the administrator acted (${s(spec.admin.after_ms)} in)` : undefined;
+  }
+  const { ctrl_loss_tmo: tmo, reconnect_delay: delay } = spec.connect;
+  if (tmo <= 0) return undefined;
+  return afterMs < (tmo - delay) * 1000 ? `before ctrl_loss_tmo=${tmo} s could run out` : undefined;
+}
+
 export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
   const { metrics: m, controller: c } = v;
   const states = controllerStates(v.events, c);
@@ -44,6 +60,8 @@ export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
   const by = admin.length && v.spec.expect.controller === 'deleted' ? `"${admin[0]!.what}"` : `ctrl_loss_tmo=${v.spec.connect.ctrl_loss_tmo} s`;
   if (v.spec.expect.controller === 'deleted') {
     if (deletedAt === undefined) return { verdict: 'FAIL', reason: `controller ${c} was expected to be deleted (${by}) but is ${finalState}${splat}` };
+    const early = earlyDeletion(v.spec, deletedAt - firstGone);
+    if (early) return { verdict: 'FAIL', reason: `controller ${c} deleted ${s(deletedAt - firstGone)} after the device went away, ${early}: it never waited to reconnect${splat}` };
     if (m.splats > 0) return { verdict: 'FAIL', reason: `controller ${c} deleted, but not cleanly${splat}` };
     return { verdict: 'PASS', reason: `controller ${c} deleted cleanly ${s(deletedAt - firstGone)} after the device went away (${by})` };
   }

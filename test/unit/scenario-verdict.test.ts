@@ -1,6 +1,6 @@
 import t from 'tap';
 import { computeMetrics, controllerStates, countIoErrors, firstState, outageMs, stateAt } from '../../src/scenario/metrics.js';
-import { decide } from '../../src/scenario/verdict.js';
+import { decide, earlyDeletion } from '../../src/scenario/verdict.js';
 import { findScenario } from '../../src/scenario/catalog.js';
 import type { IoPoint, TimelineEvent } from '../../src/scenario/types.js';
 
@@ -114,6 +114,23 @@ t.test('ctrl-loss-expiry expects a clean deletion', async (t) => {
   t.match(deleted.reason, /deleted cleanly 5\.10 s after the device went away \(ctrl_loss_tmo=5 s\)/);
   const kept = decide({ spec, metrics: m, resets, events: [ev(0, 'live'), ev(2050, 'connecting')], controller: 'nvme0', endMs: 20000 });
   t.equal(kept.verdict, 'FAIL');
+  // Stock deletes at once: that is not ctrl_loss_tmo running out.
+  const atOnce = decide({ spec, metrics: m, resets, events: [ev(0, 'live'), ev(2360, 'absent')], controller: 'nvme0', endMs: 20000 });
+  t.equal(atOnce.verdict, 'FAIL');
+  t.equal(atOnce.reason, 'controller nvme0 deleted 0.36 s after the device went away, before ctrl_loss_tmo=5 s could run out: it never waited to reconnect');
+  // ctrl_loss_tmo=5 with reconnect_delay=1 is 5 attempts: one delay early is on time.
+  t.equal(decide({ spec, metrics: m, resets, events: [ev(0, 'live'), ev(6100, 'absent')], controller: 'nvme0', endMs: 20000 }).verdict, 'PASS');
+  t.equal(decide({ spec, metrics: m, resets, events: [ev(0, 'live'), ev(5900, 'absent')], controller: 'nvme0', endMs: 20000 }).verdict, 'FAIL');
+});
+
+t.test('earlyDeletion: the admin time, ctrl_loss_tmo less one reconnect_delay, or never for tmo <= 0', async (t) => {
+  const del = findScenario('delete-during-recovery');
+  t.match(earlyDeletion(del, 210) ?? '', /before the administrator acted \(3\.00 s in\)/);
+  t.equal(earlyDeletion(del, 3010), undefined);
+  const loss = findScenario('ctrl-loss-expiry');
+  t.equal(earlyDeletion(loss, 3999), 'before ctrl_loss_tmo=5 s could run out');
+  t.equal(earlyDeletion(loss, 4000), undefined);
+  t.equal(earlyDeletion({ ...loss, connect: { ...loss.connect, ctrl_loss_tmo: -1 } }, 10), undefined, 'reconnect forever: any deletion is judged elsewhere');
 });
 
 t.test('reset during connect: refused cleanly then a new connect works is a PASS; leftovers and hangs fail', async (t) => {
@@ -172,6 +189,11 @@ t.test('admin actions during recovery: a failed delete fails; a refused reset is
   t.match(del.reason, /deleted cleanly 3\.01 s after the device went away \("echo 1 > \/sys\/class\/nvme\/nvme0\/delete_controller"\)/);
   const delFailed = decide({ spec: delSpec, metrics: mGone, resets, events: gone, controller: 'nvme0', endMs: 9000, admin: [{ action: 'delete-controller', what, ok: false, error: 'EBUSY' }] });
   t.equal(delFailed.verdict, 'FAIL');
+  // Stock deleted it by itself before the administrator did anything.
+  const stockGone = [ev(0, 'live'), ev(2210, 'absent')];
+  const early = decide({ spec: delSpec, metrics: mGone, resets, events: stockGone, controller: 'nvme0', endMs: 9000, admin: [{ action: 'delete-controller', what, ok: true }] });
+  t.equal(early.verdict, 'FAIL');
+  t.match(early.reason, /deleted 0\.21 s after the device went away, before the administrator acted \(3\.00 s in\): it never waited to reconnect/);
 
   const resetSpec = findScenario('reset-ctrl-during-recovery');
   const back = [ev(0, 'live'), ev(2050, 'connecting'), ev(8100, 'live')];
