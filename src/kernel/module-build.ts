@@ -37,14 +37,10 @@ export const BUILT_MODULES: readonly BuiltModule[] = [
 /** Bump when the way modules are built changes, so cached variants are rebuilt. */
 const RECIPE = 3;
 
-export function modulesFor(variant: Variant): BuiltModule[] {
-  return BUILT_MODULES.filter((m) => m.variants.includes(variant));
-}
-
 /** The variant's modules grouped by source directory, in first-seen order: one build each. */
 export function buildDirs(variant: Variant): { dir: string; modules: string[] }[] {
   const dirs = new Map<string, string[]>();
-  for (const m of modulesFor(variant)) dirs.set(m.dir, [...(dirs.get(m.dir) ?? []), m.module]);
+  for (const m of BUILT_MODULES.filter((x) => x.variants.includes(variant))) dirs.set(m.dir, [...(dirs.get(m.dir) ?? []), m.module]);
   return [...dirs].map(([dir, modules]) => ({ dir, modules }));
 }
 
