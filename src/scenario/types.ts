@@ -63,6 +63,8 @@ export const RunResult = z.object({
   /** Paths relative to the results directory. */
   artifacts: z.record(z.string(), z.string()),
   clock: z.object({ method: z.string(), error_bound_ms: z.number() }),
+  /** Wall time of each phase of the run that ran (boot, target, connect, ...), ms. */
+  phases_ms: z.record(z.string(), z.number()).optional(),
 });
 export type RunResult = z.infer<typeof RunResult>;
 
