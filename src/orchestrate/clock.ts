@@ -27,7 +27,7 @@ export function bestOffset(samples: ClockSample[]): { offsetNs: bigint; errorMs:
   return { offsetNs: best.guestNs - mid, errorMs: Number(best.recvNs - best.sendNs) / 2e6 };
 }
 
-export async function alignClock(vm: Machine, rounds = 7): Promise<ClockMap> {
+export async function alignClock(vm: Pick<Machine, 'name'> & { agent: Pick<Machine['agent'], 'call'> }, rounds = 7): Promise<ClockMap> {
   const samples: ClockSample[] = [];
   for (let i = 0; i < rounds; i++) {
     const sendNs = process.hrtime.bigint();
