@@ -12,7 +12,7 @@ import { writeCpio, type CpioEntry } from './cpio.js';
 /**
  * What stage 1 loads: the root's mount, then what used to be one modprobe in stage 2
  * (insmod from RAM is far cheaper under TCG than kmod from 9p). rdma_rxe needs a crc32
- * shash it does not declare (KERNEL-NOTES.md), hence crc32_generic. Built-ins are
+ * shash it does not declare (docs/kernel-notes.md), hence crc32_generic. Built-ins are
  * skipped, and so are modules the kernel does not have.
  */
 export const STAGE1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'configfs', 'virtio_console', 'virtio_net', 'crc32_generic'];
