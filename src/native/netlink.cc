@@ -5,21 +5,19 @@
 //
 // JS API (all fds are plain numbers; errors are Error objects with `code` set to
 // the errno name, e.g. 'EPROTONOSUPPORT', and `errno` to its number):
-//   netlinkAvailable: true
 //   nlOpen(protocol, groups = 0, netnsPath?) -> { fd, portid }
 //       socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, protocol), a large receive buffer,
 //       NETLINK_EXT_ACK on (best effort), bind(nl_groups = groups). With netnsPath
 //       (e.g. /run/netns/NAME) the socket is created in that network namespace; the
 //       calling thread returns to its own namespace before nlOpen returns.
-//   nlSetOpt(fd, opt, value)      setsockopt(SOL_NETLINK, opt, int value)
 //   nlAddMembership(fd, group)    NETLINK_ADD_MEMBERSHIP
 //   nlSend(fd, buffer) -> bytes   sendto the kernel (nl_pid 0)
-//   nlRecv(fd, timeoutMs, max = 256) -> Buffer[]
-//       waits up to timeoutMs (poll) for the first datagram, then drains what is
-//       queued without waiting; [] on timeout. Datagrams from any sender other than
-//       the kernel (nl_pid != 0, e.g. udevd's re-broadcast) are dropped. Blocks the
-//       JS thread: keep timeoutMs small, or use nlRecvAsync.
-//   nlRecvAsync(fd, timeoutMs, max = 256) -> Promise<Buffer[]>  same, on a worker thread
+//   nlRecvAsync(fd, timeoutMs, max = 256) -> Promise<Buffer[]>
+//       on a worker thread: waits up to timeoutMs (poll) for the first datagram, then
+//       drains what is queued without waiting; [] on timeout. Datagrams from any sender
+//       other than the kernel (nl_pid != 0, e.g. udevd's re-broadcast) are dropped.
+//       An error after some datagrams were read (ENOBUFS: the kernel dropped messages)
+//       is kept and rejects the next call on that fd: the kernel reports it only once.
 //   nlClose(fd)
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "addon.h"
@@ -74,6 +74,27 @@ int64_t NowMs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Errors met after a partial read, per fd, for the next receive on it. The kernel reports
+// a receive-queue overrun (ENOBUFS) once: returning the datagrams read so far without it
+// would lose the only sign that messages were dropped. Guarded by a mutex: receives run
+// on worker threads.
+std::mutex pending_mu;
+std::unordered_map<int, int> pending_err;
+
+void SetPending(int fd, int err) {
+  std::lock_guard<std::mutex> lock(pending_mu);
+  pending_err[fd] = err;
+}
+
+int TakePending(int fd) {
+  std::lock_guard<std::mutex> lock(pending_mu);
+  auto it = pending_err.find(fd);
+  if (it == pending_err.end()) return 0;
+  int err = it->second;
+  pending_err.erase(it);
+  return err;
 }
 
 // Receives up to `max` datagrams: waits up to timeoutMs for the first one, then
@@ -195,18 +216,6 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   return r;
 }
 
-Napi::Value SetOpt(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
-    return ThrowType(env, "nlSetOpt(fd, opt, value)");
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  int opt = info[1].As<Napi::Number>().Int32Value();
-  int val = info[2].As<Napi::Number>().Int32Value();
-  if (setsockopt(fd, SOL_NETLINK, opt, &val, sizeof(val)) < 0)
-    return ThrowErrno(env, "setsockopt(SOL_NETLINK, " + std::to_string(opt) + ")", errno);
-  return env.Undefined();
-}
-
 Napi::Value AddMembership(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
@@ -235,25 +244,24 @@ Napi::Value Send(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, double(n));
 }
 
-Napi::Value Recv(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
-    return ThrowType(env, "nlRecv(fd, timeoutMs, max?)");
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  int timeout = info[1].As<Napi::Number>().Int32Value();
-  size_t max = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 256;
-  std::vector<std::vector<uint8_t>> msgs;
-  int err = RecvMessages(fd, timeout, max ? max : 1, msgs);
-  if (err && msgs.empty()) return ThrowErrno(env, "recv(netlink)", err);
-  return ToBuffers(env, msgs);  // an error after some messages shows on the next call
-}
-
 class RecvWorker : public Napi::AsyncWorker {
  public:
   RecvWorker(Napi::Env env, int fd, int timeout, size_t max)
       : Napi::AsyncWorker(env), fd_(fd), timeout_(timeout), max_(max), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { err_ = RecvMessages(fd_, timeout_, max_, msgs_); }
+  // A receive: an error left by the previous one first; an error after some datagrams
+  // is kept for the next. Runs on a worker thread, so nothing may throw out of it.
+  void Execute() override {
+    try {
+      err_ = TakePending(fd_);
+      if (err_) return;
+      err_ = RecvMessages(fd_, timeout_, max_, msgs_);
+      if (err_ && !msgs_.empty()) SetPending(fd_, err_);
+    } catch (const std::exception &e) {
+      SetError(std::string("nlRecvAsync: ") + e.what());
+    }
+  }
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
@@ -287,20 +295,19 @@ Napi::Value RecvAsync(const Napi::CallbackInfo &info) {
 Napi::Value Close(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "nlClose(fd)");
-  if (close(info[0].As<Napi::Number>().Int32Value()) < 0) return ThrowErrno(env, "close(netlink)", errno);
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  TakePending(fd);  // the number may be reused by the next socket
+  if (close(fd) < 0) return ThrowErrno(env, "close(netlink)", errno);
   return env.Undefined();
 }
 
 }  // namespace
 
 void InitNetlink(Napi::Env env, Napi::Object exports) {
-  exports.Set("netlinkAvailable", Napi::Boolean::New(env, true));
-  exports.Set("nlOpen", Napi::Function::New(env, Open));
-  exports.Set("nlSetOpt", Napi::Function::New(env, SetOpt));
-  exports.Set("nlAddMembership", Napi::Function::New(env, AddMembership));
-  exports.Set("nlSend", Napi::Function::New(env, Send));
-  exports.Set("nlRecv", Napi::Function::New(env, Recv));
-  exports.Set("nlRecvAsync", Napi::Function::New(env, RecvAsync));
-  exports.Set("nlClose", Napi::Function::New(env, Close));
+  exports.Set("nlOpen", Napi::Function::New(env, Guarded<Open>));
+  exports.Set("nlAddMembership", Napi::Function::New(env, Guarded<AddMembership>));
+  exports.Set("nlSend", Napi::Function::New(env, Guarded<Send>));
+  exports.Set("nlRecvAsync", Napi::Function::New(env, Guarded<RecvAsync>));
+  exports.Set("nlClose", Napi::Function::New(env, Guarded<Close>));
 }
 }  // namespace rb

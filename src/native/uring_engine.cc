@@ -15,7 +15,11 @@
 //
 // STATE FORMAT (little-endian): 64-byte header {u32 magic 'RBST', u32 version 1, u32 bs,
 // u32 reserved, u64 seed, u64 offset, u64 size, u64 nblocks, 16 bytes reserved}, then per
-// block {u32 acked, u32 issued}.
+// block {u32 acked, u32 issued}. A state given back to the engine comes from a file the
+// user names (--state): CheckState trusts nothing in it before it is used.
+//
+// Failures that are not the job's I/O (a ring that stops answering, an allocation that
+// fails, a C++ exception) end the job with an error; none of them may take node down.
 #include <fcntl.h>
 #include <liburing.h>
 #include <linux/fs.h>
@@ -33,19 +37,22 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "addon.h"
+#include "limits.h"
 #include "uring_block.h"
 
 namespace rb {
 namespace {
 
-constexpr uint32_t kStateMagic = 0x54534252;  // "RBST"
-constexpr uint32_t kStateVersion = 1;
-constexpr size_t kStateHeader = 64;
+constexpr uint32_t kStateMagic = static_cast<uint32_t>(limits::stateMagic);
+constexpr uint32_t kStateVersion = static_cast<uint32_t>(limits::stateVersion);
+constexpr size_t kStateHeader = limits::stateHeaderBytes;
 
 static inline uint64_t now_ns() {
   struct timespec ts;
@@ -143,6 +150,9 @@ struct BlockState {
   uint32_t acked;
   uint32_t issued;
 };
+static_assert(sizeof(BlockState) == limits::stateRecordBytes, "state record size");
+static_assert(limits::bsMin >= 2 * blk::kHeaderSize, "a block holds a header and a payload");
+static_assert(kStateHeader >= 48, "the state header holds 4 u32 and 4 u64");
 
 struct ErrRec {
   uint64_t t_ns;
@@ -244,7 +254,16 @@ struct Job {
 
 struct Ctx {
   Napi::Promise::Deferred deferred;
+  bool settled = false;
   explicit Ctx(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+  void Reject(Napi::Value e) {
+    if (!settled) deferred.Reject(e);
+    settled = true;
+  }
+  void Resolve(Napi::Value v) {
+    if (!settled) deferred.Resolve(v);
+    settled = true;
+  }
 };
 
 // ---------------------------------------------------------------- engine
@@ -284,6 +303,8 @@ class Engine {
   std::vector<uint64_t> pattern;  // payload pattern for (seed, bs)
   uint64_t nblocks = 0;
   uint32_t inflight = 0;
+  uint32_t ring_retries = 0;  // consecutive EAGAIN/EBUSY from the ring
+  uint64_t stray_cqes = 0;    // completions that matched no slot in flight
   uint64_t rng = 0;
   uint64_t seq_next = 0;
   bool track = false;  // keep per-block state (verify or a given state)
@@ -316,7 +337,8 @@ class Engine {
   void record_error(const Slot &s, int res, uint64_t t);
   void record_check(const Slot &s, const blk::Check &c, uint64_t t);
   void maybe_progress(uint64_t t, bool force);
-  int wait(uint64_t timeout_ns, uint32_t wait_nr);
+  bool wait(uint64_t timeout_ns, uint32_t wait_nr);
+  bool fail(const std::string &what, int err);
   uint32_t reap(uint64_t t);
   bool pick(uint64_t &block, uint8_t &op);
   void teardown();
@@ -392,8 +414,12 @@ bool Engine::setup() {
     st.assign(nblocks, BlockState{0, 0});
     busy.assign(nblocks, 0);
     if (!S.state.empty()) {
-      const uint8_t *b = S.state.data();
-      std::memcpy(st.data(), b + kStateHeader, nblocks * sizeof(BlockState));
+      // CheckState proved this; checked again because a read past the buffer is the cost
+      if (S.state.size() != kStateHeader + nblocks * sizeof(BlockState)) {
+        R.error = "state: does not match the target's block count";
+        return false;
+      }
+      std::memcpy(st.data(), S.state.data() + kStateHeader, nblocks * sizeof(BlockState));
     }
   }
   rng = S.seed * 0x2545f4914f6cdd1dULL + 1;
@@ -403,6 +429,9 @@ bool Engine::setup() {
 }
 
 void Engine::teardown() {
+  // I/O still in flight (drain timeout, a dead ring, an exception): the kernel may still
+  // write into the buffers, so they are leaked rather than freed
+  if (inflight) leak_bufs = true;
   if (ring_ok) {
     io_uring_queue_exit(&ring);
     ring_ok = false;
@@ -451,7 +480,12 @@ bool Engine::pick(uint64_t &block, uint8_t &op) {
 
 void Engine::prep(uint32_t si, uint64_t now) {
   Slot &s = slots[si];
-  struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);  // never NULL: slots <= SQ entries
+  struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);  // slots <= SQ entries: never NULL
+  if (!sqe) {
+    io_uring_submit(&ring);
+    sqe = io_uring_get_sqe(&ring);
+  }
+  if (!sqe) throw std::runtime_error("io_uring: no free submission entry");
   uint64_t off = off_of(s.block);
   uint8_t *buf = buf_of(si);
   int fd = R.fixed ? 0 : J.fd;
@@ -580,7 +614,8 @@ void Engine::complete(uint32_t si, int res, uint64_t t) {
   // An error or a short transfer: record it, then retry after the back-off.
   record_error(s, res, t);
   // the final pass retries a little (a block that stays unreadable is reported as such)
-  uint32_t limit = verifying ? std::min<uint32_t>(S.max_retries, 10) : S.max_retries;
+  uint32_t limit =
+      verifying ? std::min<uint32_t>(S.max_retries, static_cast<uint32_t>(limits::verifyRetriesMax)) : S.max_retries;
   if (s.attempt < limit && !J.stop.load(std::memory_order_relaxed)) {
     s.attempt++;
     if (!verifying) (s.op == OP_WRITE ? R.wr : R.rd).retries++;
@@ -611,22 +646,49 @@ void Engine::resubmit_due(uint64_t now) {
   }
 }
 
-int Engine::wait(uint64_t timeout_ns, uint32_t wait_nr) {
+// Ends the job with an error the ring gave (not an I/O error: those are per I/O).
+bool Engine::fail(const std::string &what, int err) {
+  if (R.error.empty()) {
+    R.error = what + ": " + strerror(err);
+    R.error_errno = err;
+  }
+  return false;
+}
+
+// Submits what is prepared and waits for completions. false: the ring failed (R.error).
+// A timeout, a signal, or a full completion queue (EAGAIN/EBUSY: reap, then submit
+// again) are not failures; a ring that keeps refusing for ~10 s is.
+bool Engine::wait(uint64_t timeout_ns, uint32_t wait_nr) {
   struct __kernel_timespec ts;
   ts.tv_sec = static_cast<long long>(timeout_ns / 1000000000ULL);
   ts.tv_nsec = static_cast<long long>(timeout_ns % 1000000000ULL);
   struct io_uring_cqe *cqe = nullptr;
   int ret = io_uring_submit_and_wait_timeout(&ring, &cqe, wait_nr, &ts, nullptr);
-  return ret;
+  if (ret >= 0 || ret == -ETIME || ret == -EINTR) {
+    ring_retries = 0;
+    return true;
+  }
+  if ((ret == -EAGAIN || ret == -EBUSY) && ++ring_retries < 10000) {
+    if (io_uring_cq_ready(&ring) == 0) usleep(1000);
+    return true;
+  }
+  return fail("io_uring_submit_and_wait_timeout", -ret);
 }
 
+// Completes every CQE. user_data is the slot index: anything else (liburing's own
+// timeout CQE on kernels without EXT_ARG, a slot not in flight) is counted and skipped.
 uint32_t Engine::reap(uint64_t t) {
   unsigned head;
   struct io_uring_cqe *cqe;
   uint32_t n = 0;
   io_uring_for_each_cqe(&ring, head, cqe) {
-    complete(static_cast<uint32_t>(cqe->user_data), cqe->res, t);
     n++;
+    uint64_t ud = cqe->user_data;
+    if (ud >= slots.size() || slots[ud].state != INFLIGHT) {
+      stray_cqes++;
+      continue;
+    }
+    complete(static_cast<uint32_t>(ud), cqe->res, t);
   }
   if (n) io_uring_cq_advance(&ring, n);
   return n;
@@ -635,7 +697,8 @@ uint32_t Engine::reap(uint64_t t) {
 void Engine::maybe_progress(uint64_t t, bool force) {
   if (!force && t < next_progress) return;
   next_progress = t + S.progress_ns;
-  Msg *m = new Msg();
+  Msg *m = new (std::nothrow) Msg();
+  if (!m) return;  // no memory for a progress tick: skip it, the job goes on
   m->kind = 0;
   uint64_t ios = R.rd.ios + R.wr.ios;
   m->p = Progress{t,           t - R.start_ns, R.rd.ios,  R.wr.ios, R.errors_total, R.mismatches_total,
@@ -734,8 +797,7 @@ void Engine::run_load() {
     uint64_t timeout = wake > now ? wake - now : 0;
     if (timeout > 10000000) timeout = 10000000;  // notice stop() within 10 ms
     if (timeout < 1000) timeout = 1000;
-    int ret = wait(timeout, 1);
-    (void)ret;
+    if (!wait(timeout, 1)) break;
     now = now_ns();
     roll_to(now);  // first: completions seen at `now` belong to now's interval
     reap(now);
@@ -793,7 +855,7 @@ void Engine::run_verify() {
     uint64_t timeout = wake > now ? wake - now : 0;
     if (timeout > 10000000) timeout = 10000000;
     if (timeout < 1000) timeout = 1000;
-    wait(timeout, 1);
+    if (!wait(timeout, 1)) break;
     now = now_ns();
     reap(now);
     maybe_progress(now, false);
@@ -974,33 +1036,56 @@ void CallJs(Napi::Env env, Napi::Function cb, Ctx *ctx, Msg *msg) {
   Result &r = *m->r;
   if (!r.error.empty()) {
     Napi::Error e = Napi::Error::New(env, r.error);
+    e.Set("code", Napi::String::New(env, r.error.rfind("state: ", 0) == 0 ? "ERR_LOAD_SPEC" : "ERR_LOAD_ENGINE"));
     if (r.error_errno) e.Set("errno", Napi::Number::New(env, r.error_errno));
-    ctx->deferred.Reject(e.Value());
-  } else {
-    ctx->deferred.Resolve(ResultToJs(env, r));
+    ctx->Reject(e.Value());
+    return;
+  }
+  try {
+    Napi::Value v = ResultToJs(env, r);
+    if (env.IsExceptionPending()) ctx->Reject(env.GetAndClearPendingException().Value());
+    else ctx->Resolve(v);
+  } catch (const std::exception &ex) {
+    ctx->Reject(Napi::Error::New(env, std::string("engine: cannot build the result: ") + ex.what()).Value());
   }
 }
 
-void RunThread(std::shared_ptr<Job> job, std::unique_ptr<Result> res) {
-  {
-    Engine e(*job, *res);
-    if (e.setup()) {
-      if (job->spec.mode == M_VERIFY) {
-        e.run_verify();
-      } else {
-        e.run_load();
-        res->end_ns = res->io_end_ns;
-        if (job->spec.verify && job->spec.final_verify && !job->stop.load()) e.run_verify();
-      }
-      e.export_state();
-    }
+// The job's whole life on its own thread. Nothing may escape it: an exception here
+// would be std::terminate, i.e. node aborting with every VM of the suite.
+void RunEngine(Job &job, Result &res) {
+  Engine e(job, res);
+  if (!e.setup()) return;
+  if (job.spec.mode == M_VERIFY) {
+    e.run_verify();
+  } else {
+    e.run_load();
+    res.end_ns = res.io_end_ns;
+    if (res.error.empty() && job.spec.verify && job.spec.final_verify && !job.stop.load()) e.run_verify();
   }
+  if (res.error.empty()) e.export_state();
+}
+
+void RunThread(std::shared_ptr<Job> job, std::unique_ptr<Result> res) {
+  try {
+    RunEngine(*job, *res);
+  } catch (const std::bad_alloc &) {
+    res->error = "engine: out of memory";
+    res->error_errno = ENOMEM;
+  } catch (const std::exception &ex) {
+    res->error = std::string("engine: ") + ex.what();
+  } catch (...) {
+    res->error = "engine: unknown exception";
+  }
+  if (!res->error.empty()) res->state.clear();  // a failed job leaves no record to trust
   if (job->fd >= 0) close(job->fd);
   job->fd = -1;
-  Msg *m = new Msg();
-  m->kind = 1;
-  m->r = std::move(res);
-  if (job->tsfn.BlockingCall(m) != napi_ok) delete m;
+  Msg *m = new (std::nothrow) Msg();
+  if (m) {
+    m->kind = 1;
+    m->r = std::move(res);
+    if (job->tsfn.BlockingCall(m) != napi_ok) delete m;
+  }
+  // (no memory even for the message: the promise stays pending; Release still frees the job)
   job->tsfn.Release();
 }
 
@@ -1072,35 +1157,33 @@ bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
   GetBool(o, "direct", s.direct);
   GetBool(o, "create", s.create);
   GetBool(o, "fixedBuffers", s.fixed);
-  if (bs < 512 || bs > (64u << 20) || bs % 512) {
-    err = "bs: must be a multiple of 512 between 512 and 64M";
+  using std::to_string;
+  if (bs < limits::bsMin || bs > limits::bsMax || bs % limits::bsAlign) {
+    err = "bs: must be a multiple of " + to_string(limits::bsAlign) + " between " + to_string(limits::bsMin) +
+          " and " + to_string(limits::bsMax);
     return false;
   }
-  if (s.verify && bs < 128) {
-    err = "bs: too small for verify headers";
+  if (iod < limits::iodepthMin || iod > limits::iodepthMax) {
+    err = "iodepth: must be between " + to_string(limits::iodepthMin) + " and " + to_string(limits::iodepthMax);
     return false;
   }
-  if (iod < 1 || iod > 4096) {
-    err = "iodepth: must be between 1 and 4096";
+  if (s.offset % limits::bsAlign) {
+    err = "offset: must be a multiple of " + to_string(limits::bsAlign);
     return false;
   }
-  if (s.offset % 512) {
-    err = "offset: must be a multiple of 512";
-    return false;
-  }
-  if (mix > 100) {
-    err = "rwmixread: must be between 0 and 100";
+  if (mix > limits::rwmixreadMax) {
+    err = "rwmixread: must be between 0 and " + to_string(limits::rwmixreadMax);
     return false;
   }
   if (!(rate >= 0) || !std::isfinite(rate)) {
     err = "rateIops: must be a non-negative number";
     return false;
   }
-  if (s.interval_ns < 1000) {
-    err = "intervalNs: must be at least 1000";
+  if (s.interval_ns < limits::intervalNsMin) {
+    err = "intervalNs: must be at least " + to_string(limits::intervalNsMin);
     return false;
   }
-  if (s.progress_ns < 1000000) s.progress_ns = 1000000;
+  if (s.progress_ns < limits::progressNsMin) s.progress_ns = limits::progressNsMin;
   s.bs = static_cast<uint32_t>(bs);
   s.iodepth = static_cast<uint32_t>(iod);
   s.rwmixread = static_cast<uint32_t>(mix);
@@ -1110,11 +1193,54 @@ bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
   s.rate_iops = rate;
   if (s.mode == M_VERIFY) s.verify = true;
   Napi::Value stv = o.Get("state");
-  if (stv.IsBuffer() || stv.IsTypedArray()) {
+  if (stv.IsTypedArray() && stv.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
     Napi::Uint8Array a = stv.As<Napi::Uint8Array>();
     s.state.assign(a.Data(), a.Data() + a.ByteLength());
+  } else if (!stv.IsUndefined() && !stv.IsNull()) {
+    err = "state: expected a Buffer or Uint8Array";
+    return false;
   }
   return true;
+}
+
+// Checks a state buffer against the job before a byte of it is used: the header's fields
+// against each other (nblocks == size / bs) and against the buffer's length, so that the
+// records setup() copies are all inside it, and every record against the format's rules.
+// On success size is the recorded size. Returns "" or "state: <what is wrong>".
+std::string CheckState(const Spec &s, uint64_t &size) {
+  const std::vector<uint8_t> &b = s.state;
+  if (b.size() < kStateHeader)
+    return "state: truncated: " + std::to_string(b.size()) + " bytes, shorter than the " +
+           std::to_string(kStateHeader) + "-byte header";
+  uint32_t u32[4];
+  uint64_t u64[4];
+  std::memcpy(u32, b.data(), sizeof u32);
+  std::memcpy(u64, b.data() + 16, sizeof u64);
+  const uint64_t seed = u64[0], offset = u64[1], rsize = u64[2], nblocks = u64[3];
+  if (u32[0] != kStateMagic || u32[1] != kStateVersion) return "state: not a reset-bench verify state";
+  if (u32[2] < limits::bsMin || u32[2] > limits::bsMax || u32[2] % limits::bsAlign)
+    return "state: corrupt header: block size " + std::to_string(u32[2]);
+  if (rsize == 0 || rsize % u32[2] || nblocks != rsize / u32[2])
+    return "state: corrupt header: size " + std::to_string(rsize) + " is not " + std::to_string(nblocks) +
+           " blocks of " + std::to_string(u32[2]) + " bytes";
+  if (nblocks > limits::verifyBlocksMax)
+    return "state: corrupt header: " + std::to_string(nblocks) + " blocks (at most " +
+           std::to_string(limits::verifyBlocksMax) + ")";
+  const uint64_t want = kStateHeader + nblocks * sizeof(BlockState);  // no overflow: nblocks is bounded
+  if (b.size() != want)
+    return "state: truncated or padded: " + std::to_string(b.size()) + " bytes, the header says " +
+           std::to_string(want);
+  if (u32[2] != s.bs || offset != s.offset || (size && size != rsize) || seed != s.seed)
+    return "state: recorded for another job (bs, offset, size and seed must match)";
+  for (uint64_t i = 0; i < nblocks; i++) {
+    BlockState r;
+    std::memcpy(&r, b.data() + kStateHeader + i * sizeof r, sizeof r);
+    if (r.acked > r.issued || r.issued > limits::generationMax)
+      return "state: corrupt record of block " + std::to_string(i) + " (acked " + std::to_string(r.acked) +
+             ", issued " + std::to_string(r.issued) + ")";
+  }
+  size = rsize;
+  return "";
 }
 
 // Opens the target; fills size/nblocks. Returns "" or an error message.
@@ -1158,16 +1284,8 @@ std::string OpenTarget(Job &j, Result &r, int &eno) {
   }
   uint64_t size = s.size;
   if (!s.state.empty()) {
-    if (s.state.size() < kStateHeader) return "state: too short";
-    uint32_t u32[4];
-    uint64_t u64[4];
-    std::memcpy(u32, s.state.data(), sizeof u32);
-    std::memcpy(u64, s.state.data() + 16, sizeof u64);
-    if (u32[0] != kStateMagic || u32[1] != kStateVersion) return "state: not a reset-bench verify state";
-    if (s.state.size() != kStateHeader + u64[3] * sizeof(BlockState)) return "state: truncated";
-    if (u32[2] != s.bs || u64[1] != s.offset || (size && size != u64[2]) || u64[0] != s.seed)
-      return "state: recorded for another job (bs, offset, size and seed must match)";
-    size = u64[2];
+    std::string bad = CheckState(s, size);
+    if (!bad.empty()) return bad;
   }
   if (size == 0) {
     if (tsize <= s.offset) return "size: the target has no room after offset (give --size)";
@@ -1187,8 +1305,9 @@ std::string OpenTarget(Job &j, Result &r, int &eno) {
   r.size = size;
   r.nblocks = size / s.bs;
   if (s.runtime_ns == 0 && s.ios == 0) s.ios = r.nblocks;  // one pass, as fio does
-  if ((s.verify || !s.state.empty()) && r.nblocks > (256ULL << 20))
-    return "size: too many blocks to keep a verify record (max 256Mi blocks)";
+  if ((s.verify || !s.state.empty()) && r.nblocks > limits::verifyBlocksMax)
+    return "size: too many blocks to keep a verify record (at most " + std::to_string(limits::verifyBlocksMax) +
+           " blocks)";
   if (s.mode == M_VERIFY && s.state.empty()) return "state: verify needs the state of an earlier job";
   return "";
 }
@@ -1241,8 +1360,15 @@ Napi::Value StartJob(const Napi::CallbackInfo &info) {
   else cb = Napi::Function::New(env, [](const Napi::CallbackInfo &i) { return i.Env().Undefined(); });
   Ctx *ctx = new Ctx(env);
   Napi::Promise promise = ctx->deferred.Promise();
-  job->tsfn = Tsfn::New(env, cb, "reset-bench-uring", 0, 1, ctx,
-                        [](Napi::Env, void *, Ctx *c) { delete c; }, static_cast<void *>(nullptr));
+  // The finalizer runs on this thread once the job's thread released the TSFN: a job that
+  // could not even post its result still settles its promise.
+  job->tsfn = Tsfn::New(
+      env, cb, "reset-bench-uring", 0, 1, ctx,
+      [](Napi::Env fenv, void *, Ctx *c) {
+        if (fenv != nullptr) c->Reject(Napi::Error::New(fenv, "engine: the job ended without a result").Value());
+        delete c;
+      },
+      static_cast<void *>(nullptr));
   std::thread(RunThread, job, std::move(res)).detach();
 
   Napi::Object handle = Napi::Object::New(env);
@@ -1283,14 +1409,15 @@ Napi::Value Xxh64(const Napi::CallbackInfo &info) {
 // formatBlock(bs, seed, offset, gen) -> Buffer with the block the engine would write
 Napi::Value FormatBlock(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4) {
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
+      !info[3].IsNumber()) {
     Napi::TypeError::New(env, "formatBlock(bs, seed, offset, gen)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   uint32_t bs = info[0].As<Napi::Number>().Uint32Value();
   uint64_t v[3];
   for (int i = 0; i < 3; i++) v[i] = static_cast<uint64_t>(info[i + 1].As<Napi::Number>().DoubleValue());
-  if (bs < 128 || bs % 8) {
+  if (bs < limits::bsMin || bs > limits::bsMax || bs % limits::bsAlign) {
     Napi::RangeError::New(env, "bs").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -1301,15 +1428,25 @@ Napi::Value FormatBlock(const Napi::CallbackInfo &info) {
   return b;
 }
 
-Napi::Value MonotonicNs(const Napi::CallbackInfo &info) { return Num(info.Env(), now_ns()); }
+// The limits table (limits.h), frozen: src/load/limits.ts builds its checks from it.
+Napi::Object LimitsObject(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+#define RB_LIMIT_SET(name, value) o.Set(#name, Num(env, limits::name));
+  RB_LOADER_LIMITS(RB_LIMIT_SET)
+#undef RB_LIMIT_SET
+  o.Freeze();
+  return o;
+}
 
 }  // namespace
 
 void InitUring(Napi::Env env, Napi::Object exports) {
-  exports.Set("uringProbe", Napi::Function::New(env, UringProbe));
-  exports.Set("uringStartJob", Napi::Function::New(env, StartJob));
-  exports.Set("uringXxh64", Napi::Function::New(env, Xxh64));
-  exports.Set("uringFormatBlock", Napi::Function::New(env, FormatBlock));
-  exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs));
+  exports.Set("limits", LimitsObject(env));
+  exports.Set("uringProbe", Napi::Function::New(env, Guarded<UringProbe>));
+  exports.Set("uringStartJob", Napi::Function::New(env, Guarded<StartJob>));
+  // the block format's test hooks (test/unit/load-verify.test.ts): XXH64 reference values
+  // and the exact block the engine writes
+  exports.Set("uringXxh64", Napi::Function::New(env, Guarded<Xxh64>));
+  exports.Set("uringFormatBlock", Napi::Function::New(env, Guarded<FormatBlock>));
 }
 }  // namespace rb
