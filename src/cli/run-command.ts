@@ -6,6 +6,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveKernel } from '../kernel/resolve.js';
 import { writeReport } from '../report/write-all.js';
+import { checkOrigin } from '../report/kcidb.js';
+import { logRunDone, logSummary } from '../report/log-lines.js';
+import { resultsToJson } from '../report/results-json.js';
 import { buildComparison, formatComparison } from '../report/stats.js';
 import { CATALOG, DEFAULT_SUITE, findScenario } from '../scenario/catalog.js';
 import { loadScenarioFile, type ScenarioSpec } from '../scenario/spec.js';
@@ -94,10 +97,12 @@ interface RunOpts {
   shard?: string;
   json?: boolean;
   cacheDir?: string;
+  kcidbOrigin?: string;
 }
 
 async function execute(args: string[], kernels: string[], o: RunOpts, compare: boolean): Promise<void> {
   const shard = o.shard ? parseShard(o.shard) : undefined;
+  const kcidbOrigin = o.kcidbOrigin === undefined ? undefined : checkOrigin(o.kcidbOrigin);
   const scenarios = await resolveScenarios(args);
   const plan = planRuns(scenarios, kernels, o.repeat, shard);
   const resultsDir = resolve(o.results ?? join('results', stamp()));
@@ -120,17 +125,18 @@ async function execute(args: string[], kernels: string[], o: RunOpts, compare: b
       progress: ctx.progress,
     });
     done++;
+    logRunDone(ctx.log, r);
     ctx.progress(`[${done}/${plan.length}] ${r.verdict} ${r.scenario} [${r.kernel}] #${r.iteration}: ${r.reason}`);
     return r;
   });
   const results: Results = {
-    version: 1,
+    version: 2,
     generated_at: new Date().toISOString(),
     tool: { name: 'reset-bench', version: '0.1.0' },
     runs,
   };
-  const written = await writeReport(resultsDir, results);
-  if (o.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  const written = await writeReport(resultsDir, results, { kcidbOrigin });
+  if (o.json) process.stdout.write(resultsToJson(results));
   else {
     if (compare) process.stdout.write(`${formatComparison(buildComparison(results))}\n`);
     for (const r of runs) process.stdout.write(`${r.verdict.padEnd(5)} ${r.scenario} [${r.kernel}] #${r.iteration}: ${r.reason}\n`);
@@ -138,6 +144,7 @@ async function execute(args: string[], kernels: string[], o: RunOpts, compare: b
   }
   // compare: stock is expected to fail; the patched kernel must pass everything.
   process.exitCode = exitCodeFor(runs, compare ? (r) => r.kernel !== 'stock' : undefined);
+  logSummary(ctx.log, runs, process.exitCode, resultsDir);
 }
 
 const common = (c: Command): Command =>
@@ -148,7 +155,8 @@ const common = (c: Command): Command =>
     .option('--jobs <n>', 'runs in parallel, capped so the VMs fit the cores (a pair run takes two)', parsePositiveInt('--jobs'), 1)
     .option('--shard <i/n>', 'run only shard I of N (for CI matrices; merge with `reset-bench merge`)')
     .option('--json', 'print results.json to stdout')
-    .option('--cache-dir <dir>', 'kernel cache');
+    .option('--cache-dir <dir>', 'kernel cache')
+    .option('--kcidb-origin <origin>', 'KCIDB origin of kcidb.json ([a-z0-9_]+; default reset_bench)');
 
 export function registerRunCommands(program: Command): void {
   common(program.command('run'))

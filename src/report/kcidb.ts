@@ -1,17 +1,28 @@
-// KCIDB-shaped JSON (kcidb-io schema v4.0) so KernelCI can take the results:
-// one checkout and one build per kernel, one test per run.
+// KCIDB JSON (kcidb-io schema v4.0, test/schemas/kcidb-v04_00.json) so KernelCI can take
+// the results: one checkout per kernel source (Debian package + patch series), one build
+// per kernel configuration, one test per run.
 // Schema notes: ids are "<origin>:<anything>", origin matches [a-z0-9_]+, test path
 // matches [.a-zA-Z0-9_-]*, status is FAIL|ERROR|PASS|DONE|SKIP, duration is seconds,
 // no property may be null and objects allow no extra properties (free data goes in misc).
-import type { Results, RunResult } from '../scenario/types.js';
+// Ids never hold the time the file was written: shards of one nightly that tested the
+// same kernel name the same checkout and build, and `reset-bench report` rewrites the
+// same ids. A test id holds its run's start time, so two nightlies do not collide.
+import type { KernelInfo, Results, RunResult } from '../scenario/types.js';
+import { UsageError } from '../util/errors.js';
 import { METRIC_NAMES, orderKernels } from './stats.js';
 
 export const KCIDB_ORIGIN = 'reset_bench';
+export const KCIDB_ORIGIN_PATTERN = /^[a-z0-9_]+$/;
+/** Where Debian's kernel packages are made: its tags are debian/<package version>. */
+export const DEBIAN_KERNEL_GIT = 'https://salsa.debian.org/kernel-team/linux.git';
 
 export interface KcidbCheckout {
   id: string;
   origin: string;
   tree_name?: string;
+  git_repository_url?: string;
+  git_commit_name?: string;
+  patchset_hash?: string;
   comment?: string;
   start_time?: string;
   valid?: boolean;
@@ -48,6 +59,14 @@ export interface KcidbReport {
   tests: KcidbTest[];
 }
 
+/** The origin as given, or a UsageError naming --kcidb-origin and what it may hold. */
+export function checkOrigin(origin: string): string {
+  if (!KCIDB_ORIGIN_PATTERN.test(origin)) {
+    throw new UsageError(`${JSON.stringify(origin)} is not a KCIDB origin: use lowercase letters, digits and _ only (e.g. my_lab)`, '--kcidb-origin');
+  }
+  return origin;
+}
+
 /** Characters allowed in a test path component. */
 export function pathPart(s: string): string {
   return s.replace(/[^a-zA-Z0-9_-]+/g, '_') || '_';
@@ -58,12 +77,75 @@ function idPart(s: string): string {
   return s.replace(/[^a-zA-Z0-9_.+-]+/g, '_');
 }
 
-/** A per-invocation id from generated_at: 2024-05-01T12:00:00.000Z -> 20240501T120000000Z */
+/** A run's start as an id part: 2024-05-01T12:00:00.000Z -> 20240501T120000000Z */
 function stamp(iso: string): string {
   return iso.replace(/[^0-9TZ]/g, '');
 }
 
-/** Non-null metrics as numbers, null ones listed under "never". */
+/** Debian's kernels (stock, patched, debug) come from Debian's kernel tree; an own one does not say. */
+const isDebian = (info: KernelInfo): boolean => info.variant !== 'own';
+
+/** The kernel flavour of an ABI: 6.1.0-41-amd64 -> amd64. */
+function flavour(abi: string): string {
+  return /-([a-z0-9]+)$/.exec(abi)?.[1] ?? abi;
+}
+
+interface KernelIds {
+  checkout: string;
+  build: string;
+  info?: KernelInfo;
+}
+
+/** Ids from what the kernel is (package, ABI, patch series, config), never from when. */
+function kernelIds(origin: string, label: string, info: KernelInfo | undefined): KernelIds {
+  if (!info) {
+    const checkout = `${origin}:kernel:${idPart(label)}`;
+    return { checkout, build: `${checkout}:build` };
+  }
+  const checkout = `${origin}:${idPart(info.package_version)}:${idPart(info.abi)}:${info.patchset_hash || 'nopatches'}`;
+  return { checkout, build: `${checkout}:${idPart(info.variant === 'debug' ? 'debug' : 'default')}`, info };
+}
+
+/** A real configuration name: Debian's config for the flavour, plus the debug fragment. */
+function configName(info: KernelInfo | undefined): string | undefined {
+  if (!info || !isDebian(info)) return undefined;
+  return `debian-${flavour(info.abi)}${info.variant === 'debug' ? '+debug' : ''}`;
+}
+
+const earliest = (runs: RunResult[]): string | undefined => runs.map((r) => r.started_at).sort()[0];
+
+function checkoutOf(origin: string, ids: KernelIds, label: string, runs: RunResult[]): KcidbCheckout {
+  const info = ids.info;
+  const c: KcidbCheckout = { id: ids.checkout, origin };
+  if (info && isDebian(info)) {
+    c.tree_name = 'debian';
+    c.git_repository_url = DEBIAN_KERNEL_GIT;
+    c.git_commit_name = `debian/${info.package_version}`;
+  }
+  if (info?.patchset_hash !== undefined) c.patchset_hash = info.patchset_hash;
+  c.comment = info ? `Linux ${info.abi} (Debian ${info.package_version})${info.patchset_hash ? ` + reset-bench series ${info.series}` : ''}` : `reset-bench kernel ${label}`;
+  // When testing of this checkout started: the first run on it (a Debian package's own
+  // checkout time is not known here). Never the time the file was written.
+  const start = earliest(runs);
+  if (start) c.start_time = start;
+  c.valid = true;
+  c.misc = info ? { kernel: label, kernel_info: info } : { kernel: label };
+  return c;
+}
+
+function buildOf(origin: string, ids: KernelIds, label: string, runs: RunResult[], tool: string): KcidbBuild {
+  const b: KcidbBuild = { checkout_id: ids.checkout, id: ids.build, origin, comment: ids.info ? `${ids.info.abi} (${ids.info.variant})` : `reset-bench kernel ${label}` };
+  const start = earliest(runs);
+  if (start) b.start_time = start;
+  b.architecture = 'x86_64';
+  const config = configName(ids.info);
+  if (config) b.config_name = config;
+  b.valid = true;
+  b.misc = { kernel: label, tool };
+  return b;
+}
+
+/** Durations under metrics (null ones listed under "never"); points in time under at_ms. */
 function metricsMisc(r: RunResult): Record<string, unknown> {
   const metrics: Record<string, number> = {};
   const never: string[] = [];
@@ -72,53 +154,53 @@ function metricsMisc(r: RunResult): Record<string, unknown> {
     if (v === null) never.push(m);
     else metrics[m] = v;
   }
-  const markers: Record<string, number> = {};
-  for (const [k, v] of Object.entries(r.markers)) if (v !== null) markers[k] = v;
-  return {
+  // markers are points in time (ms from the run's time zero), not durations: named apart.
+  const at: Record<string, number> = {};
+  if (r.markers.device_gone_ms !== null) at.device_gone = r.markers.device_gone_ms;
+  if (r.markers.device_back_ms !== null) at.device_back = r.markers.device_back_ms;
+  if (r.markers.ctrl_live_ms !== null) at.ctrl_live = r.markers.ctrl_live_ms;
+  const misc: Record<string, unknown> = {
     metrics,
     never,
+    at_ms: at,
     kernel: r.kernel,
     scenario: r.scenario,
     iteration: r.iteration,
     topology: r.topology,
     side: r.side,
     reset: r.reset,
-    markers,
     clock: r.clock,
     splats: r.splat_lines.length,
     artifacts: r.artifacts,
   };
+  if (r.phases_ms) misc.phases_ms = r.phases_ms;
+  return misc;
 }
 
-export function toKcidb(results: Results, opts: { origin?: string } = {}): KcidbReport {
-  const origin = opts.origin ?? KCIDB_ORIGIN;
-  const when = stamp(results.generated_at);
-  const kernels = orderKernels(results.runs.map((r) => r.kernel));
-  const checkoutId = (k: string) => `${origin}:${when}:${idPart(k)}`;
-  const buildId = (k: string) => `${origin}:${when}:${idPart(k)}:build`;
-  const checkouts: KcidbCheckout[] = kernels.map((k) => ({
-    id: checkoutId(k),
-    origin,
-    comment: `reset-bench kernel ${k}`,
-    start_time: results.generated_at,
-    valid: true,
-    misc: { kernel: k },
-  }));
-  const builds: KcidbBuild[] = kernels.map((k) => ({
-    checkout_id: checkoutId(k),
-    id: buildId(k),
-    origin,
-    comment: `reset-bench kernel ${k}`,
-    start_time: results.generated_at,
-    architecture: 'x86_64',
-    config_name: k,
-    valid: true,
-    misc: { kernel: k, tool: `${results.tool.name} ${results.tool.version}` },
-  }));
+export interface KcidbOptions {
+  /** The submitting CI system ([a-z0-9_]+); default reset_bench. */
+  origin?: string;
+}
+
+export function toKcidb(results: Results, opts: KcidbOptions = {}): KcidbReport {
+  const origin = checkOrigin(opts.origin ?? KCIDB_ORIGIN);
+  const tool = `${results.tool.name} ${results.tool.version}`;
+  const idsOf = new Map<string, KernelIds>();
+  for (const k of orderKernels(results.runs.map((r) => r.kernel))) {
+    idsOf.set(k, kernelIds(origin, k, results.runs.find((r) => r.kernel === k && r.kernel_info)?.kernel_info));
+  }
+  const checkouts = new Map<string, KcidbCheckout>();
+  const builds = new Map<string, KcidbBuild>();
+  for (const [k, ids] of idsOf) {
+    const runs = results.runs.filter((r) => r.kernel === k);
+    if (!checkouts.has(ids.checkout)) checkouts.set(ids.checkout, checkoutOf(origin, ids, k, runs));
+    if (!builds.has(ids.build)) builds.set(ids.build, buildOf(origin, ids, k, runs, tool));
+  }
   const tests: KcidbTest[] = results.runs.map((r) => {
+    const buildId = idsOf.get(r.kernel)!.build;
     const t: KcidbTest = {
-      build_id: buildId(r.kernel),
-      id: `${origin}:${when}:${idPart(r.kernel)}:${idPart(r.scenario)}:${r.iteration}`,
+      build_id: buildId,
+      id: `${buildId}:${idPart(r.scenario)}:${r.iteration}:${stamp(r.started_at)}`,
       origin,
       path: `nvme_rdma.reset.${pathPart(r.scenario)}`,
       status: r.verdict,
@@ -131,9 +213,9 @@ export function toKcidb(results: Results, opts: { origin?: string } = {}): Kcidb
     if (r.splat_lines.length > 0) t.log_excerpt = r.splat_lines.join('\n').slice(0, 16384);
     return t;
   });
-  return { version: { major: 4, minor: 0 }, checkouts, builds, tests };
+  return { version: { major: 4, minor: 0 }, checkouts: [...checkouts.values()], builds: [...builds.values()], tests };
 }
 
-export function kcidbToJson(results: Results): string {
-  return `${JSON.stringify(toKcidb(results), null, 2)}\n`;
+export function kcidbToJson(results: Results, opts: KcidbOptions = {}): string {
+  return `${JSON.stringify(toKcidb(results, opts), null, 2)}\n`;
 }

@@ -1,10 +1,13 @@
-// results.json (CONTRACT, ARCHITECTURE.md): write it with a stable key order, read it
-// back with validation that names the bad field, and merge shards of a CI matrix.
+// results.json (CONTRACT, docs/architecture.md): write it (version 2: the I/O series as
+// columns, compact text) with a stable key order, read it back (version 2, or version 1
+// with the series as points) with validation that names the bad field, and merge shards.
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { Results, type RunResult } from '../scenario/types.js';
+import { RESULTS_VERSION, Results, ResultsFileV1, ResultsFileV2, RunRecordV2, type RunResult, type TimelineEvent } from '../scenario/types.js';
 import { UsageError } from '../util/errors.js';
+import { compactJson } from './compact-json.js';
+import { capIntervals, fromIoSeries, roundUs, toIoSeries, UnevenSeriesError } from './io-series.js';
 
 export const RESULTS_FILE = 'results.json';
 
@@ -14,16 +17,30 @@ function sortedRecord(rec: Record<string, string>): Record<string, string> {
   return out;
 }
 
-/** The results with keys in schema order (zod rebuilds objects from the shape), unknown
- * keys dropped and artifacts sorted by name: the same input always gives the same text. */
-export function canonicalResults(results: Results): Results {
-  const parsed = Results.parse(results);
-  return { ...parsed, runs: parsed.runs.map((r) => ({ ...r, artifacts: sortedRecord(r.artifacts) })) };
+const roundEvent = (e: TimelineEvent): TimelineEvent => ({ ...e, t_ms: roundUs(e.t_ms) });
+
+/** One run as stored: keys in schema order (zod rebuilds objects from the shape), unknown
+ * keys dropped, artifacts sorted by name, times to the microsecond, the series as columns. */
+function toRecord(run: RunResult, index: number): RunRecordV2 {
+  let io;
+  try {
+    io = capIntervals(toIoSeries(run.io));
+  } catch (err) {
+    if (err instanceof UnevenSeriesError) throw new UsageError(err.message, `runs[${index}].io[${err.index}].t_ms`);
+    throw err;
+  }
+  return RunRecordV2.parse({ ...run, io, events: run.events.map(roundEvent), artifacts: sortedRecord(run.artifacts) });
 }
 
-/** Pretty results.json text, newline-terminated. */
+/** The results as results.json version 2 holds them: the same input always gives the same text. */
+export function toResultsFile(results: Results): ResultsFileV2 {
+  const parsed = Results.parse(results);
+  return ResultsFileV2.parse({ ...parsed, version: RESULTS_VERSION, runs: parsed.runs.map(toRecord) });
+}
+
+/** results.json text (version 2), newline-terminated. */
 export function resultsToJson(results: Results): string {
-  return `${JSON.stringify(canonicalResults(results), null, 2)}\n`;
+  return compactJson(toResultsFile(results));
 }
 
 export async function writeResultsJson(file: string, results: Results): Promise<void> {
@@ -44,7 +61,17 @@ function describeIssues(error: z.ZodError): { field: string; message: string } {
   return { field: fieldPath(first.path), message: `${first.message}${more}` };
 }
 
-/** Parses results.json text; a bad file gives a UsageError naming `<source>: <field>`. */
+function check<T>(schema: z.ZodType<T>, data: unknown, source: string): T {
+  const res = schema.safeParse(data);
+  if (!res.success) {
+    const { field, message } = describeIssues(res.error);
+    throw new UsageError(message, `${source}: ${field}`);
+  }
+  return res.data;
+}
+
+/** Parses results.json text, version 2 or 1, into results in memory. A bad file gives a
+ * UsageError naming `<source>: <field>`; an unknown version says which ones are read. */
 export function parseResults(text: string, source = RESULTS_FILE): Results {
   let data: unknown;
   try {
@@ -52,12 +79,16 @@ export function parseResults(text: string, source = RESULTS_FILE): Results {
   } catch (err) {
     throw new UsageError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`, source);
   }
-  const res = Results.safeParse(data);
-  if (!res.success) {
-    const { field, message } = describeIssues(res.error);
-    throw new UsageError(message, `${source}: ${field}`);
+  const version = typeof data === 'object' && data !== null ? (data as { version?: unknown }).version : undefined;
+  if (version === 1) {
+    const v1 = check(ResultsFileV1, data, source);
+    return { ...v1, version: RESULTS_VERSION };
   }
-  return res.data;
+  if (version !== RESULTS_VERSION) {
+    throw new UsageError(`unsupported version ${JSON.stringify(version)}: this reset-bench reads versions 1 and ${RESULTS_VERSION}`, `${source}: version`);
+  }
+  const v2 = check(ResultsFileV2, data, source);
+  return { ...v2, runs: v2.runs.map((r) => ({ ...r, io: fromIoSeries(r.io) })) };
 }
 
 /** Accepts a results.json path or a directory holding one. */
@@ -109,7 +140,6 @@ export function mergeResults(shards: Shard[], opts: MergeOptions = {}): Results 
   const seen = new Map<string, string>();
   const runs: RunResult[] = [];
   for (const shard of shards) {
-    if (shard.results.version !== 1) throw new UsageError(`unsupported version ${String(shard.results.version)}`, `${shard.source}: version`);
     for (const run of shard.results.runs) {
       const key = runKey(run);
       const prev = seen.get(key);
@@ -130,7 +160,7 @@ export function mergeResults(shards: Shard[], opts: MergeOptions = {}): Results 
     (a, b) => (a.scenario < b.scenario ? -1 : a.scenario > b.scenario ? 1 : 0) || (a.kernel < b.kernel ? -1 : a.kernel > b.kernel ? 1 : 0) || a.iteration - b.iteration,
   );
   return {
-    version: 1,
+    version: RESULTS_VERSION,
     generated_at: opts.generatedAt ?? new Date().toISOString(),
     tool: shards[0]!.results.tool,
     runs,

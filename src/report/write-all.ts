@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Results } from '../scenario/types.js';
 import { renderHtml } from './html.js';
 import { toJunit } from './junit.js';
-import { kcidbToJson } from './kcidb.js';
+import { checkOrigin, kcidbToJson } from './kcidb.js';
 import { RESULTS_FILE, resultsToJson } from './results-json.js';
 import { toTap } from './tap.js';
 
@@ -14,6 +14,8 @@ export const REPORT_FILES = [RESULTS_FILE, 'results.tap', 'junit.xml', 'kcidb.js
 export interface WriteReportOptions {
   /** Leave results.json as it is (the `report` command rebuilds only what derives from it). */
   skipResultsJson?: boolean;
+  /** KCIDB origin of kcidb.json (`--kcidb-origin`; default reset_bench). */
+  kcidbOrigin?: string;
 }
 
 /** Writes atomically (temp file + rename) so a reader never sees half a file. */
@@ -24,12 +26,13 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 }
 
 export async function writeReport(dir: string, results: Results, opts: WriteReportOptions = {}): Promise<{ files: string[] }> {
+  if (opts.kcidbOrigin !== undefined) checkOrigin(opts.kcidbOrigin);
   await mkdir(dir, { recursive: true });
   const outputs: [string, () => string][] = [
     [RESULTS_FILE, () => resultsToJson(results)],
     ['results.tap', () => toTap(results)],
     ['junit.xml', () => toJunit(results)],
-    ['kcidb.json', () => kcidbToJson(results)],
+    ['kcidb.json', () => kcidbToJson(results, { origin: opts.kcidbOrigin })],
     ['report.html', () => renderHtml(results)],
   ];
   const files: string[] = [];
