@@ -1,13 +1,13 @@
 // Fixtures for the report tests (and scripts/report-screenshot.mjs via dist-free import).
-import type { Results, RunResult, IoPoint, TimelineEvent } from '../../src/scenario/types.js';
+import type { IoPoint, KernelInfo, Results, RunResult, TimelineEvent } from '../../src/scenario/types.js';
 
-/** I/O every 250 ms from 0 to endMs; no completions inside [gapFrom, gapTo). */
-function ioSeries(endMs: number, gapFrom: number, gapTo: number, errorsIn: [number, number] = [0, 0]): IoPoint[] {
+/** I/O every `step` ms from 0 to endMs; no completions inside [gapFrom, gapTo). */
+export function ioSeries(endMs: number, gapFrom: number, gapTo: number, errorsIn: [number, number] = [0, 0], step = 250): IoPoint[] {
   const out: IoPoint[] = [];
-  for (let t = 0; t <= endMs; t += 250) {
+  for (let t = 0; t <= endMs; t += step) {
     const inGap = t >= gapFrom && t < gapTo;
     const errors = t >= errorsIn[0] && t < errorsIn[1] && t % 1000 === 0 ? 4 : 0;
-    out.push({ t_ms: t, completions: inGap ? 0 : 1150 + ((t / 250) % 7) * 20, errors });
+    out.push({ t_ms: t, completions: inGap ? 0 : 1150 + (Math.floor(t / 250) % 7) * 20, errors });
   }
   return out;
 }
@@ -73,6 +73,18 @@ export function failRun(over: Partial<RunResult> = {}): RunResult {
   };
 }
 
+/** What the kernel tooling records about a kernel (the 6.1 series on Debian's 6.1 kernel). */
+export function kernelInfo(variant: string, over: Partial<KernelInfo> = {}): KernelInfo {
+  return {
+    series: '6.1',
+    package_version: '6.1.158-1',
+    abi: '6.1.0-41-amd64',
+    variant,
+    patchset_hash: variant === 'stock' ? '' : '3f1c0de2b6a9e4d7c8b5a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0',
+    ...over,
+  };
+}
+
 export function results(runs: RunResult[] = [failRun(), passRun()]): Results {
-  return { version: 1, generated_at: '2025-01-15T10:02:00.000Z', tool: { name: 'reset-bench', version: '0.1.0' }, runs };
+  return { version: 2, generated_at: '2025-01-15T10:02:00.000Z', tool: { name: 'reset-bench', version: '0.1.0' }, runs };
 }
