@@ -1,24 +1,29 @@
 #!/bin/bash
-# Check that every patch of the series builds on its own: apply the patches one at a
-# time to a copy of the directories the series touches and, after each one, rebuild
-# the directories that patch touched, out of tree against the distribution's headers,
-# with W=1.  Fails if a build fails or the compiler warns about a file the patch
-# touched.
-# Usage: kernel-patches/build-each.sh /path/to/linux-source-6.1 /path/to/headers
-#   (the lab's cache has both: <cache>/kernels/<abi>/source/linux-source-6.1 and
-#    <cache>/kernels/<abi>/headers)
+# Check that every patch of one series builds on its own: apply the patches its series
+# file lists, one at a time, to a copy of the directories the series touches and, after
+# each one, rebuild the directories that patch touched, out of tree against the
+# distribution's headers, with W=1.  Fails if a build fails or the compiler warns about
+# a file the patch touched.
+# Usage: kernel-patches/build-each.sh SERIES_DIR LINUX_SOURCE HEADERS
+#   e.g. kernel-patches/build-each.sh kernel-patches/6.12 \
+#          <cache>/kernels/6.12.117+deb12-amd64/source/linux-source-6.12 \
+#          <cache>/kernels/6.12.117+deb12-amd64/headers
+#   (`reset-bench kernel fetch --series 6.12` puts both in the cache)
 set -u -o pipefail
-src=${1:?usage: $0 /path/to/linux-source-6.1 /path/to/headers}
-hdr=${2:?usage: $0 /path/to/linux-source-6.1 /path/to/headers}
+usage="usage: $0 SERIES_DIR LINUX_SOURCE HEADERS"
+series=${1:?$usage}
+src=${2:?$usage}
+hdr=${3:?$usage}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=series.sh
+. "$here/series.sh"
+[ -d "$series" ] || { echo "$series is not a series directory; $usage" >&2; exit 2; }
+series=$(cd "$series" && pwd)
 [ -f "$hdr/Makefile" ] || { echo "no $hdr/Makefile: give the kernel headers directory" >&2; exit 2; }
 
-shopt -s nullglob
-patches=()
-for p in "$here"/[0-9][0-9][0-9][0-9]-*.patch; do
-	case "$(basename "$p")" in 0000-*) ;; *) patches+=("$p") ;; esac
-done
-[ ${#patches[@]} -gt 0 ] || { echo "no patches in $here" >&2; exit 2; }
+list=$(series_patches "$series") || exit 2
+mapfile -t patches <<<"$list"
+[ -n "$list" ] || { echo "no patches in $series/series" >&2; exit 2; }
 
 # The directories the series touches, from the patches' own headers.
 # (git format-patch writes no timestamp after the name; diff -u does, after a tab.)
@@ -45,7 +50,7 @@ done
 
 rc=0
 for p in "${patches[@]}"; do
-	name=$(basename "$p")
+	name=${p#"$series"/}
 	if ! patch -s -p1 --batch --forward -d "$work" -i "$p" >"$work/patch.log" 2>&1; then
 		echo "FAIL  $name: does not apply"; cat "$work/patch.log"; exit 1
 	fi

@@ -1,28 +1,36 @@
 #!/bin/bash
-# Run scripts/checkpatch.pl --strict on every patch of this series.
-# Usage: kernel-patches/check.sh /path/to/linux-source-6.1
-# Exits non-zero if checkpatch reports any error, warning or check.
+# Run scripts/checkpatch.pl --strict on every patch of one series (the patches its
+# series file lists, cover letters skipped).
+# Usage: kernel-patches/check.sh kernel-patches/6.12 /path/to/linux-source-6.12
+# Exits 1 if checkpatch reports any error, warning or check on a patch, 2 on bad
+# arguments or a series entry that is missing or has no patches yet.
 set -u
-src=${1:?usage: $0 /path/to/linux-source-tree}
+usage="usage: $0 SERIES_DIR LINUX_SOURCE   (e.g. $0 kernel-patches/6.12 ~/.cache/reset-bench/kernels/6.12.117+deb12-amd64/source/linux-source-6.12)"
+series=${1:?$usage}
+src=${2:?$usage}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=series.sh
+. "$here/series.sh"
+[ -d "$series" ] || { echo "$series is not a series directory; $usage" >&2; exit 2; }
+series=$(cd "$series" && pwd)
 cp="$src/scripts/checkpatch.pl"
-[ -x "$cp" ] || [ -f "$cp" ] || { echo "no $cp" >&2; exit 2; }
+[ -f "$cp" ] || { echo "no $cp: the second argument is a kernel source tree" >&2; exit 2; }
 
-shopt -s nullglob
-patches=("$here"/[0-9][0-9][0-9][0-9]-*.patch)
-[ ${#patches[@]} -gt 0 ] || { echo "no patches in $here" >&2; exit 2; }
+list=$(series_patches "$series") || exit 2
+mapfile -t patches <<<"$list"
+[ -n "$list" ] || { echo "no patches in $series/series" >&2; exit 2; }
 
 rc=0
 for p in "${patches[@]}"; do
-	case "$(basename "$p")" in 0000-*) continue ;; esac
-	#: the source tree is only needed for the script and its
-	# data files, which are found relative to the script itself.
+	name=${p#"$series"/}
+	# The source tree is only needed for the script and its data files, which are
+	# found relative to the script itself.
 	out=$(cd "$src" && perl "$cp" --strict --show-types "$p" 2>&1)
 	summary=$(printf '%s\n' "$out" | grep -E '^total: ' | tail -1)
 	if printf '%s\n' "$summary" | grep -qE '^total: 0 errors, 0 warnings, (0 checks, )?[0-9]+ lines checked'; then
-		echo "ok    $(basename "$p"): $summary"
+		echo "ok    $name: $summary"
 	else
-		echo "FAIL  $(basename "$p"): ${summary:-checkpatch produced no summary}"
+		echo "FAIL  $name: ${summary:-checkpatch produced no summary}"
 		printf '%s\n' "$out"
 		rc=1
 	fi
