@@ -1,8 +1,9 @@
 // The NVMe-oF set-up in the lab: rxe devices, a ramdisk-backed nvmet subsystem on an
 // RDMA port in the target VM, and the host's controller connected through
-// /dev/nvme-fabrics. Everything through configfs, netlink and the agent.
-import type { Lab } from '../vm/topology.js';
-import type { Machine } from '../vm/machine.js';
+// /dev/nvme-fabrics. Everything through configfs, netlink and the agent. It needs of a
+// VM only its agent (LabAgent), so the scenario runner's tests drive it with a fake lab.
+import type { AgentClient } from '../vm/agent-client.js';
+import { pollUntil } from '../util/deadline.js';
 import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
 
 export const LAB_NQN = 'nqn.2026-11.dev.reset-bench:lab';
@@ -10,6 +11,16 @@ export const LAB_HOSTNQN = 'nqn.2026-11.dev.reset-bench:host';
 export const RXE = 'rxe0';
 export const NETDEV = 'eth0';
 export const TRSVCID = '4420';
+
+/** What the lab set-up uses of a VM's agent channel (AgentClient is one). */
+export type LabAgent = Pick<AgentClient, 'call' | 'exec' | 'check' | 'waitFor' | 'fs' | 'guard'>;
+
+/** The lab as the NVMe set-up sees it: two agents (one on loopback) and the target's address. */
+export interface NvmeLab {
+  host: { agent: LabAgent };
+  target: { agent: LabAgent };
+  targetAddr: string;
+}
 
 export interface ConnectOptions {
   reconnect_delay?: number;
@@ -20,24 +31,32 @@ export interface ConnectOptions {
   queue_size?: number;
 }
 
-async function ensureRxe(vm: Machine): Promise<void> {
-  await vm.agent.check(['modprobe', 'rdma_rxe']);
-  if (await vm.agent.fs().exists(`/sys/class/infiniband/${RXE}`)) return;
-  await vm.agent.call('rdma.newLink', { name: RXE, netdev: NETDEV, type: 'rxe' });
-  await vm.agent.waitFor(`/sys/class/infiniband/${RXE}/ports/1/state`, 'matches', 'ACTIVE', 15_000);
+/** How long an rxe device may take to reach ACTIVE once created. */
+const RXE_ACTIVE_MS = 15_000;
+/** How long a connect write plus the wait for "live" may take. */
+const CONNECT_LIVE_MS = 60_000;
+/** How long after "live" the namespace may take to show in sysfs, and its node in /dev. */
+const NAMESPACE_SYSFS_MS = 10_000;
+const NAMESPACE_NODE_MS = 15_000;
+
+async function ensureRxe(agent: LabAgent): Promise<void> {
+  await agent.check(['modprobe', 'rdma_rxe']);
+  if (await agent.fs().exists(`/sys/class/infiniband/${RXE}`)) return;
+  await agent.call('rdma.newLink', { name: RXE, netdev: NETDEV, type: 'rxe' });
+  await agent.waitFor(`/sys/class/infiniband/${RXE}/ports/1/state`, 'matches', 'ACTIVE', RXE_ACTIVE_MS);
 }
 
 /** Target: a 256 MiB brd ramdisk (stores data, so writes can be verified) as namespace 1. */
-export async function setupTarget(lab: Lab, ramdiskMiB = 256): Promise<void> {
-  const t = lab.target;
+export async function setupTarget(lab: NvmeLab, ramdiskMiB = 256): Promise<void> {
+  const t = lab.target.agent;
   await ensureRxe(t);
-  await t.agent.check(['modprobe', 'brd', 'rd_nr=1', `rd_size=${ramdiskMiB * 1024}`]);
-  await t.agent.check(['modprobe', 'nvmet-rdma']);
-  await applyTarget(t.agent.fs(), labTargetConfig(lab));
+  await t.check(['modprobe', 'brd', 'rd_nr=1', `rd_size=${ramdiskMiB * 1024}`]);
+  await t.check(['modprobe', 'nvmet-rdma']);
+  await applyTarget(t.fs(), labTargetConfig(lab));
 }
 
 /** The lab's nvmet configuration: the ramdisk as namespace 1 behind RDMA port 1. */
-export function labTargetConfig(lab: Lab): TargetConfigInput {
+export function labTargetConfig(lab: Pick<NvmeLab, 'targetAddr'>): TargetConfigInput {
   return {
     hosts: [],
     subsystems: [{ nqn: LAB_NQN, allowAnyHost: true, namespaces: [{ nsid: 1, path: '/dev/ram0', backing: 'block', enable: true }] }],
@@ -52,49 +71,44 @@ export interface HostController {
 }
 
 /** Host: rxe and nvme-rdma loaded, ready to connect. */
-export async function prepareHost(lab: Lab): Promise<void> {
-  const h = lab.host;
+export async function prepareHost(lab: NvmeLab): Promise<void> {
+  const h = lab.host.agent;
   if (lab.host !== lab.target) await ensureRxe(h);
   // A process start costs half a second under TCG: skip it when already loaded.
-  if (!(await h.agent.fs().exists('/sys/module/nvme_rdma'))) await h.agent.check(['modprobe', 'nvme-rdma']);
+  if (!(await h.fs().exists('/sys/module/nvme_rdma'))) await h.check(['modprobe', 'nvme-rdma']);
 }
 
 /** The lab's /dev/nvme-fabrics options for a connect with these settings. */
-export function labFabricsOptions(lab: Lab, opts: ConnectOptions): FabricsOptions {
+export function labFabricsOptions(lab: Pick<NvmeLab, 'targetAddr'>, opts: ConnectOptions): FabricsOptions {
   return { transport: 'rdma', traddr: lab.targetAddr, trsvcid: TRSVCID, nqn: LAB_NQN, hostnqn: LAB_HOSTNQN, ...opts };
 }
 
 /** The host's write to /dev/nvme-fabrics, through the agent. */
-export function hostFabricsPort(lab: Lab, deadlineMs = 60_000): FabricsPort {
+export function hostFabricsPort(lab: NvmeLab, deadlineMs = 60_000): FabricsPort {
   return { connect: (options) => lab.host.agent.call<string>('fabrics.connect', { options }, deadlineMs) };
 }
 
 /** Host: rxe, nvme-rdma, connect, wait for live, and find the namespace's block device. */
-export async function connectHost(lab: Lab, opts: ConnectOptions): Promise<HostController> {
+export async function connectHost(lab: NvmeLab, opts: ConnectOptions): Promise<HostController> {
   await prepareHost(lab);
-  const c = await connectAndWaitLive(hostFabricsPort(lab), lab.host.agent.fs(), labFabricsOptions(lab, opts), { deadlineMs: 60_000 });
+  const c = await connectAndWaitLive(hostFabricsPort(lab), lab.host.agent.fs(), labFabricsOptions(lab, opts), { deadlineMs: CONNECT_LIVE_MS });
   return findNamespace(lab, c.device, c.options);
 }
 
 /** A live controller's namespace block device (and multipath path device). */
-export async function findNamespace(lab: Lab, device: string, options: string): Promise<HostController> {
-  const h = lab.host;
-  const c = { device };
-  const ns0 = await h.agent.waitFor(`/sys/class/nvme/${c.device}`, 'exists', undefined, 10_000).then(async () => {
-    const entries = await h.agent.fs().readdir(`/sys/class/nvme/${c.device}`);
-    const n = entries.find((e) => /^nvme\d+c?\d*n\d+$/.test(e));
-    if (!n) throw new Error(`controller ${c.device} has no namespace in sysfs`);
-    return n;
-  });
-  const ns = ns0.replace(/c\d+n/, 'n');
+export async function findNamespace(lab: NvmeLab, device: string, options: string): Promise<HostController> {
+  const h = lab.host.agent;
+  await h.waitFor(`/sys/class/nvme/${device}`, 'exists', undefined, NAMESPACE_SYSFS_MS);
+  const entries = await h.fs().readdir(`/sys/class/nvme/${device}`);
+  const path = entries.find((e) => /^nvme\d+c?\d*n\d+$/.test(e));
+  if (!path) throw new Error(`controller ${device} has no namespace in sysfs`);
+  const ns = path.replace(/c\d+n/, 'n');
   // devtmpfs makes the node when the disk is added; a loader started before that would
   // create a plain file in its place. Wait until it is a block device.
-  const isBlock = async (): Promise<boolean> =>
-    (await h.agent.exec(['test', '-b', `/dev/${ns}`])).exitCode === 0;
-  const end = Date.now() + 15_000;
-  while (!(await isBlock())) {
-    if (Date.now() > end) throw new Error(`/dev/${ns} did not appear as a block device within 15 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await pollUntil(async () => ((await h.exec(['test', '-b', `/dev/${ns}`])).exitCode === 0 ? true : undefined), {
+    deadlineMs: NAMESPACE_NODE_MS,
+    intervalMs: 100,
+    what: `/dev/${ns} to appear as a block device`,
+  });
   return { device, namespace: `/dev/${ns}`, options };
 }

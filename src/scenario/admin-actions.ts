@@ -1,10 +1,11 @@
 // A scenario's deliberate administrator action while the device is away: what a user
-// may do to a recovering controller or a retrying target port. Each action runs through
-// the guard's allow(), so it is recorded as the scenario's own and not refused.
+// may do to a recovering controller or a retrying target port. One table row per
+// action: on which VM, what it does, and what the administrator does once the device is
+// back (if anything). Each runs through the guard's allow(), so it is recorded as the
+// scenario's own and not refused.
 import { applyTarget, disconnectController } from '../orchestrate/configfs/index.js';
-import { LAB_NQN, TRSVCID, labTargetConfig } from '../orchestrate/nvme-lab.js';
+import { LAB_NQN, TRSVCID, labTargetConfig, type LabAgent, type NvmeLab } from '../orchestrate/nvme-lab.js';
 import { errorMessage } from '../util/errors.js';
-import type { Lab } from '../vm/topology.js';
 import type { AdminAction } from './spec.js';
 
 export interface AdminOutcome {
@@ -17,51 +18,78 @@ export interface AdminOutcome {
 }
 
 const PORT = '/sys/kernel/config/nvmet/ports/1';
+/** How long rmmod may take while a controller is being torn down. */
+const RMMOD_MS = 120_000;
 
-async function attempt(action: AdminAction, what: string, fn: () => Promise<unknown>): Promise<AdminOutcome> {
-  try {
-    await fn();
-    return { action, what, ok: true };
-  } catch (e) {
-    return { action, what, ok: false, error: errorMessage(e).split('\n')[0]! };
-  }
+interface AdminStep {
+  /** The VM the action runs on. */
+  on: 'host' | 'target';
+  what(controller: string, lab: NvmeLab): string;
+  run(agent: LabAgent, controller: string, lab: NvmeLab): Promise<unknown>;
+}
+
+interface AdminRow extends AdminStep {
+  /** Once the device is back. */
+  afterRestore?: AdminStep;
+}
+
+export const ADMIN: Record<AdminAction, AdminRow> = {
+  'delete-controller': {
+    on: 'host',
+    what: (c) => `echo 1 > /sys/class/nvme/${c}/delete_controller`,
+    run: (a, c) => disconnectController(a.fs(), c),
+  },
+  'reset-controller': {
+    on: 'host',
+    what: (c) => `echo 1 > /sys/class/nvme/${c}/reset_controller`,
+    run: (a, c) => a.fs().writeFile(`/sys/class/nvme/${c}/reset_controller`, '1'),
+  },
+  'unload-host-module': {
+    on: 'host',
+    what: () => 'rmmod nvme_rdma',
+    run: (a) => a.check(['rmmod', 'nvme_rdma'], { deadlineMs: RMMOD_MS }),
+  },
+  'remove-target-port': {
+    on: 'target',
+    what: () => `rm ${PORT}/subsystems/${LAB_NQN}; rmdir ${PORT}`,
+    run: async (a) => {
+      await a.fs().unlink(`${PORT}/subsystems/${LAB_NQN}`);
+      await a.fs().rmdir(PORT);
+    },
+    afterRestore: {
+      on: 'target',
+      what: (_c, lab) => `mkdir ${PORT} (rdma ${lab.targetAddr}:${TRSVCID}) and link ${LAB_NQN}`,
+      run: (a, _c, lab) => applyTarget(a.fs(), labTargetConfig(lab)),
+    },
+  },
+};
+
+/** Runs one step through the guard's allow(); a refusal by the kernel is an outcome, not a throw. */
+async function perform(lab: NvmeLab, action: AdminAction, step: AdminStep, controller: string): Promise<AdminOutcome> {
+  const agent = lab[step.on].agent;
+  const what = step.what(controller, lab);
+  return agent.guard.allow(what, async () => {
+    try {
+      await step.run(agent, controller, lab);
+      return { action, what, ok: true };
+    } catch (e) {
+      return { action, what, ok: false, error: errorMessage(e).split('\n')[0]! };
+    }
+  });
+}
+
+/** Which VM an action runs on. */
+export function adminSide(action: AdminAction): 'host' | 'target' {
+  return ADMIN[action].on;
 }
 
 /** The action itself, while the device is away. */
-export async function performAdmin(lab: Lab, action: AdminAction, controller: string): Promise<AdminOutcome> {
-  const h = lab.host.agent;
-  const t = lab.target.agent;
-  switch (action) {
-    case 'delete-controller': {
-      const what = `echo 1 > /sys/class/nvme/${controller}/delete_controller`;
-      return h.guard.allow(what, () => attempt(action, what, () => disconnectController(h.fs(), controller)));
-    }
-    case 'reset-controller': {
-      const what = `echo 1 > /sys/class/nvme/${controller}/reset_controller`;
-      return h.guard.allow(what, () => attempt(action, what, () => h.fs().writeFile(`/sys/class/nvme/${controller}/reset_controller`, '1')));
-    }
-    case 'unload-host-module': {
-      const what = 'rmmod nvme_rdma';
-      return h.guard.allow(what, () => attempt(action, what, () => h.check(['rmmod', 'nvme_rdma'], { deadlineMs: 120_000 })));
-    }
-    case 'remove-target-port': {
-      const what = `rm ${PORT}/subsystems/${LAB_NQN}; rmdir ${PORT}`;
-      return t.guard.allow(what, () =>
-        attempt(action, what, async () => {
-          await t.fs().unlink(`${PORT}/subsystems/${LAB_NQN}`);
-          await t.fs().rmdir(PORT);
-        }),
-      );
-    }
-  }
+export function performAdmin(lab: NvmeLab, action: AdminAction, controller: string): Promise<AdminOutcome> {
+  return perform(lab, action, ADMIN[action], controller);
 }
 
 /** What the administrator does once the device is back, if anything: re-create a removed port. */
-export async function afterRestore(lab: Lab, action: AdminAction): Promise<AdminOutcome | undefined> {
-  if (action !== 'remove-target-port') return undefined;
-  const t = lab.target.agent;
-  const what = `mkdir ${PORT} (rdma ${lab.targetAddr}:${TRSVCID}) and link ${LAB_NQN}`;
-  return t.guard.allow(what, () =>
-    attempt(action, what, () => applyTarget(t.fs(), labTargetConfig(lab))),
-  );
+export async function afterRestore(lab: NvmeLab, action: AdminAction, controller = ''): Promise<AdminOutcome | undefined> {
+  const step = ADMIN[action].afterRestore;
+  return step ? perform(lab, action, step, controller) : undefined;
 }

@@ -4,10 +4,9 @@
 // accepts it and the controller must reach live by itself. Nothing may hang or leak.
 import { connectController, listControllers, waitControllerState } from '../orchestrate/configfs/index.js';
 import { findNamespace, hostFabricsPort, labFabricsOptions, prepareHost, type HostController } from '../orchestrate/nvme-lab.js';
-import type { Injector, RdmaSite } from '../reset/index.js';
 import { sleep } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
-import type { Lab } from '../vm/topology.js';
+import type { ResetPlan, RunLab } from './lab.js';
 import type { ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
 
@@ -50,10 +49,9 @@ function briefError(e: unknown): string {
 }
 
 export async function raceConnect(
-  lab: Lab,
+  lab: RunLab,
   spec: ScenarioSpec,
-  sites: RdmaSite[],
-  injector: Injector,
+  reset: ResetPlan,
   nowMs: () => number,
   say: (m: string) => void,
 ): Promise<RaceResult> {
@@ -71,10 +69,10 @@ export async function raceConnect(
   await sleep(spec.inject_after_ms);
   const inFlight = settledAt === undefined;
   const goneMs = nowMs();
-  say(`reset during connect (${inFlight ? 'connect in flight' : 'connect already done'} after ${spec.inject_after_ms} ms): ${injector.describe}`);
-  await Promise.all(sites.map((s) => injector.trigger(s)));
+  say(`reset during connect (${inFlight ? 'connect in flight' : 'connect already done'} after ${spec.inject_after_ms} ms): ${reset.describe}`);
+  await reset.trigger();
   await sleep(spec.down_ms);
-  await Promise.all(sites.map((s) => injector.restore(s)));
+  await reset.restore();
   const backMs = nowMs();
   const outcome = await first;
   const race: ConnectRace = {

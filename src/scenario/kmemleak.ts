@@ -1,9 +1,13 @@
 // kmemleak on kernels that have it (the debug kernel): forget what boot left
 // unreferenced before the scenario, then scan at the end and report what leaked during
 // it. The auto-scan period is far longer than a run, so without this a run proves nothing.
-import type { Machine } from '../vm/machine.js';
+import type { LabAgent } from '../orchestrate/nvme-lab.js';
+
+type Vm = { agent: LabAgent };
 
 const KMEMLEAK = '/sys/kernel/debug/kmemleak';
+/** One kmemleak scan of a debug kernel's whole memory can take minutes under TCG. */
+const SCAN_MS = 180_000;
 
 /** One leaked object, as one line: "unreferenced object 0x... (size N): comm ..., first frames". */
 export function parseKmemleak(report: string): string[] {
@@ -19,12 +23,12 @@ export function parseKmemleak(report: string): string[] {
   return out;
 }
 
-export async function hasKmemleak(vm: Machine): Promise<boolean> {
+export async function hasKmemleak(vm: Vm): Promise<boolean> {
   return vm.agent.fs().exists(KMEMLEAK);
 }
 
 /** Marks everything unreferenced so far as reported, so the end scan shows only new leaks. */
-export async function clearKmemleak(vm: Machine): Promise<void> {
+export async function clearKmemleak(vm: Vm): Promise<void> {
   await vm.agent.fs().writeFile(KMEMLEAK, 'clear');
 }
 
@@ -32,7 +36,7 @@ export async function clearKmemleak(vm: Machine): Promise<void> {
  * Two scans (an object must stay unreferenced across both, which drops transient
  * false positives), then the report as one line per leaked object.
  */
-export async function scanKmemleak(vm: Machine): Promise<string[]> {
-  for (let i = 0; i < 2; i++) await vm.agent.call('writeFile', { path: KMEMLEAK, data: 'scan' }, 180_000);
+export async function scanKmemleak(vm: Vm): Promise<string[]> {
+  for (let i = 0; i < 2; i++) await vm.agent.call('writeFile', { path: KMEMLEAK, data: 'scan' }, SCAN_MS);
   return parseKmemleak(await vm.agent.fs().readFile(KMEMLEAK));
 }

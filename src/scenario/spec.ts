@@ -95,7 +95,6 @@ export function describeIssues(err: z.ZodError): string {
 export function parseScenario(input: unknown, source = 'scenario'): ScenarioSpec {
   const r = ScenarioSpec.safeParse(input);
   if (!r.success) {
-    const first = r.error.issues[0]!;
     throw new UsageError(`${describeIssues(r.error)} (in ${source}; fix that field)`);
   }
   return r.data;

@@ -1,0 +1,135 @@
+// One run's state, handed from phase to phase: the spec and options, the run's clock,
+// the lab once booted, and what each phase found (controller, resets, load result,
+// events...). Phases read what earlier phases left and add their own.
+import { join } from 'node:path';
+import type { ClockMap } from '../orchestrate/clock.js';
+import type { HostController } from '../orchestrate/nvme-lab.js';
+import type { LoadResult } from '../load/run.js';
+import type { ExecResult } from '../guest/ops.js';
+import { HarnessError } from '../util/errors.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import type { AdminOutcome } from './admin-actions.js';
+import type { ConnectRace } from './connect-race.js';
+import type { LabDriver, LabVm, RunLab } from './lab.js';
+import type { GapMs, ResetWindow } from './metrics.js';
+import type { ScenarioSpec } from './spec.js';
+import type { IoPoint, Metrics, TimelineEvent, Verdict } from './types.js';
+
+export interface RunOptions {
+  kernel: string;
+  resultsDir: string;
+  iteration: number;
+  project: string;
+  cache?: string;
+  log?: Logger;
+  progress?: (m: string) => void;
+}
+
+/** The loader running in the host VM. */
+export interface LoaderRun {
+  /** Settles when the loader process ends. */
+  exit: Promise<ExecResult>;
+  done(): boolean;
+  /** Its own runtime (a backstop: the runner ends it with a signal). */
+  runtimeMs: number;
+  /** Successful completions so far, from its progress file. */
+  completed(): Promise<number>;
+}
+
+export interface AdminRecord {
+  atMs: number;
+  vm: string;
+  outcome: AdminOutcome;
+}
+
+export interface Judgement {
+  verdict: Verdict;
+  reason: string;
+  metrics: Metrics;
+}
+
+export interface RunContext {
+  readonly spec: ScenarioSpec;
+  readonly opts: RunOptions;
+  readonly driver: LabDriver;
+  readonly runName: string;
+  readonly runDir: string;
+  readonly startedAt: Date;
+  /** The run's time zero (harness monotonic ns). */
+  readonly t0: bigint;
+  readonly log: Logger;
+  /** A progress line, prefixed with the run's name. */
+  readonly say: (m: string) => void;
+  /** ms since t0. */
+  readonly nowMs: () => number;
+  /** Wall time of each phase that ran, in order. */
+  readonly phasesMs: Record<string, number>;
+
+  lab?: RunLab;
+  /** Set once the lab is powered off: nothing may use it after that. */
+  labClosed: boolean;
+  readonly clocks: Map<string, ClockMap>;
+  /** Timeline sampler id per VM. */
+  readonly samplers: Map<string, number>;
+  /** VMs whose kernel has kmemleak, cleared before the scenario. */
+  leakChecked: LabVm[];
+
+  ctrl?: HostController;
+  race?: ConnectRace;
+  readonly resets: ResetWindow[];
+  readonly admin: AdminRecord[];
+  loader?: LoaderRun;
+  /** After the resets: whether the controller reached what the scenario expects. */
+  reachedExpected: boolean;
+  load?: LoadResult;
+  /** When the load ended (run ms). */
+  endMs?: number;
+
+  events: TimelineEvent[];
+  io: IoPoint[];
+  gaps: GapMs[];
+  splatLines: string[];
+  judgement?: Judgement;
+}
+
+export function createContext(spec: ScenarioSpec, opts: RunOptions, driver: LabDriver): RunContext {
+  const runName = `${spec.name}-${opts.kernel.replace(/[^a-zA-Z0-9]+/g, '_')}-${opts.iteration}`;
+  const progress = opts.progress ?? (() => {});
+  const t0 = process.hrtime.bigint();
+  return {
+    spec,
+    opts,
+    driver,
+    runName,
+    runDir: join(opts.resultsDir, 'runs', runName),
+    startedAt: new Date(),
+    t0,
+    log: opts.log ?? silentLogger,
+    say: (m) => progress(`${runName}: ${m}`),
+    nowMs: () => Number(process.hrtime.bigint() - t0) / 1e6,
+    phasesMs: {},
+    labClosed: false,
+    clocks: new Map(),
+    samplers: new Map(),
+    leakChecked: [],
+    resets: [],
+    admin: [],
+    reachedExpected: true,
+    events: [],
+    io: [],
+    gaps: [],
+    splatLines: [],
+  };
+}
+
+/** What an earlier phase must have left; its absence is a harness bug, named. */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new HarnessError(`internal: ${what} is not set; a phase ran out of order`);
+  return value;
+}
+
+/** Records the scenario's admin action with its time, and says what happened. */
+export function recordAdmin(ctx: RunContext, vm: string, outcome: AdminOutcome): void {
+  ctx.admin.push({ atMs: ctx.nowMs(), vm, outcome });
+  ctx.say(`admin: ${outcome.what}: ${outcome.ok ? 'ok' : outcome.error}`);
+}

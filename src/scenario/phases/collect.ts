@@ -1,0 +1,89 @@
+// Collect: the guests' timelines fetched and put on the run's clock with the harness's
+// own events (resets, refused admin attempts, the scenario's admin actions, the racing
+// connect), the loader's I/O series and gaps likewise, and the kernel reports seen on
+// the consoles.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TimelineSample } from '../../guest/ops-timeline.js';
+import type { LoadResult } from '../../load/run.js';
+import { toRunMs, type ClockMap } from '../../orchestrate/clock.js';
+import { need, type RunContext } from '../context.js';
+import type { RunLab } from '../lab.js';
+import type { GapMs } from '../metrics.js';
+import type { IoPoint, TimelineEvent } from '../types.js';
+import type { Phase } from './phase.js';
+
+async function guestEvents(ctx: RunContext, lab: RunLab): Promise<TimelineEvent[]> {
+  const events: TimelineEvent[] = [];
+  for (const m of lab.machines) {
+    const samples = await m.agent.call<TimelineSample[]>('timeline.stop', { id: need(ctx.samplers.get(m.name), `${m.name}'s sampler`) });
+    const map = need(ctx.clocks.get(m.name), `${m.name}'s clock`);
+    for (const s of samples) events.push({ t_ms: toRunMs(map, s.t, ctx.t0), vm: m.name, kind: s.kind, key: s.key, value: s.value });
+  }
+  return events;
+}
+
+function harnessEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
+  const { spec } = ctx;
+  const events: TimelineEvent[] = [];
+  for (const r of ctx.resets) {
+    events.push({ t_ms: r.goneMs, vm: 'harness', kind: 'reset', key: spec.reset, value: 'device gone' });
+    events.push({ t_ms: r.backMs, vm: 'harness', kind: 'reset', key: spec.reset, value: 'device back' });
+  }
+  for (const m of lab.machines) {
+    for (const g of m.agent.guard.refused) {
+      events.push({ t_ms: ctx.nowMs() - (Date.now() - g.at), vm: m.name, kind: 'guard', key: g.op, value: `refused: ${g.what}` });
+    }
+  }
+  for (const a of ctx.admin) {
+    events.push({ t_ms: a.atMs, vm: a.vm, kind: 'admin', key: a.outcome.action, value: `${a.outcome.what}: ${a.outcome.ok ? 'ok' : a.outcome.error}` });
+  }
+  const r = ctx.race;
+  if (r) {
+    const goneMs = need(ctx.resets[0], 'the racing reset').goneMs;
+    events.push({ t_ms: r.injectAfterMs >= 0 ? goneMs - r.injectAfterMs : 0, vm: lab.host.name, kind: 'admin', key: 'connect', value: 'connect write started' });
+    events.push({
+      t_ms: goneMs - r.injectAfterMs + r.connectMs,
+      vm: lab.host.name,
+      kind: 'admin',
+      key: 'connect',
+      value: r.first.ok ? `connect accepted: ${r.first.device}` : `connect refused: ${r.first.error}`,
+    });
+  }
+  return events;
+}
+
+/** The loader's per-interval completions on the run's clock. */
+export function ioSeries(load: LoadResult | undefined, hostMap: ClockMap, t0: bigint): IoPoint[] {
+  const tl = load?.timeline;
+  if (!tl) return [];
+  return Array.from({ length: tl.reads.length }, (_, i) => ({
+    t_ms: toRunMs(hostMap, BigInt(Math.round(tl.startNs)) + BigInt(tl.intervalNs) * BigInt(i), t0),
+    completions: (tl.reads[i] ?? 0) + (tl.writes[i] ?? 0),
+    errors: tl.errors[i] ?? 0,
+  }));
+}
+
+export function gapsOf(load: LoadResult | undefined, hostMap: ClockMap, t0: bigint): GapMs[] {
+  return (load?.gaps ?? []).map((g) => ({
+    startMs: toRunMs(hostMap, BigInt(Math.round(g.startNs)), t0),
+    endMs: toRunMs(hostMap, BigInt(Math.round(g.endNs)), t0),
+    open: g.open,
+  }));
+}
+
+export const collect: Phase = {
+  name: 'collect',
+  async run(ctx) {
+    ctx.endMs ??= ctx.nowMs();
+    const lab = need(ctx.lab, 'the lab');
+    const events = [...(await guestEvents(ctx, lab)), ...harnessEvents(ctx, lab)];
+    events.sort((a, b) => a.t_ms - b.t_ms);
+    ctx.events = events;
+    await writeFile(join(ctx.runDir, 'timeline.json'), JSON.stringify(events, null, 1));
+    const hostMap = need(ctx.clocks.get(lab.host.name), "the host's clock");
+    ctx.io = ioSeries(ctx.load, hostMap, ctx.t0);
+    ctx.gaps = gapsOf(ctx.load, hostMap, ctx.t0);
+    ctx.splatLines = lab.machines.flatMap((m) => m.splats.map((sp) => `${m.name}: ${sp.line.trim()}`));
+  },
+};

@@ -1,0 +1,33 @@
+// Connect: the host's controller to the target, one of two ways the scenario picks
+// (`during`): a plain connect before the load, or a connect the device reset races
+// (reset-during-connect), which may or may not leave a controller to load.
+import { connectHost } from '../../orchestrate/nvme-lab.js';
+import { raceConnect } from '../connect-race.js';
+import { need, type RunContext } from '../context.js';
+import type { Phase } from './phase.js';
+
+function sayLive(ctx: RunContext): void {
+  if (ctx.ctrl) ctx.say(`${ctx.ctrl.device} live on ${ctx.ctrl.namespace}`);
+}
+
+export const connect: Phase = {
+  name: 'connect',
+  async run(ctx) {
+    ctx.ctrl = await connectHost(need(ctx.lab, 'the lab'), ctx.spec.connect);
+    sayLive(ctx);
+  },
+};
+
+export const connectRace: Phase = {
+  name: 'connect-race',
+  async run(ctx) {
+    const lab = need(ctx.lab, 'the lab');
+    const r = await raceConnect(lab, ctx.spec, lab.resetPlan(ctx.spec), ctx.nowMs, ctx.say);
+    ctx.race = r.race;
+    ctx.ctrl = r.ctrl;
+    ctx.resets.push(r.window);
+    const { first, retry } = r.race;
+    ctx.say(`connect ${first.ok ? 'accepted' : `refused (${first.error})`}${retry ? `, new connect ${retry.ok ? 'worked' : 'failed'}` : ''}`);
+    sayLive(ctx);
+  },
+};

@@ -1,0 +1,29 @@
+// Instrument: before anything is measured, kmemleak forgets what boot left (debug
+// kernels), each VM's clock is aligned with the harness's, and each VM's timeline
+// sampler (controller states, devices, uevents) starts.
+import { alignClock } from '../../orchestrate/clock.js';
+import { need } from '../context.js';
+import { clearKmemleak, hasKmemleak } from '../kmemleak.js';
+import type { Phase } from './phase.js';
+
+/** How often the guests sample controller and device states, ms. */
+const SAMPLE_MS = 20;
+
+export const instrument: Phase = {
+  name: 'instrument',
+  async run(ctx) {
+    const lab = need(ctx.lab, 'the lab');
+    for (const m of lab.machines) {
+      if (await hasKmemleak(m)) {
+        await clearKmemleak(m);
+        ctx.leakChecked.push(m);
+      }
+    }
+    await Promise.all(
+      lab.machines.map(async (m) => {
+        ctx.clocks.set(m.name, await alignClock(m));
+        ctx.samplers.set(m.name, (await m.agent.call<{ id: number }>('timeline.start', { intervalMs: SAMPLE_MS })).id);
+      }),
+    );
+  },
+};

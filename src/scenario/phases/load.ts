@@ -1,0 +1,32 @@
+// Load: the verifying loader started on the controller's namespace, I/O seen to flow,
+// and pre_ms of it before anything happens to the device.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sleep } from '../../util/deadline.js';
+import { HarnessError } from '../../util/errors.js';
+import { need } from '../context.js';
+import { ioAfter, startLoader } from '../loader.js';
+import { hasController, type Phase } from './phase.js';
+
+/** How long the loader may take from its start to its first completed I/O. */
+export const FIRST_IO_MS = 90_000;
+
+export const load: Phase = {
+  name: 'load',
+  when: hasController,
+  async run(ctx) {
+    const lab = need(ctx.lab, 'the lab');
+    const ctrl = need(ctx.ctrl, 'the controller');
+    const loader = startLoader(lab.host.agent, ctx.opts.project, ctx.spec, ctrl.namespace);
+    ctx.loader = loader;
+    if (!(await ioAfter(loader, 0, FIRST_IO_MS)) && !loader.done()) {
+      throw new HarnessError(`no I/O on ${ctrl.namespace} within ${FIRST_IO_MS} ms of starting the loader`);
+    }
+    await sleep(ctx.spec.pre_ms);
+    if (loader.done()) {
+      const r = await loader.exit;
+      await writeFile(join(ctx.runDir, 'loader.json'), r.stdout);
+      throw new HarnessError(`the loader stopped before the reset (exit ${r.exitCode}): ${r.stderr.trim().slice(-1000)}`);
+    }
+  },
+};

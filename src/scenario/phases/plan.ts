@@ -1,0 +1,27 @@
+// The phases of one run, in order, chosen by the scenario as data: `during` picks how
+// the device reset meets the host (in the middle of the I/O, or racing the connect).
+// New ways to run a scenario are new rows here, not branches in the runner.
+import type { ScenarioSpec } from '../spec.js';
+import { boot } from './boot.js';
+import { collect } from './collect.js';
+import { connect, connectRace } from './connect.js';
+import { finish } from './finish.js';
+import { instrument } from './instrument.js';
+import { judge } from './judge.js';
+import { leakScan } from './leak-scan.js';
+import { load } from './load.js';
+import type { Phase } from './phase.js';
+import { resets } from './resets.js';
+import { shutdown } from './shutdown.js';
+import { target } from './target.js';
+import { watch } from './watch.js';
+
+/** From the host connected to the load ended, per `during`. */
+export const DURING: Record<ScenarioSpec['during'], Phase[]> = {
+  io: [connect, load, resets, watch, finish],
+  connect: [connectRace, load, finish],
+};
+
+export function planFor(spec: ScenarioSpec): Phase[] {
+  return [boot, target, instrument, ...DURING[spec.during], collect, leakScan, judge, shutdown];
+}

@@ -1,0 +1,73 @@
+// Resets: from here on only the injector's device-level steps (and the scenario's own
+// admin action, recorded) may act. The device goes away and comes back `resets` times;
+// what happens while it is away is the scenario's outage strategy: nothing (wait
+// down_ms), or an administrator's action part-way through and a step once it is back.
+import { sleep } from '../../util/deadline.js';
+import { adminSide, afterRestore, performAdmin } from '../admin-actions.js';
+import { need, recordAdmin, type RunContext } from '../context.js';
+import type { ScenarioSpec } from '../spec.js';
+import { hasController, type Phase } from './phase.js';
+
+/** Between two resets, how long the controller gets to come back before the next. */
+const BETWEEN_RESETS_LIVE_MS = 3000;
+
+/** What happens while the device is away (reset `i`, 0-based) and right after it is back. */
+export interface Outage {
+  away(ctx: RunContext, i: number): Promise<void>;
+  back(ctx: RunContext, i: number): Promise<void>;
+}
+
+/** No one acts: the device stays away down_ms. */
+export const quietOutage: Outage = {
+  away: (ctx) => sleep(ctx.spec.down_ms),
+  back: async () => {},
+};
+
+/** The administrator acts after_ms into the first outage, and again once the device is back if the action needs it. */
+export function adminOutage(admin: NonNullable<ScenarioSpec['admin']>): Outage {
+  return {
+    async away(ctx, i) {
+      if (i > 0) return sleep(ctx.spec.down_ms);
+      const lab = need(ctx.lab, 'the lab');
+      await sleep(admin.after_ms);
+      recordAdmin(ctx, lab[adminSide(admin.action)].name, await performAdmin(lab, admin.action, need(ctx.ctrl, 'the controller').device));
+      await sleep(ctx.spec.down_ms - admin.after_ms);
+    },
+    async back(ctx, i) {
+      if (i > 0) return;
+      const lab = need(ctx.lab, 'the lab');
+      const outcome = await afterRestore(lab, admin.action, need(ctx.ctrl, 'the controller').device);
+      if (outcome) recordAdmin(ctx, lab[adminSide(admin.action)].name, outcome);
+    },
+  };
+}
+
+export function outageFor(spec: ScenarioSpec): Outage {
+  return spec.admin ? adminOutage(spec.admin) : quietOutage;
+}
+
+export const resets: Phase = {
+  name: 'resets',
+  when: hasController,
+  async run(ctx) {
+    const lab = need(ctx.lab, 'the lab');
+    const ctrl = need(ctx.ctrl, 'the controller');
+    const { spec } = ctx;
+    const plan = lab.resetPlan(spec);
+    const outage = outageFor(spec);
+    for (const m of lab.machines) m.agent.guard.arm();
+    for (let i = 0; i < spec.resets; i++) {
+      const goneMs = ctx.nowMs();
+      ctx.say(`reset ${i + 1}/${spec.resets}: ${plan.describe} (${plan.vms.join(', ')})`);
+      await plan.trigger();
+      await outage.away(ctx, i);
+      await plan.restore();
+      ctx.resets.push({ goneMs, backMs: ctx.nowMs() });
+      await outage.back(ctx, i);
+      if (i + 1 < spec.resets) {
+        // Let the controller come back (or not) before the next reset.
+        await lab.host.agent.waitFor(`/sys/class/nvme/${ctrl.device}/state`, 'equals', 'live', BETWEEN_RESETS_LIVE_MS).catch(() => undefined);
+      }
+    }
+  },
+};

@@ -1,0 +1,13 @@
+// Target: the nvmet subsystem built in the target VM while the host VM loads its side
+// (the two VMs are two vCPUs, so the two run in parallel).
+import { prepareHost, setupTarget } from '../../orchestrate/nvme-lab.js';
+import { need } from '../context.js';
+import type { Phase } from './phase.js';
+
+export const target: Phase = {
+  name: 'target',
+  async run(ctx) {
+    const lab = need(ctx.lab, 'the lab');
+    await Promise.all([setupTarget(lab), lab.host !== lab.target ? prepareHost(lab) : undefined]);
+  },
+};

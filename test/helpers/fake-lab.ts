@@ -1,0 +1,333 @@
+// A fake lab for the scenario runner's unit tests: two fake VMs (one on loopback) behind
+// the runner's boundary (src/scenario/lab.ts), and a small simulation of what the
+// kernels do that the runner watches: an nvmet port in the target's configfs, the
+// host's controllers in /sys/class/nvme (connect, reset, reconnect, delete, rmmod), the
+// loader (its progress file, its signals, its JSON) and the timeline sampler. How the
+// controller reacts to a device reset is an option (recovers, deleted, stuck...), so a
+// test can play the patched or the stock kernel.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KmsgRecord } from '../../src/guest/protocol.js';
+import type { TimelineSample } from '../../src/guest/ops-timeline.js';
+import type { KernelSpec } from '../../src/kernel/resolve.js';
+import { LAB_NQN } from '../../src/orchestrate/nvme-lab.js';
+import type { BootRequest, LabDriver, LabVm, ResetPlan, RunLab } from '../../src/scenario/lab.js';
+import { PROGRESS_FILE } from '../../src/scenario/loader.js';
+import type { ScenarioSpec } from '../../src/scenario/spec.js';
+import type { Splat } from '../../src/vm/splats.js';
+import { FakeAgent, failed, guestError, ok } from './fake-lab-agent.js';
+import { fakeLoadResult, type FakeLoaderOutcome } from './fake-lab-loader.js';
+
+export { FakeAgent, ok, failed, guestError } from './fake-lab-agent.js';
+
+export interface FakeLabOptions {
+  topology?: 'pair' | 'loopback';
+  /** What the host's controller does when its device goes away and comes back. */
+  onReset?: 'recovers' | 'deleted' | 'stuck' | 'live-no-io';
+  /** ms from the device back (or a reset_controller) to live again. */
+  reconnectMs?: number;
+  /** ms from the device gone to the controller deleted ('deleted'). */
+  deleteAfterMs?: number;
+  /** A connect while the device is away: refused (ECONNRESET) or held until it is back. */
+  connectWhileDown?: 'refuse' | 'block';
+  /** How long a connect write takes when nothing is wrong, ms. */
+  connectMs?: number;
+  /** VMs whose kernel has kmemleak, and what a scan then reports. */
+  kmemleak?: { vms: ('host' | 'target' | 'lab')[]; report?: string };
+  /** The loader's end: its verify counts, errors, or that it stops on its own. */
+  loader?: FakeLoaderOutcome;
+}
+
+export class FakeVm implements LabVm {
+  readonly kmsg: KmsgRecord[] = [];
+  readonly splats: Splat[] = [];
+  readonly console: { logPath: string; tailText(lines?: number): string };
+  bootMs = 5;
+  /** Timeline samples since boot (guest time = the harness's hrtime here). */
+  readonly samples: TimelineSample[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly agent: FakeAgent,
+    logDir: string,
+  ) {
+    this.console = { logPath: join(logDir, `${name}.console.log`), tailText: () => `(console of ${name})` };
+  }
+
+  sample(key: string, value: string): void {
+    this.samples.push({ t: process.hrtime.bigint().toString(), kind: 'state', key, value });
+  }
+}
+
+const NVME = '/sys/class/nvme';
+
+export class FakeLab implements RunLab {
+  readonly kind: 'pair' | 'loopback';
+  readonly host: FakeVm;
+  readonly target: FakeVm;
+  readonly machines: FakeVm[];
+  readonly targetAddr = '10.99.0.1';
+  readonly hostAddr: string;
+  deviceUp = true;
+  /** Every trigger and restore, in order, with the VMs named. */
+  readonly resetLog: string[] = [];
+  state: 'running' | 'shut down' | 'killed' = 'running';
+  private nextInstance = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly waiters: (() => void)[] = [];
+  /** When I/O could flow (loader running, controller live, device up), as [hrtime ns, flowing]. */
+  readonly flow: [bigint, boolean][] = [];
+  loader?: { startNs: bigint; end: (r: { stdout: string }) => void };
+
+  constructor(readonly o: FakeLabOptions = {}) {
+    this.kind = o.topology ?? 'pair';
+    const logDir = mkdtempSync(join(tmpdir(), 'rb-fake-lab-'));
+    if (this.kind === 'loopback') {
+      const vm = new FakeVm('lab', new FakeAgent('lab'), logDir);
+      this.host = this.target = vm;
+      this.machines = [vm];
+      this.hostAddr = this.targetAddr;
+    } else {
+      this.target = new FakeVm('target', new FakeAgent('target'), logDir);
+      this.host = new FakeVm('host', new FakeAgent('host'), logDir);
+      this.machines = [this.target, this.host];
+      this.hostAddr = '10.99.0.2';
+    }
+    for (const m of this.machines) this.installCommon(m);
+    this.installHost(this.host);
+  }
+
+  /** A LabDriver that "boots" this lab. */
+  driver(): LabDriver {
+    return {
+      resolveKernel: async (choice): Promise<KernelSpec> => {
+        const info = { series: '6.1', package_version: '6.1.0-fake', abi: '6.1.0-fake-amd64', variant: choice };
+        const kernel = { name: choice, kver: '6.1.0-fake-amd64', image: '/nonexistent', modulesDir: '/nonexistent', info };
+        return kernel;
+      },
+      boot: async (_req: BootRequest) => this,
+    };
+  }
+
+  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset'>): ResetPlan {
+    const vms = this.kind === 'loopback' ? ['lab'] : spec.side === 'both' ? ['target', 'host'] : [spec.side];
+    return {
+      describe: `fake ${spec.reset}`,
+      vms,
+      trigger: async () => this.deviceGone(vms),
+      restore: async () => this.deviceBack(vms),
+    };
+  }
+
+  async shutdown(): Promise<void> {
+    this.stop('shut down');
+  }
+  async kill(): Promise<void> {
+    this.stop('killed');
+  }
+  private stop(how: 'shut down' | 'killed'): void {
+    if (this.state === 'running') this.state = how;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  // ---- the simulated kernels ----
+
+  after(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /** Controllers in the host's sysfs. */
+  controllers(): string[] {
+    return [...this.host.agent.files.nodes.keys()].filter((p) => /^\/sys\/class\/nvme\/nvme\d+$/.test(p)).map((p) => p.slice(NVME.length + 1));
+  }
+
+  controllerState(dev: string): string | undefined {
+    const n = this.host.agent.files.nodes.get(`${NVME}/${dev}/state`);
+    return n && n.kind === 'file' ? n.value : undefined;
+  }
+
+  setState(dev: string, state: string): void {
+    if (this.controllerState(dev) === undefined) return;
+    this.host.agent.files.seedFile(`${NVME}/${dev}/state`, state);
+    this.host.sample(`nvme/${dev}`, state);
+    this.noteFlow();
+  }
+
+  removeController(dev: string): void {
+    if (this.controllerState(dev) === undefined) return;
+    this.host.agent.files.remove(`${NVME}/${dev}`);
+    this.host.sample(`nvme/${dev}`, 'absent');
+    this.noteFlow();
+  }
+
+  private addController(): string {
+    const dev = `nvme${this.nextInstance++}`;
+    const f = this.host.agent.files;
+    const base = `${NVME}/${dev}`;
+    for (const [k, v] of Object.entries({ transport: 'rdma', address: `traddr=${this.targetAddr},trsvcid=4420`, subsysnqn: LAB_NQN, cntlid: '1', delete_controller: '', reset_controller: '' })) {
+      f.seedFile(`${base}/${k}`, v);
+    }
+    f.seedDir(`${base}/${dev}c0n1`);
+    f.seedFile(`${base}/state`, 'live');
+    this.host.sample(`nvme/${dev}`, 'live');
+    this.noteFlow();
+    return dev;
+  }
+
+  /** Whether the target's configfs offers the subsystem on a port. */
+  private portOffers(): boolean {
+    return this.target.agent.files.nodes.has(`/sys/kernel/config/nvmet/ports/1/subsystems/${LAB_NQN}`);
+  }
+
+  private deviceGone(vms: string[]): void {
+    this.resetLog.push(`gone ${vms.join(',')}`);
+    this.deviceUp = false;
+    this.noteFlow();
+    for (const dev of this.controllers()) {
+      this.setState(dev, 'resetting');
+      this.setState(dev, 'connecting');
+      if (this.o.onReset === 'deleted') this.after(this.o.deleteAfterMs ?? 20, () => this.removeController(dev));
+    }
+  }
+
+  private deviceBack(vms: string[]): void {
+    this.resetLog.push(`back ${vms.join(',')}`);
+    this.deviceUp = true;
+    this.noteFlow();
+    for (const w of this.waiters.splice(0)) w();
+    const how = this.o.onReset ?? 'recovers';
+    if (how === 'recovers' || how === 'live-no-io') for (const dev of this.controllers()) this.reconnect(dev);
+  }
+
+  /** Tries to reconnect every reconnectMs until the device is up and the port offers the subsystem. */
+  private reconnect(dev: string): void {
+    this.after(this.o.reconnectMs ?? 30, () => {
+      if (this.controllerState(dev) === undefined) return;
+      if (this.deviceUp && this.portOffers()) this.setState(dev, 'live');
+      else this.reconnect(dev);
+    });
+  }
+
+  ioFlowing(): boolean {
+    const dev = this.controllers()[0];
+    const live = dev !== undefined && this.controllerState(dev) === 'live';
+    const stalled = this.o.onReset === 'live-no-io' && this.resetLog.length > 0;
+    return this.loader !== undefined && live && this.deviceUp && !stalled;
+  }
+
+  noteFlow(): void {
+    const now = this.ioFlowing();
+    const last = this.flow[this.flow.length - 1];
+    if (!last || last[1] !== now) this.flow.push([process.hrtime.bigint(), now]);
+  }
+
+  /** I/Os completed so far: one per ms of flowing I/O. */
+  completed(): number {
+    let ms = 0;
+    const points = [...this.flow, [process.hrtime.bigint(), false] as [bigint, boolean]];
+    for (let i = 0; i + 1 < points.length; i++) if (points[i]![1]) ms += Number(points[i + 1]![0] - points[i]![0]) / 1e6;
+    return Math.floor(ms);
+  }
+
+  private installCommon(m: FakeVm): void {
+    const a = m.agent;
+    a.files.seedDir('/sys/module');
+    a.files.seedDir('/tmp');
+    const leak = this.o.kmemleak;
+    if (leak?.vms.includes(m.name as 'host')) {
+      a.files.seedFile('/sys/kernel/debug/kmemleak', '');
+      a.listeners.push((_op, path, data) => {
+        if (path === '/sys/kernel/debug/kmemleak' && data === 'scan') a.files.seedFile(path, leak.report ?? '');
+      });
+    }
+    a.handlers.set('rdma.newLink', (args) => {
+      a.files.seedFile(`/sys/class/infiniband/${String(args.name)}/ports/1/state`, '4: ACTIVE');
+      return null;
+    });
+    const started = new Map<number, number>();
+    a.handlers.set('timeline.start', () => {
+      const id = started.size + 1;
+      started.set(id, m.samples.length);
+      return { id, monoNs: process.hrtime.bigint().toString() };
+    });
+    a.handlers.set('timeline.stop', (args) => m.samples.slice(started.get(Number(args.id)) ?? 0));
+    a.execHandlers.push((argv) => {
+      if (argv[0] === 'modprobe') {
+        a.files.seedDir(`/sys/module/${argv[1]!.replace(/-/g, '_')}`);
+        return ok();
+      }
+      return undefined;
+    });
+  }
+
+  private installHost(m: FakeVm): void {
+    const a = m.agent;
+    a.handlers.set('fabrics.connect', async () => {
+      await new Promise((r) => setTimeout(r, this.o.connectMs ?? 5));
+      if (!this.deviceUp) {
+        if (this.o.connectWhileDown !== 'block') throw guestError('ECONNRESET', 'write /dev/nvme-fabrics');
+        await new Promise<void>((r) => this.waiters.push(r));
+      }
+      if (!this.portOffers()) throw guestError('ECONNREFUSED', 'write /dev/nvme-fabrics');
+      return `instance=${this.addController().slice(4)},cntlid=1\n`;
+    });
+    a.listeners.push((_op, path) => {
+      const del = /^\/sys\/class\/nvme\/(nvme\d+)\/delete_controller$/.exec(path);
+      if (del) this.removeController(del[1]!);
+      const reset = /^\/sys\/class\/nvme\/(nvme\d+)\/reset_controller$/.exec(path);
+      if (reset) {
+        this.setState(reset[1]!, 'resetting');
+        this.setState(reset[1]!, 'connecting');
+        this.reconnect(reset[1]!);
+      }
+    });
+    a.execHandlers.push((argv) => {
+      if (argv[0] === 'test' && argv[1] === '-b') return this.controllers().length ? ok() : failed('', 1);
+      if (argv[0] === 'rmmod' && argv[1] === 'nvme_rdma') {
+        for (const dev of this.controllers()) this.removeController(dev);
+        a.files.remove('/sys/module/nvme_rdma');
+        return ok();
+      }
+      if (argv[0] === 'pkill') return this.signalLoader(argv[1] === '-USR2');
+      if (argv[2] === 'load' && argv[1]?.endsWith('main.js')) return this.runLoader(argv);
+      return undefined;
+    });
+  }
+
+  private runLoader(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }> {
+    return new Promise((resolve) => {
+      const startNs = process.hrtime.bigint();
+      this.loader = { startNs, end: (r) => resolve({ exitCode: 0, stdout: r.stdout, stderr: '', timedOut: false }) };
+      this.noteFlow();
+      // The progress file reads the I/O completed so far.
+      this.host.agent.dynamicFiles.set(PROGRESS_FILE, () => `${this.completed()} 0 ${process.hrtime.bigint()}\n`);
+      const stopsAfter = this.o.loader?.stopsAfterMs;
+      if (stopsAfter !== undefined) this.after(stopsAfter, () => this.endLoader(false, argv));
+      this.loaderArgv = argv;
+    });
+  }
+
+  loaderArgv?: string[];
+
+  private endLoader(verify: boolean, argv: string[]): void {
+    const l = this.loader;
+    if (!l) return;
+    const endNs = process.hrtime.bigint();
+    const stdout = JSON.stringify(fakeLoadResult({ flow: this.flow, startNs: l.startNs, endNs, verify, argv, outcome: this.o.loader ?? {} }));
+    this.loader = undefined;
+    this.noteFlow();
+    l.end({ stdout });
+  }
+
+  private signalLoader(verify: boolean): { exitCode: number; stdout: string; stderr: string; timedOut: boolean } {
+    if (!this.loader) return failed('', 1);
+    this.endLoader(verify, this.loaderArgv ?? []);
+    return ok();
+  }
+}
