@@ -140,7 +140,9 @@ export function timelineSvg(run: RunResult): string {
     parts.push(`<line x1="${L}" y1="${y}" x2="${L + pw}" y2="${y}" stroke="#eaeef2"/>`);
     parts.push(`<text x="${L - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle" fill="#59636e">${v}</text>`);
   }
-  parts.push(`<text x="14" y="${T + ph / 2}" font-size="11" fill="#59636e" text-anchor="middle" transform="rotate(-90 14 ${T + ph / 2})">I/O per interval</text>`);
+  const step = io.length > 1 ? io[1]!.t_ms - io[0]!.t_ms : 0;
+  const yLabel = step > 0 ? `I/O per ${f1(step)} ms` : 'I/O per interval';
+  parts.push(`<text x="14" y="${T + ph / 2}" font-size="11" fill="#59636e" text-anchor="middle" transform="rotate(-90 14 ${T + ph / 2})">${e(yLabel)}</text>`);
   // I/O area + line
   if (io.length > 0) {
     const pts = io.map((p) => `${f1(X(p.t_ms))},${f1(Y(p.completions))}`);
@@ -221,13 +223,30 @@ function artifactsList(run: RunResult): string {
     .join(' · ')}</p>`;
 }
 
+/** Where the run's time went, when the runner recorded it. */
+function phasesLine(run: RunResult): string {
+  const phases = Object.entries(run.phases_ms ?? {});
+  if (phases.length === 0) return '';
+  return `<p class="note phases">phases: ${phases.map(([k, v]) => `<span data-phase="${e(k)}">${e(k)} ${e(formatMs(v))}</span>`).join(' · ')}</p>`;
+}
+
+/** Exactly which kernel ran, when the run says. */
+function kernelLine(run: RunResult): string {
+  const k = run.kernel_info;
+  if (!k) return '';
+  const hash = k.patchset_hash === undefined ? '' : k.patchset_hash === '' ? ' · no patches' : ` · patchset ${k.patchset_hash.slice(0, 12)}`;
+  return `<div class="sub kernel">Linux ${e(k.abi)} · Debian ${e(k.package_version)} · ${e(k.variant)} · series ${e(k.series)}${e(hash)}</div>`;
+}
+
 export function runCard(run: RunResult, index: number): string {
   const splats = run.splat_lines.length > 0 ? `<pre>${e(run.splat_lines.join('\n'))}</pre>` : '';
   return `<section class="card v-${run.verdict}" id="run-${index + 1}">
 <h3>${badge(run.verdict)} ${e(run.scenario)} <span class="sub">[${e(run.kernel)}] #${run.iteration}</span></h3>
 <div class="sub">${e(run.topology)} topology · ${e(run.side)} side · reset ${e(run.reset)} · started ${e(run.started_at)} · ${e(formatMs(run.duration_ms))} · clock ${e(run.clock.method)} ±${e(run.clock.error_bound_ms.toFixed(2))} ms</div>
+${kernelLine(run)}
 <p class="reason">${e(run.reason)}</p>
 ${metricsList(run)}
+${phasesLine(run)}
 ${timelineSvg(run)}
 ${splats}
 ${eventsTable(run)}
@@ -256,7 +275,7 @@ export function renderHtml(results: Results): string {
 <main>
 <h2>Comparison</h2>
 ${comparisonTable(results)}
-<p class="note">Times are medians over repeats (hover for min / median / p95 / max). outage: longest gap between I/O completions around the reset; recovery: device back to first completed I/O; ctrl live: device back to controller live.</p>
+<p class="note">Times are medians over repeats (hover for min / median / p95 / max). outage: longest gap between I/O completions around the reset; recovery: device back to first completed I/O; ctrl live: device back to controller live. never: the event did not happen during the run.</p>
 <h2>Runs</h2>
 ${results.runs.map((r, i) => runCard(r, i)).join('\n')}
 </main>
