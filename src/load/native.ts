@@ -1,9 +1,6 @@
-// The addon's io_uring part, loaded from <package root>/build/Release (works from src/ and dist/).
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { HarnessError } from '../util/errors.js';
+// The addon's io_uring engine (src/native/uring_engine.cc), typed: what it takes, what it
+// gives back, and whether io_uring works here. Loaded through src/native-loader.ts.
+import { addonPart } from '../native-loader.js';
 
 export interface RawLat {
   count: number;
@@ -126,29 +123,16 @@ export interface NativeJobHandle {
 export interface UringBinding {
   uringProbe(): number;
   uringStartJob(spec: Record<string, unknown>, onProgress?: (p: Progress) => void): NativeJobHandle;
+  /** test hooks of the block format (test/unit/load-verify.test.ts) */
   uringXxh64(buf: Uint8Array, seed?: number | bigint): string;
   uringFormatBlock(bs: number, seed: number, offset: number, gen: number): Buffer;
-  monotonicNs(): number;
+  /** the limits table (src/native/limits.h); read it through src/load/limits.ts */
+  limits: unknown;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The package root: src/load/ and dist/load/ are both two levels down. */
-export const packageRoot = resolve(here, '..', '..');
-export const addonPath = resolve(packageRoot, 'build', 'Release', 'reset_bench_native.node');
-
-let cached: UringBinding | undefined;
-
-/** Loads the addon; throws HarnessError saying how to build it. */
+/** The engine part of the addon; HarnessError saying how to build it. */
 export function loadBinding(): UringBinding {
-  if (cached) return cached;
-  if (!existsSync(addonPath))
-    throw new HarnessError(`native addon not built: ${addonPath} is missing (run npm install or npx node-gyp rebuild)`);
-  const require = createRequire(import.meta.url);
-  const b = require(addonPath) as Partial<UringBinding>;
-  if (typeof b.uringStartJob !== 'function')
-    throw new HarnessError(`native addon at ${addonPath} has no io_uring engine (rebuild it)`);
-  cached = b as UringBinding;
-  return cached;
+  return addonPart<UringBinding>('io_uring engine', ['uringProbe', 'uringStartJob', 'uringXxh64', 'uringFormatBlock']);
 }
 
 /**

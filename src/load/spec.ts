@@ -1,7 +1,9 @@
-// The loader's job spec: fio-like fields, validated and normalised to numbers.
-// Checked by hand, not with zod: the loader starts in the guest under TCG, where
-// loading zod alone takes seconds. The messages are the ones zod gave.
+// The loader's job spec: fio-like fields, validated and normalised to numbers. This is the
+// one check of a job (the engine only re-asserts the limits it shares with it, from
+// src/native/limits.h). Checked by hand, not with zod: the loader starts in the guest under
+// TCG, where importing zod alone takes 3-4 s. The messages are the ones zod gave.
 import { UsageError } from '../util/errors.js';
+import { fmtLimitSize, loaderLimits } from './limits.js';
 import { FieldIssue, bool, custom, num, numberOrString, oneOf, str, type Parser } from './spec-check.js';
 
 export const RW_MODES = ['read', 'write', 'randread', 'randwrite', 'randrw'] as const;
@@ -115,12 +117,12 @@ const FIELDS: { [K in keyof JobSpec]-?: FieldSpec<NonNullable<JobSpec[K]>> } = {
   filename: { parse: str('a file or block device is required'), required: true },
   rw: { parse: oneOf(RW_MODES), default: 'randread' },
   bs: { parse: size, default: 4096 },
-  iodepth: { parse: num({ int: true, min: 1, max: 4096 }), default: 32 },
+  iodepth: { parse: (v) => num({ int: true, min: loaderLimits().iodepthMin, max: loaderLimits().iodepthMax })(v), default: 32 },
   offset: { parse: size, default: 0 },
   size: { parse: size, default: 0 },
   runtimeMs: { parse: duration },
   ios: { parse: num({ int: true, min: 1 }) },
-  rwmixread: { parse: num({ int: true, min: 0, max: 100 }), default: 50 },
+  rwmixread: { parse: (v) => num({ int: true, min: 0, max: loaderLimits().rwmixreadMax })(v), default: 50 },
   rateIops: { parse: num({ min: 0 }), default: 0 },
   seed: { parse: num({ int: true, min: 0, max: Number.MAX_SAFE_INTEGER }), default: 1 },
   verify: { parse: bool, default: false },
@@ -137,10 +139,12 @@ const FIELDS: { [K in keyof JobSpec]-?: FieldSpec<NonNullable<JobSpec[K]>> } = {
 
 /** Checks that need the whole spec: [field, message] of the first that fails. */
 function crossCheck(s: JobSpec): [keyof JobSpec, string] | undefined {
-  if (s.bs < 512 || s.bs % 512 !== 0 || s.bs > 64 * 1024 * 1024) return ['bs', `must be a multiple of 512 between 512 and 64M, got ${s.bs}`];
-  if (s.offset % 512 !== 0) return ['offset', `must be a multiple of 512, got ${s.offset}`];
+  const L = loaderLimits();
+  if (s.bs < L.bsMin || s.bs % L.bsAlign !== 0 || s.bs > L.bsMax)
+    return ['bs', `must be a multiple of ${L.bsAlign} between ${fmtLimitSize(L.bsMin)} and ${fmtLimitSize(L.bsMax)}, got ${s.bs}`];
+  if (s.offset % L.bsAlign !== 0) return ['offset', `must be a multiple of ${L.bsAlign}, got ${s.offset}`];
   if (s.size !== 0 && s.size < s.bs) return ['size', `must hold at least one block of ${s.bs} bytes`];
-  if (s.intervalMs < 0.001) return ['intervalMs', 'must be > 0'];
+  if (s.intervalMs * 1e6 < L.intervalNsMin) return ['intervalMs', `must be at least ${L.intervalNsMin / 1e6} ms`];
   if (s.runtimeMs !== undefined && s.runtimeMs <= 0) return ['runtimeMs', 'must be > 0'];
   return undefined;
 }

@@ -1,11 +1,9 @@
 // The verify record ("state") and the separate final verify pass: write, reset, then verify.
 import { readFile, writeFile } from 'node:fs/promises';
 import { UsageError } from '../util/errors.js';
+import { loaderLimits } from './limits.js';
 
-/** Layout of the engine's state buffer (see src/native/uring_engine.cc, STATE FORMAT). */
-export const STATE_MAGIC = 0x54534252;
-export const STATE_HEADER_BYTES = 64;
-
+/** Layout of the engine's state buffer: see src/native/uring_engine.cc, STATE FORMAT. */
 export interface StateInfo {
   bs: number;
   seed: number;
@@ -14,26 +12,53 @@ export interface StateInfo {
   nblocks: number;
 }
 
-/** Reads the header of a state buffer; throws UsageError if it is not one. */
+const corrupt = (what: string): UsageError => new UsageError(`corrupt verify state: ${what}`, 'state');
+
+/**
+ * Reads and checks the header of a state buffer: the same checks as the engine's
+ * CheckState (the block count against size/bs and against the buffer's length), so a
+ * corrupt or truncated file is a UsageError naming what is wrong, never a bad read.
+ */
 export function decodeStateHeader(buf: Uint8Array): StateInfo {
+  const L = loaderLimits();
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.byteLength < STATE_HEADER_BYTES || v.getUint32(0, true) !== STATE_MAGIC || v.getUint32(4, true) !== 1)
+  if (buf.byteLength < L.stateHeaderBytes)
+    throw new UsageError(`truncated verify state: ${buf.byteLength} bytes, shorter than the ${L.stateHeaderBytes}-byte header`, 'state');
+  if (v.getUint32(0, true) !== L.stateMagic || v.getUint32(4, true) !== L.stateVersion)
     throw new UsageError('not a reset-bench verify state', 'state');
-  const info: StateInfo = {
-    bs: v.getUint32(8, true),
-    seed: Number(v.getBigUint64(16, true)),
-    offset: Number(v.getBigUint64(24, true)),
-    size: Number(v.getBigUint64(32, true)),
-    nblocks: Number(v.getBigUint64(40, true)),
+  const u64 = (o: number, name: string): number => {
+    const x = v.getBigUint64(o, true);
+    if (x > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(`${name} ${x} is out of range`);
+    return Number(x);
   };
-  if (buf.byteLength !== STATE_HEADER_BYTES + info.nblocks * 8) throw new UsageError('truncated verify state', 'state');
+  const info: StateInfo = { bs: v.getUint32(8, true), seed: u64(16, 'seed'), offset: u64(24, 'offset'), size: u64(32, 'size'), nblocks: u64(40, 'block count') };
+  if (info.bs < L.bsMin || info.bs > L.bsMax || info.bs % L.bsAlign !== 0) throw corrupt(`block size ${info.bs}`);
+  if (info.size === 0 || info.size % info.bs !== 0 || info.nblocks !== info.size / info.bs)
+    throw corrupt(`size ${info.size} is not ${info.nblocks} blocks of ${info.bs} bytes`);
+  if (info.nblocks > L.verifyBlocksMax) throw corrupt(`${info.nblocks} blocks (at most ${L.verifyBlocksMax})`);
+  const want = L.stateHeaderBytes + info.nblocks * L.stateRecordBytes;
+  if (buf.byteLength !== want)
+    throw new UsageError(`truncated verify state: ${buf.byteLength} bytes, its header says ${want}`, 'state');
   return info;
+}
+
+/** Checks every record as the engine does: acked <= issued <= the last generation. */
+export function checkStateRecords(buf: Uint8Array): void {
+  const info = decodeStateHeader(buf);
+  const L = loaderLimits();
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let i = 0; i < info.nblocks; i++) {
+    const o = L.stateHeaderBytes + i * L.stateRecordBytes;
+    const acked = v.getUint32(o, true);
+    const issued = v.getUint32(o + 4, true);
+    if (acked > issued || issued > L.generationMax) throw corrupt(`record of block ${i} (acked ${acked}, issued ${issued})`);
+  }
 }
 
 /** The record of block i: last acknowledged and last issued generation (0: none). */
 export function blockRecord(buf: Uint8Array, i: number): { acked: number; issued: number } {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const o = STATE_HEADER_BYTES + i * 8;
+  const o = loaderLimits().stateHeaderBytes + i * loaderLimits().stateRecordBytes;
   return { acked: v.getUint32(o, true), issued: v.getUint32(o + 4, true) };
 }
 
@@ -56,6 +81,6 @@ export async function saveState(path: string, state: Uint8Array): Promise<void> 
 
 export async function loadState(path: string): Promise<Buffer> {
   const b = await readFile(path);
-  decodeStateHeader(b);
+  checkStateRecords(b);
   return b;
 }

@@ -1195,6 +1195,11 @@ bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
   Napi::Value stv = o.Get("state");
   if (stv.IsTypedArray() && stv.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
     Napi::Uint8Array a = stv.As<Napi::Uint8Array>();
+    if (a.ByteLength() < kStateHeader) {  // empty included: a state given is never "no state"
+      err = "state: truncated: " + to_string(a.ByteLength()) + " bytes, shorter than the " + to_string(kStateHeader) +
+            "-byte header";
+      return false;
+    }
     s.state.assign(a.Data(), a.Data() + a.ByteLength());
   } else if (!stv.IsUndefined() && !stv.IsNull()) {
     err = "state: expected a Buffer or Uint8Array";

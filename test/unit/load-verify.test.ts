@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBinding, uringAvailable } from '../../src/load/native.js';
 import { runLoad, verifyTarget } from '../../src/load/run.js';
-import { blockRecord, decodeStateHeader, STATE_HEADER_BYTES } from '../../src/load/verify.js';
+import { loaderLimits } from '../../src/load/limits.js';
+import { blockRecord, decodeStateHeader } from '../../src/load/verify.js';
 
 const avail = uringAvailable();
 if (!avail.ok) {
@@ -88,7 +89,7 @@ if (!avail.ok) {
     // a flipped byte in the payload: torn/corrupt, with both checksums
     const tornOff = tornB * BS;
     const blk = readBlock(tornOff);
-    blk[1000] ^= 0x01;
+    blk[1000]! ^= 0x01;
     writeBlock(tornOff, blk);
     // a zeroed block: the acknowledged write is missing
     writeBlock(missB * BS, Buffer.alloc(BS));
@@ -115,7 +116,7 @@ if (!avail.ok) {
     const hdrB = rewritten[4] ?? rewritten[0]!;
     if (rewritten.length > 4) {
       const h = readBlock(hdrB * BS);
-      h[16] ^= 0x01;
+      h[16]! ^= 0x01;
       writeBlock(hdrB * BS, h);
       v = await verifyTarget({ filename: f, state });
       t.equal(v.verify.details.find((x) => x.offset === hdrB * BS)?.kind, 'torn', 'header bit flip caught');
@@ -130,7 +131,7 @@ if (!avail.ok) {
     const st = Buffer.from(j.state!);
     const i = 3;
     const acked = blockRecord(st, i).acked;
-    st.writeUInt32LE(acked + 1, STATE_HEADER_BYTES + i * 8 + 4); // issued = acked + 1, never acknowledged
+    st.writeUInt32LE(acked + 1, loaderLimits().stateHeaderBytes + i * loaderLimits().stateRecordBytes + 4); // issued = acked + 1, never acknowledged
     const fd = openSync(g, 'r+');
     const put = (gen: number): void => {
       writeSync(fd, b.uringFormatBlock(BS, SEED, i * BS, gen), 0, BS, i * BS);

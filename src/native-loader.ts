@@ -1,0 +1,36 @@
+// The one loader of the native addon (build/Release/reset_bench_native.node): the io_uring
+// engine (src/load/native.ts) and the netlink socket (src/orchestrate/netlink/native.ts)
+// both take their part of it from here, so the path, the cache and the "rebuild it"
+// message exist once.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HarnessError } from './util/errors.js';
+
+/** src/native-loader.ts and dist/native-loader.js are both one level below the package root. */
+export const addonPath = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'reset_bench_native.node');
+
+let cached: Readonly<Record<string, unknown>> | undefined;
+
+/** The addon's exports, loaded once; HarnessError saying how to build it when it is missing. */
+export function loadAddon(): Readonly<Record<string, unknown>> {
+  if (cached) return cached;
+  if (!existsSync(addonPath))
+    throw new HarnessError(`native addon not built: ${addonPath} is missing (run npm install or npx node-gyp rebuild)`);
+  const require = createRequire(import.meta.url);
+  cached = require(addonPath) as Record<string, unknown>;
+  return cached;
+}
+
+/**
+ * One part of the addon, typed: every name in `functions` must be a function there (an
+ * addon built from older sources is caught here, not at the first call).
+ */
+export function addonPart<T>(what: string, functions: readonly (keyof T & string)[]): T {
+  const mod = loadAddon();
+  const missing = functions.filter((f) => typeof mod[f] !== 'function');
+  if (missing.length > 0)
+    throw new HarnessError(`native addon at ${addonPath} has no ${what} (${missing.join(', ')} missing): rebuild it (npx node-gyp rebuild)`);
+  return mod as T;
+}
