@@ -17,7 +17,7 @@ const promiseRules = {
   ],
   '@typescript-eslint/no-misused-promises': 'error',
   '@typescript-eslint/await-thenable': 'error',
-  '@typescript-eslint/return-await': ['error', 'in-try-catch'],
+  '@typescript-eslint/return-await': ['error', 'error-handling-correctness-only'],
 };
 
 const unusedVars = [

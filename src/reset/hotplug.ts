@@ -11,9 +11,11 @@ export const hotplug: Injector = {
   kind: 'hotplug',
   describe: 'QMP device_del of the virtio-net NIC, then device_add of the same NIC',
   async trigger(site) {
-    const deleted = site.vm.qmp.waitEvent('DEVICE_DELETED', (e) => e.data?.device === site.nicId, UNPLUG_DEADLINE_MS);
-    await site.vm.qmp.execute('device_del', { id: site.nicId });
-    await deleted;
+    await site.vm.qmp.executeAndWait(
+      'device_del',
+      { id: site.nicId },
+      { name: 'DEVICE_DELETED', match: (e) => e.data?.device === site.nicId, deadlineMs: UNPLUG_DEADLINE_MS },
+    );
     await waitNetdev(site, false);
     await rxeGone(site);
   },

@@ -1,12 +1,30 @@
 // Every wait has a deadline, and every deadline says what it waited for.
-import { DeadlineError } from './errors.js';
+import { DeadlineError, HarnessError } from './errors.js';
 
-export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Settles like p, or rejects with a DeadlineError naming `what` after ms, or with the
+ * signal's reason once it aborts. The timer and the abort listener go in every case,
+ * so a wait that lost its reason to exist leaves nothing behind to reject later.
+ */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DeadlineError(what, ms)), ms);
+    if (!signal) return;
+    onAbort = () => reject(abortReason(signal, what));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([p, stop]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
+}
+
+function abortReason(signal: AbortSignal, what: string): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new HarnessError(`cancelled waiting for ${what}`);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

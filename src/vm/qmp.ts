@@ -28,7 +28,7 @@ export class QmpClient extends JsonLinesSocket {
       return;
     }
     if (m.event) {
-      this.emit('event', m as QmpEvent);
+      this.emit('event', m);
       return;
     }
     if (m.id !== undefined) {
@@ -42,20 +42,50 @@ export class QmpClient extends JsonLinesSocket {
     return this.request(id, { execute: command, arguments: args, id }, deadlineMs, `QMP ${command}`);
   }
 
-  /** Resolves with the first event of that name for which match() holds. */
-  waitEvent(name: string, match: (e: QmpEvent) => boolean, deadlineMs: number): Promise<QmpEvent> {
-    return withDeadline(
-      new Promise<QmpEvent>((resolve) => {
-        const on = (e: QmpEvent): void => {
-          if (e.event === name && match(e)) {
-            this.off('event', on);
-            resolve(e);
-          }
-        };
-        this.on('event', on);
-      }),
-      deadlineMs,
-      `QMP event ${name}`,
-    );
+  /**
+   * Resolves with the first event of that name for which match() holds. Rejects after
+   * deadlineMs, when the signal aborts, or when the QMP channel closes (QEMU died); the
+   * listeners and the timer go with it.
+   */
+  waitEvent(name: string, match: (e: QmpEvent) => boolean, deadlineMs: number, signal?: AbortSignal): Promise<QmpEvent> {
+    let onEvent: ((e: QmpEvent) => void) | undefined;
+    let onClosed: ((err: Error) => void) | undefined;
+    const seen = new Promise<QmpEvent>((resolve, reject) => {
+      onEvent = (e) => {
+        if (e.event === name && match(e)) resolve(e);
+      };
+      onClosed = (err) => reject(new HarnessError(`QMP event ${name}: ${err.message}`));
+      this.on('event', onEvent);
+      this.once('closed', onClosed);
+    });
+    return withDeadline(seen, deadlineMs, `QMP event ${name}`, signal).finally(() => {
+      if (onEvent) this.off('event', onEvent);
+      if (onClosed) this.off('closed', onClosed);
+    });
+  }
+
+  /**
+   * Runs a command and waits for the event it causes. The wait starts first, so an
+   * event that overtakes the command's answer is not missed; a failed command ends the
+   * wait at once and rejects with the command's own error, leaving no timer behind.
+   */
+  async executeAndWait(
+    command: string,
+    args: Record<string, unknown>,
+    event: { name: string; match: (e: QmpEvent) => boolean; deadlineMs: number },
+  ): Promise<QmpEvent> {
+    const cancel = new AbortController();
+    const seen = this.waitEvent(event.name, event.match, event.deadlineMs, cancel.signal);
+    // Handled here so that a rejection while the command is in flight is never "unhandled";
+    // `seen` still rejects for the await below.
+    seen.catch(() => undefined);
+    try {
+      await this.execute(command, args);
+    } catch (err) {
+      cancel.abort(err);
+      await seen.catch(() => undefined); // its listeners and timer are gone once it settles
+      throw err;
+    }
+    return await seen;
   }
 }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { QmpClient } from '../../src/vm/qmp.js';
 import { AgentClient, GuestError } from '../../src/vm/agent-client.js';
 import { DeadlineError, HarnessError } from '../../src/util/errors.js';
+import { hotplug } from '../../src/reset/hotplug.js';
+import type { Machine } from '../../src/vm/machine.js';
 
 function fakePeer(path: string, onLine: (line: string, sock: Socket) => void, greeting?: string): Promise<() => void> {
   return new Promise((resolve) => {
@@ -63,6 +65,77 @@ t.test('QMP: greeting, capabilities, a command, an error and an event', async (t
   await t.rejects(q.waitEvent('NEVER', () => true, 100), DeadlineError);
   t.same(seen.slice(0, 2), ['qmp_capabilities', 'query-status']);
   q.close();
+  stop();
+});
+
+const greeting = `${JSON.stringify({ QMP: { version: { qemu: { major: 7 } }, capabilities: [] } })}\r\n`;
+const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+t.test('a failed device_del rejects at once with its cause and leaves no timer or rejection behind', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'rb-qmp-')), 'qmp.sock');
+  const stop = await fakePeer(
+    path,
+    (line, sock) => {
+      const m = JSON.parse(line) as { execute: string; id: string; arguments?: { id?: string } };
+      const answer =
+        m.execute === 'device_del'
+          ? { error: { class: 'DeviceNotFound', desc: `Device '${m.arguments?.id}' not found` }, id: m.id }
+          : { return: {}, id: m.id };
+      sock.write(`${JSON.stringify(answer)}\r\n`);
+    },
+    greeting,
+  );
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => void unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => process.off('unhandledRejection', onUnhandled));
+  const q = new QmpClient(path);
+  await q.open(5000);
+  const before = timers();
+  const site = { vm: { qmp: q } as unknown as Machine, netdev: 'eth1', rxe: 'rxe0', cidr: '10.99.0.1/24', nicId: 'nic0', nicDevice: 'virtio-net-pci,id=nic0' };
+  const started = Date.now();
+  // The real injector with its real 150 s unplug deadline.
+  const err = await hotplug.trigger(site).catch((e: unknown) => e);
+  const tookMs = Date.now() - started;
+  t.type(err, HarnessError);
+  t.match((err as Error).message, /QMP DeviceNotFound: Device 'nic0' not found/, 'the cause is QMP\'s own error');
+  t.ok(tookMs < 5000, `rejected at once (${tookMs} ms), not after the unplug deadline`);
+  t.equal(timers(), before, 'the DEVICE_DELETED deadline timer is gone');
+  t.equal(q.listenerCount('event'), 0, 'no event listener left');
+  t.equal(q.listenerCount('closed'), 0, 'no close listener left');
+  await new Promise((r) => setImmediate(r));
+  t.same(unhandled, [], 'no unhandled rejection');
+  q.close();
+  stop();
+});
+
+t.test('executeAndWait: an event that overtakes the answer counts; a dead channel ends the wait', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'rb-qmp-')), 'qmp.sock');
+  const stop = await fakePeer(
+    path,
+    (line, sock) => {
+      const m = JSON.parse(line) as { execute: string; id: string; arguments?: { id?: string } };
+      if (m.execute === 'device_del') {
+        sock.write(`${JSON.stringify({ event: 'DEVICE_DELETED', data: { device: m.arguments?.id } })}\r\n`);
+      }
+      if (m.execute === 'die') {
+        sock.destroy();
+        return;
+      }
+      sock.write(`${JSON.stringify({ return: {}, id: m.id })}\r\n`);
+    },
+    greeting,
+  );
+  const q = new QmpClient(path);
+  await q.open(5000);
+  const e = await q.executeAndWait('device_del', { id: 'nic1' }, { name: 'DEVICE_DELETED', match: (e) => e.data?.device === 'nic1', deadlineMs: 60_000 });
+  t.equal(e.data?.device, 'nic1');
+  const pending = q.waitEvent('NEVER', () => true, 60_000);
+  const started = Date.now();
+  await t.rejects(q.execute('die'), HarnessError);
+  await t.rejects(pending, /QMP event NEVER: QMP connection closed/);
+  t.ok(Date.now() - started < 5000, 'the wait ends with the channel, not at its deadline');
+  t.equal(q.listenerCount('event'), 0, 'no event listener left');
   stop();
 });
 
