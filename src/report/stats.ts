@@ -110,7 +110,7 @@ export function buildComparison(input: Results | readonly RunResult[]): Comparis
   const byScenario = new Map<string, Map<string, RunResult[]>>();
   for (const r of runs) {
     let m = byScenario.get(r.scenario);
-    if (!m) byScenario.set(r.scenario, (m = new Map()));
+    if (!m) byScenario.set(r.scenario, (m = new Map<string, RunResult[]>()));
     let list = m.get(r.kernel);
     if (!list) m.set(r.kernel, (list = []));
     list.push(r);

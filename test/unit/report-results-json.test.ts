@@ -159,7 +159,7 @@ async function cli(...argv: string[]): Promise<string> {
   registerReportCommand(program);
   const out: string[] = [];
   const orig = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
+  process.stdout.write = (s: string) => (out.push(s), true);
   try {
     await program.parseAsync(['node', 'reset-bench', ...argv]);
   } finally {
