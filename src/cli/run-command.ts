@@ -4,7 +4,9 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resolveKernel } from '../kernel/resolve.js';
+import { pickSeries, pinsFile, readPins } from '../kernel/pins.js';
+import { parseKernelChoice, resolveKernel } from '../kernel/resolve.js';
+import { projectRoot, toolVersion } from '../kernel/root.js';
 import { writeReport } from '../report/write-all.js';
 import { checkOrigin } from '../report/kcidb.js';
 import { logRunDone, logSummary } from '../report/log-lines.js';
@@ -77,7 +79,7 @@ export function jobsWithinCores(requested: number, vmsPerRun: number, cores: num
 }
 
 async function pool<T, R>(items: T[], jobs: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
@@ -132,19 +134,41 @@ async function execute(args: string[], kernels: string[], o: RunOpts, compare: b
   const results: Results = {
     version: 2,
     generated_at: new Date().toISOString(),
-    tool: { name: 'reset-bench', version: '0.1.0' },
+    tool: { name: 'reset-bench', version: toolVersion() },
     runs,
   };
   const written = await writeReport(resultsDir, results, { kcidbOrigin });
   if (o.json) process.stdout.write(resultsToJson(results));
   else {
-    if (compare) process.stdout.write(`${formatComparison(buildComparison(results))}\n`);
+    if (compare) for (const [series, group] of bySeries(runs)) process.stdout.write(`${series ? `${series}:\n` : ''}${formatComparison(buildComparison(group))}\n`);
     for (const r of runs) process.stdout.write(`${r.verdict.padEnd(5)} ${r.scenario} [${r.kernel}] #${r.iteration}: ${r.reason}\n`);
     process.stdout.write(`results: ${resultsDir} (${written.files.length} files; open report.html)\n`);
   }
   // compare: stock is expected to fail; the patched kernel must pass everything.
-  process.exitCode = exitCodeFor(runs, compare ? (r) => r.kernel !== 'stock' : undefined);
+  process.exitCode = exitCodeFor(runs, compare ? (r) => parseKernelChoice(r.kernel)?.kind !== 'stock' : undefined);
   logSummary(ctx.log, runs, process.exitCode, resultsDir);
+}
+
+/** The kernels `compare` runs: stock and patched of each series (plain labels for the default). */
+export async function compareKernels(list: string | undefined): Promise<string[]> {
+  if (list === undefined) return ['stock', 'patched'];
+  const pins = await readPins(pinsFile(projectRoot()));
+  const series = list.split(',').map((s) => s.trim());
+  if (series.some((s) => !s)) throw new UsageError(`expected series like 6.1,6.12, got ${JSON.stringify(list)}`, '--series');
+  return [...new Set(series)].flatMap((s) => {
+    pickSeries(pins, s);
+    return [`stock@${s}`, `patched@${s}`];
+  });
+}
+
+/** Runs grouped by the series in their kernel label ("patched@6.12" -> "6.12"; "" when none is named). */
+export function bySeries(runs: RunResult[]): Map<string, RunResult[]> {
+  const out = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    const s = parseKernelChoice(r.kernel)?.series ?? '';
+    out.set(s, [...(out.get(s) ?? []), r]);
+  }
+  return out;
 }
 
 const common = (c: Command): Command =>
@@ -161,11 +185,12 @@ const common = (c: Command): Command =>
 export function registerRunCommands(program: Command): void {
   common(program.command('run'))
     .description('run scenarios on one kernel')
-    .option('--kernel <kernel>', 'stock, patched, debug or a directory with bzImage and lib/modules', 'patched')
+    .option('--kernel <kernel>', 'stock, patched, debug (KIND@SERIES for a series, e.g. stock@6.12) or a directory with bzImage and lib/modules', 'patched')
     .action((args: string[], o: RunOpts) => execute(args, [o.kernel ?? 'patched'], o, false));
   common(program.command('compare'))
-    .description('run scenarios on stock and patched, side by side (exit 0 when patched passes everything)')
-    .action((args: string[], o: RunOpts) => execute(args, ['stock', 'patched'], o, true));
+    .description('run scenarios on stock and patched, side by side, per series (exit 0 when patched passes everything)')
+    .option('--series <list>', 'kernel series to compare on, comma-separated (e.g. 6.1,6.12; default: the default series)')
+    .action(async (args: string[], o: RunOpts & { series?: string }) => execute(args, await compareKernels(o.series), o, true));
   program
     .command('list')
     .description('built-in scenarios, one per line')

@@ -90,7 +90,7 @@ export function registerVmCommand(program: Command): void {
         }
         times.sort((a, b) => a - b);
         medians[kind] = times[Math.floor(times.length / 2)]!;
-        process.stdout.write(`${kind}: median ${medians[kind]} ms over ${o.runs} boots (min ${times[0]}, max ${times[times.length - 1]}); goal ${goals[kind]} ms, ratio ${(medians[kind]! / goals[kind]).toFixed(2)}\n`);
+        process.stdout.write(`${kind}: median ${medians[kind]} ms over ${o.runs} boots (min ${times[0]}, max ${times[times.length - 1]}); goal ${goals[kind]} ms, ratio ${(medians[kind] / goals[kind]).toFixed(2)}\n`);
       }
       process.stdout.write(`accel=${detectAccel()} loopback_ms=${medians.loopback} pair_ms=${medians.pair}\n`);
     });

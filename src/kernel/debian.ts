@@ -1,26 +1,27 @@
-// The embedded default kernel: Debian bookworm's linux-image-amd64, resolved to one
-// exact ABI and version, fetched with apt-get download and unpacked with dpkg-deb -x
+// The lab's kernels: Debian bookworm's image, headers, kbuild and source of a series
+// (6.1, 6.12), at the exact versions kernel-pins.json names, fetched with apt-get download and unpacked with dpkg-deb -x
 // into the cache. No root install, no initramfs hooks. Idempotent and resumable:
 // every step leaves a marker, downloads land under .partial/ and are checked against
 // the archive's SHA256 before they are kept.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
-import { HarnessError } from '../util/errors.js';
+import { HarnessError, UsageError } from '../util/errors.js';
 import { run } from '../util/exec.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { bzImagePayload, decompressor } from './bzimage.js';
 import { kernelLayout, type KernelLayout } from './cache.js';
+import type { Pin } from './pins.js';
 
 export const Manifest = z.object({
-  meta: z.literal('linux-image-amd64'),
+  meta: z.string(),
   version: z.string(),
   abi: z.string(),
   series: z.string(),
-  packages: z.array(z.object({ name: z.string(), file: z.string(), sha256: z.string() })),
+  packages: z.array(z.object({ name: z.string(), version: z.string().optional(), file: z.string(), sha256: z.string() })),
 });
 export type Manifest = z.infer<typeof Manifest>;
 
@@ -65,47 +66,81 @@ export function parseAptShow(text: string): PackageRecord[] {
   return out;
 }
 
-/** Compares Debian versions well enough for kernel packages (numeric runs, then text). */
-export function compareDebVersions(a: string, b: string): number {
-  const pa = a.split(/(\d+)/);
-  const pb = b.split(/(\d+)/);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? '';
-    const y = pb[i] ?? '';
-    if (x === y) continue;
-    if (i % 2 === 1) return (Number(x) || 0) - (Number(y) || 0);
-    return x < y ? -1 : 1;
-  }
-  return 0;
+/** dpkg's own ordering of Debian versions (epochs, ~, revisions): `dpkg --compare-versions`. */
+export async function debVersionGreater(a: string, b: string): Promise<boolean> {
+  const r = await execa('dpkg', ['--compare-versions', a, 'gt', b], { reject: false });
+  if (r.exitCode !== 0 && r.exitCode !== 1) throw new HarnessError(`dpkg --compare-versions ${a} gt ${b}: ${String(r.stderr)}`);
+  return r.exitCode === 0;
 }
 
-/** From the newest linux-image-amd64 record: the image package it pins, its ABI and version. */
-export function resolveMeta(records: PackageRecord[]): { version: string; abi: string; series: string } {
-  const metas = records.filter((r) => r.package === 'linux-image-amd64');
-  if (metas.length === 0) {
-    throw new HarnessError('apt-cache knows no linux-image-amd64: run `apt-get update` first');
-  }
-  metas.sort((a, b) => compareDebVersions(b.version, a.version));
-  const m = /linux-image-(\d+\.\d+)\.(\d+-\d+)-amd64 \(= ([^)]+)\)/.exec(metas[0]!.depends);
-  if (!m) throw new HarnessError(`cannot read the image package from Depends: ${metas[0]!.depends}`);
-  const series = m[1]!;
-  return { series, abi: `${series}.${m[2]}-amd64`, version: m[3]! };
+/** The newest of some records, by dpkg's ordering. */
+export async function newestRecord(records: PackageRecord[]): Promise<PackageRecord | undefined> {
+  let best: PackageRecord | undefined;
+  for (const r of records) if (!best || (await debVersionGreater(r.version, best.version))) best = r;
+  return best;
 }
 
-export function packageNames(abi: string, series: string): string[] {
-  const common = abi.replace(/-amd64$/, '-common');
-  return [
-    `linux-image-${abi}`,
-    `linux-headers-${abi}`,
-    `linux-headers-${common}`,
-    `linux-kbuild-${series}`,
-    `linux-source-${series}`,
-  ];
+/** "linux-image-<abi> (= <version>)" in a meta package's Depends. */
+export function imageOfMeta(depends: string): { abi: string; version: string } | undefined {
+  const m = /linux-image-(\S+-amd64) \(= ([^)]+)\)/.exec(depends);
+  return m ? { abi: m[1]!, version: m[2]! } : undefined;
+}
+
+/** From the headers package's Depends: its -common package and its kbuild package (with any version constraint). */
+export function headersDeps(depends: string): { common?: string; kbuild?: string; kbuildExact?: string } {
+  const parts = depends.split(',').map((s) => s.trim());
+  const common = parts.map((p) => /^(linux-headers-\S+-common)\b/.exec(p)?.[1]).find(Boolean);
+  const kb = parts.map((p) => /^(linux-kbuild-\S+?)(?:\s+\((=|>=) ([^)]+)\))?$/.exec(p)).find(Boolean);
+  return { common, kbuild: kb?.[1], kbuildExact: kb?.[2] === '=' ? kb[3] : undefined };
 }
 
 async function aptShow(names: string[]): Promise<PackageRecord[]> {
   const r = await execa('apt-cache', ['show', ...names], { reject: false });
   return parseAptShow(String(r.stdout));
+}
+
+/** The newest kernel of a series in the archive, as a pin (what `kernel update` writes). */
+export async function newestPin(series: string, meta: string): Promise<Pin> {
+  const top = await newestRecord(await aptShow([meta]));
+  if (!top) throw new UsageError(`apt-cache knows no ${meta}: run \`apt-get update\` first`, '--series');
+  const image = imageOfMeta(top.depends);
+  if (!image) throw new HarnessError(`cannot read the image package from ${meta}'s Depends: ${top.depends}`);
+  const { abi, version } = image;
+  const headers = (await aptShow([`linux-headers-${abi}=${version}`]))[0];
+  if (!headers) throw new HarnessError(`apt-cache has no linux-headers-${abi}=${version}`);
+  const deps = headersDeps(headers.depends);
+  if (!deps.common || !deps.kbuild) throw new HarnessError(`cannot read -common and kbuild from linux-headers-${abi}'s Depends: ${headers.depends}`);
+  const kbuild = deps.kbuildExact ?? (await newestRecord(await aptShow([deps.kbuild])))?.version;
+  if (!kbuild) throw new HarnessError(`apt-cache knows no ${deps.kbuild}`);
+  return {
+    meta,
+    version,
+    abi,
+    packages: {
+      [`linux-image-${abi}`]: version,
+      [`linux-headers-${abi}`]: version,
+      [deps.common]: version,
+      [deps.kbuild]: kbuild,
+      [`linux-source-${series}`]: version,
+    },
+  };
+}
+
+/** The archive's record of every pinned package; a package it no longer holds is a usage error saying how to update. */
+async function pinnedRecords(series: string, pin: Pin): Promise<PackageRecord[]> {
+  const wanted = Object.entries(pin.packages);
+  const records = await aptShow(wanted.map(([n, v]) => `${n}=${v}`));
+  const missing = wanted.filter(([n, v]) => !records.some((r) => r.package === n && r.version === v));
+  if (missing.length) {
+    throw new UsageError(
+      `the pinned ${series} kernel ${pin.version} (${pin.abi}) is not in the archive any more: apt-cache has no ${missing
+        .map(([n, v]) => `${n}=${v}`)
+        .join(', ')}. Run \`reset-bench kernel update --series ${series}\` to move the pin to the newest ` +
+        '(and commit kernel-pins.json), or `apt-get update` if the package lists are old',
+      `kernel-pins.json series ${series}`,
+    );
+  }
+  return wanted.map(([n, v]) => records.find((r) => r.package === n && r.version === v)!);
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -119,74 +154,72 @@ async function readManifest(path: string): Promise<Manifest | undefined> {
   return Manifest.parse(JSON.parse(await readFile(path, 'utf8')));
 }
 
-/** Finds an already fetched kernel in the cache (newest manifest), or undefined. */
-export async function findFetched(cache: string): Promise<Fetched | undefined> {
-  const dir = join(cache, 'kernels');
-  if (!existsSync(dir)) return undefined;
-  const found: Fetched[] = [];
-  for (const kver of await readdir(dir)) {
-    const m = await readManifest(join(dir, kver, 'manifest.json')).catch(() => undefined);
-    if (m && existsSync(join(dir, kver, '.complete'))) found.push({ manifest: m, layout: kernelLayout(cache, m.abi, m.series) });
-  }
-  found.sort((a, b) => compareDebVersions(b.manifest.version, a.manifest.version));
-  return found[0];
+/** The pinned kernel if it is complete in the cache, else undefined. */
+export async function findFetched(cache: string, series: string, pin: Pin): Promise<Fetched | undefined> {
+  const layout = kernelLayout(cache, pin.abi, series);
+  const m = await readManifest(layout.manifest).catch(() => undefined);
+  if (m && m.version === pin.version && existsSync(join(layout.root, '..', '.complete'))) return { manifest: m, layout };
+  return undefined;
 }
 
 export interface FetchOptions {
   cache: string;
-  refresh?: boolean;
+  series: string;
+  pin: Pin;
   log?: Logger;
   progress?: (msg: string) => void;
 }
 
-/** Fetches and unpacks the default kernel; a second call with everything in place does nothing. */
-export async function fetchDefaultKernel(opts: FetchOptions): Promise<Fetched> {
+/** Fetches and unpacks the pinned kernel of a series; a second call with everything in place does nothing. */
+export async function fetchKernel(opts: FetchOptions): Promise<Fetched> {
   const log = opts.log ?? silentLogger;
   const say = opts.progress ?? (() => {});
-  if (!opts.refresh) {
-    const have = await findFetched(opts.cache);
-    if (have) return have;
+  const { series, pin } = opts;
+  const have = await findFetched(opts.cache, series, pin);
+  if (have) return have;
+  const layout = kernelLayout(opts.cache, pin.abi, series);
+  const old = await readManifest(layout.manifest).catch(() => undefined);
+  if (old && old.version !== pin.version) {
+    say(`the cache holds ${old.version} of ${pin.abi}; the pin says ${pin.version}: replacing it`);
+    await rm(join(layout.root, '..'), { recursive: true, force: true });
   }
-  const meta = resolveMeta(await aptShow(['linux-image-amd64']));
-  const names = packageNames(meta.abi, meta.series);
-  const records = await aptShow(names.map((n) => `${n}=${meta.version}`));
-  const layout = kernelLayout(opts.cache, meta.abi, meta.series);
-  const packages = names.map((name) => {
-    const r = records.find((x) => x.package === name && x.version === meta.version);
-    if (!r) throw new HarnessError(`apt-cache has no ${name}=${meta.version}: run \`apt-get update\``);
-    return { name, file: r.filename.split('/').pop()!, sha256: r.sha256 };
-  });
-  const manifest: Manifest = { meta: 'linux-image-amd64', ...meta, packages };
-  log.info({ abi: meta.abi, version: meta.version }, 'default kernel resolved');
+  const records = await pinnedRecords(series, pin);
+  const packages = records.map((r) => ({ name: r.package, version: r.version, file: r.filename.split('/').pop()!, sha256: r.sha256 }));
+  const manifest: Manifest = { meta: pin.meta, version: pin.version, abi: pin.abi, series, packages };
+  log.info({ series, abi: pin.abi, version: pin.version }, 'pinned kernel');
 
-  const partial = join(layout.debs, '.partial');
-  await mkdir(partial, { recursive: true });
-  for (const [i, p] of packages.entries()) {
-    const dest = join(layout.debs, p.file);
-    if (existsSync(dest) && (await sha256File(dest)) === p.sha256) continue;
-    say(`[${i + 1}/${packages.length}] downloading ${p.name}=${meta.version}`);
-    await rm(join(partial, p.file), { force: true });
-    await run('apt-get', ['download', `${p.name}=${meta.version}`], { cwd: partial, timeoutMs: 900_000 });
-    const sum = await sha256File(join(partial, p.file));
-    if (sum !== p.sha256) throw new HarnessError(`${p.file}: SHA256 ${sum} does not match the archive's ${p.sha256}`);
-    await rename(join(partial, p.file), dest);
-  }
-
+  await download(layout, packages, say);
   await mkdir(layout.root, { recursive: true });
   for (const [i, p] of packages.entries()) {
     const marker = join(layout.root, `.extracted-${p.name}`);
     if (existsSync(marker)) continue;
     say(`[${i + 1}/${packages.length}] unpacking ${p.name}`);
     await run('dpkg-deb', ['-x', join(layout.debs, p.file), layout.root]);
-    await writeFile(marker, `${meta.version}\n`);
+    await writeFile(marker, `${p.version}\n`);
   }
-  await fixHeaders(layout, meta.abi);
-  await extractSource(layout, meta.series, say);
+  await fixHeaders(layout, pin.abi);
+  await extractSource(layout, series, say);
   await extractVmlinux(layout, say);
   await writeFile(layout.manifest, JSON.stringify(manifest, null, 2));
-  await writeFile(join(layout.root, '..', '.complete'), `${meta.version}\n`);
-  say(`kernel ${meta.abi} (${meta.version}) ready in ${join(layout.root, '..')}`);
+  await writeFile(join(layout.root, '..', '.complete'), `${pin.version}\n`);
+  say(`kernel ${pin.abi} (${pin.version}) ready in ${join(layout.root, '..')}`);
   return { manifest, layout };
+}
+
+/** apt-get download into .partial/, checked against the archive's SHA256 before it is kept. */
+async function download(layout: KernelLayout, packages: Manifest['packages'], say: (m: string) => void): Promise<void> {
+  const partial = join(layout.debs, '.partial');
+  await mkdir(partial, { recursive: true });
+  for (const [i, p] of packages.entries()) {
+    const dest = join(layout.debs, p.file);
+    if (existsSync(dest) && (await sha256File(dest)) === p.sha256) continue;
+    say(`[${i + 1}/${packages.length}] downloading ${p.name}=${p.version}`);
+    await rm(join(partial, p.file), { force: true });
+    await run('apt-get', ['download', `${p.name}=${p.version}`], { cwd: partial, timeoutMs: 900_000 });
+    const sum = await sha256File(join(partial, p.file));
+    if (sum !== p.sha256) throw new HarnessError(`${p.file}: SHA256 ${sum} does not match the archive's ${p.sha256}`);
+    await rename(join(partial, p.file), dest);
+  }
 }
 
 /** The headers package's Makefile includes an absolute /usr/src path: point it at our copy. */
@@ -228,7 +261,7 @@ async function extractVmlinux(layout: KernelLayout, say: (m: string) => void): P
     reject: false,
     stripFinalNewline: false,
   });
-  const out = r.stdout as unknown as Uint8Array;
+  const out = r.stdout;
   if (!out || out.length < 4 || Buffer.from(out).readUInt32BE(0) !== 0x7f454c46) {
     throw new HarnessError(`could not decompress the ${payload.format} payload of ${layout.bzImage}`);
   }

@@ -1,7 +1,8 @@
-// reset-bench kernel build --debug: linux-source-6.1 with kernel-patches/ applied in-tree,
-// configured from vm/lab.config + vm/debug.config on top of allnoconfig (KASAN, lockdep,
-// DEBUG_ATOMIC_SLEEP, hung task, kmemleak), installed into <cache>/debug-kernel as
-// bzImage + lib/modules/<kver>, which is what resolveKernel('debug') boots.
+// reset-bench kernel build --debug [--series S]: the series' pinned linux-source with
+// kernel-patches/<S>/ applied in-tree, configured from vm/lab.config + vm/debug.config on
+// top of allnoconfig (KASAN, lockdep, DEBUG_ATOMIC_SLEEP, hung task, kmemleak), installed
+// into <cache>/debug-kernel/<S> as bzImage + lib/modules/<kver>, which is what
+// resolveKernel('debug@S') boots.
 // Rebuilds only when the patches, the fragments or the source change (content hash).
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -10,9 +11,10 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError, UsageError } from '../util/errors.js';
 import { run } from '../util/exec.js';
-import { fetchDefaultKernel } from './debian.js';
-import { listPatches } from './module-build.js';
-import { projectRoot } from './resolve.js';
+import { applyPatches } from './apply.js';
+import { fetchSeries } from './fetch.js';
+import { projectRoot } from './root.js';
+import { patchedFiles, patchsetHash, seriesPatches, type SeriesPatch } from './series.js';
 
 /** Bump when the recipe below changes in a way that needs a fresh build. */
 const RECIPE = 'debug-build/1';
@@ -81,23 +83,13 @@ async function readFragments(dir: string): Promise<Array<{ file: string; path: s
 export async function debugBuildHash(opts: {
   sourceVersion: string;
   fragments: Array<{ file: string; text: string }>;
-  patchDir: string;
+  patches: SeriesPatch[];
 }): Promise<string> {
   const h = createHash('sha256');
   h.update(`${RECIPE}\nsource=${opts.sourceVersion}\n`);
   for (const f of opts.fragments) h.update(`fragment ${f.file}\n`).update(f.text);
-  for (const p of await listPatches(opts.patchDir)) h.update(`patch ${p}\n`).update(await readFile(join(opts.patchDir, p)));
+  for (const p of opts.patches) h.update(`patch ${p.name}\n`).update(await readFile(p.path));
   return h.digest('hex');
-}
-
-/** Files a patch series touches (the "+++ b/..." lines), so they can be unshared before patching. */
-export function patchedFiles(patchText: string): string[] {
-  const files = new Set<string>();
-  for (const l of patchText.split('\n')) {
-    const m = /^\+\+\+ b\/(\S+)/.exec(l);
-    if (m) files.add(m[1]!);
-  }
-  return [...files];
 }
 
 async function lastLine(file: string): Promise<string> {
@@ -128,7 +120,10 @@ async function readStamp(file: string): Promise<string | undefined> {
 
 export interface DebugBuildOptions {
   cache: string;
-  patchDir: string;
+  /** The kernel series (default: the pins file's default). */
+  series?: string;
+  /** The series directory (default <project>/kernel-patches/<series>). */
+  seriesDir?: string;
   jobs?: number;
   progress?: (m: string) => void;
   force?: boolean;
@@ -142,7 +137,10 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
   const say = opts.progress ?? (() => {});
   const jobs = opts.jobs ?? 2;
   const niceLevel = opts.nice ?? 19;
-  const out = join(opts.cache, 'debug-kernel');
+  const fetched = await fetchSeries({ cache: opts.cache, series: opts.series, progress: opts.progress });
+  const series = fetched.manifest.series;
+  const seriesDir = opts.seriesDir ?? join(projectRoot(), 'kernel-patches', series);
+  const out = debugKernelDir(opts.cache, series);
   const build = join(out, 'build');
   const src = join(build, 'src');
   const obj = join(build, 'obj');
@@ -150,14 +148,15 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
   const stampFile = join(out, 'stamp.json');
   const preparedFile = join(build, 'prepared.json');
 
-  const fetched = await fetchDefaultKernel({ cache: opts.cache, progress: opts.progress });
   const pristine = fetched.layout.source;
   if (!existsSync(join(pristine, 'Makefile'))) throw new HarnessError(`no linux source at ${pristine}: run reset-bench kernel fetch`);
   const fragments = await readFragments(opts.fragmentDir ?? fragmentDir());
   const bad = contradictions(fragments);
   if (bad.length) throw new UsageError(`config fragments contradict each other:\n${bad.join('\n')}`, 'vm/*.config');
-  const patches = await listPatches(opts.patchDir);
-  const hash = await debugBuildHash({ sourceVersion: fetched.manifest.version, fragments, patchDir: opts.patchDir });
+  const patches = await seriesPatches(seriesDir);
+  const hash = await debugBuildHash({ sourceVersion: fetched.manifest.version, fragments, patches });
+  const applied = patches.map((p) => p.name);
+  const patchset = await patchsetHash(patches);
 
   if (!opts.force && (await readStamp(stampFile)) === hash) {
     const kver = await currentKver(out);
@@ -177,25 +176,14 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
     await rm(opts.force ? build : src, { recursive: true, force: true });
     await mkdir(build, { recursive: true });
     await run('cp', ['-al', pristine, src], { timeoutMs: 600_000 });
-    const texts = await Promise.all(patches.map((p) => readFile(join(opts.patchDir, p), 'utf8')));
+    const texts = await Promise.all(patches.map((p) => readFile(p.path, 'utf8')));
     for (const f of new Set(texts.flatMap(patchedFiles))) {
       const target = join(src, f);
       if (!existsSync(target)) continue;
       await copyFile(target, `${target}.rb-unshare`);
       await rename(`${target}.rb-unshare`, target);
     }
-    for (const p of patches) {
-      say(`applying ${p}`);
-      const r = await execa('patch', ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-d', src, '-i', join(opts.patchDir, p)], {
-        reject: false,
-      });
-      if (r.exitCode !== 0) {
-        throw new UsageError(
-          `does not apply to linux-source ${fetched.manifest.version}:\n${String(r.stdout)}${String(r.stderr)}`,
-          `kernel-patches/${p}`,
-        );
-      }
-    }
+    await applyPatches({ tree: src, patches, source: `linux-source ${fetched.manifest.version}`, seriesLabel: `kernel-patches/${series}`, say });
     say(`configuring: allnoconfig + ${FRAGMENTS.join(' + ')}`);
     await mkdir(obj, { recursive: true });
     await run('scripts/kconfig/merge_config.sh', ['-n', '-O', obj, ...fragments.map((f) => f.path)], { cwd: src, timeoutMs: 300_000 });
@@ -206,7 +194,7 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
     if (missing.length) {
       throw new UsageError(`the final .config lost requested options (unmet dependencies?):\n${missing.join('\n')}`, 'vm/*.config');
     }
-    await writeFile(preparedFile, `${JSON.stringify({ hash, patches, at: new Date().toISOString() })}\n`);
+    await writeFile(preparedFile, `${JSON.stringify({ hash, patches: applied, at: new Date().toISOString() })}\n`);
   }
 
   // 2. Build, the output in make.log, its last line as progress every 30 s.
@@ -226,10 +214,24 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
   await rename(join(out, 'bzImage.new'), join(out, 'bzImage'));
   await writeFile(
     stampFile,
-    `${JSON.stringify({ hash, kver, patches, source: fetched.manifest.version, seconds: Math.round((Date.now() - t0) / 1000) })}\n`,
+    `${JSON.stringify({ hash, kver, series, patches: applied, patchset, source: fetched.manifest.version, abi: fetched.manifest.abi, seconds: Math.round((Date.now() - t0) / 1000) })}\n`,
   );
   say(`debug kernel ${kver} in ${out} (${Math.round((Date.now() - t0) / 1000)} s)`);
   return { dir: out, kver, rebuilt: true };
+}
+
+/** Where the debug kernel of a series is installed. */
+export const debugKernelDir = (cache: string, series: string): string => join(cache, 'debug-kernel', series);
+
+/** What the last debug build of a series recorded (stamp.json), if there is one. */
+export async function debugStamp(
+  dir: string,
+): Promise<{ kver: string; series?: string; patches?: string[]; patchset?: string; source?: string; abi?: string } | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'stamp.json'), 'utf8')) as { kver: string };
+  } catch {
+    return undefined;
+  }
 }
 
 async function currentKver(out: string): Promise<string | undefined> {
@@ -249,7 +251,7 @@ async function makeLogged(
   await mkdir(dirname(log), { recursive: true });
   const ws = createWriteStream(log, { flags: 'a' });
   const [file, argv] = niceLevel > 0 ? ['nice', ['-n', String(niceLevel), 'make', ...args]] : ['make', args];
-  const sub = execa(file, argv as string[], { reject: false, buffer: false, stdin: 'ignore' });
+  const sub = execa(file, argv, { reject: false, buffer: false, stdin: 'ignore' });
   sub.stdout?.pipe(ws, { end: false });
   sub.stderr?.pipe(ws, { end: false });
   const timer = setInterval(() => {

@@ -30,3 +30,13 @@ export function kbuildFor(makefile: string, modules: readonly string[]): string 
   }
   return [`obj-m := ${modules.map((m) => `${m}.o`).join(' ')}`, ...flags, ...parts, ''].join('\n');
 }
+
+/** The modules of a Makefile whose object lists name `object` (e.g. "multipath.o" -> ["nvme-core"]). */
+export function modulesOfObject(makefile: string, object: string): string[] {
+  const out = new Set<string>();
+  for (const l of makefileLines(makefile)) {
+    const m = /^([A-Za-z0-9_-]+)-(?:y|objs|\$\(CONFIG_[A-Z0-9_]+\))\s*[:+]?=\s*(.*)$/.exec(l);
+    if (m && m[1] !== 'obj' && m[2]!.split(/\s+/).includes(object)) out.add(m[1]!);
+  }
+  return [...out];
+}

@@ -1,67 +1,105 @@
-// Out-of-tree builds of nvme-rdma.ko and nvmet-rdma.ko (both variants), and of rdma_rxe.ko
-// and nvme-core.ko (patched only: the series carries an rxe prerequisite and an
-// nvme-multipath fix) from the kernel's own source, with kernel-patches/*.patch applied
-// for the patched variant, installed into that variant's updates/. Rebuilds only when the
-// sources or the patches change.
+// Out-of-tree builds of the lab's modules from the kernel's own source, installed into a
+// variant's updates/: stock builds nvme-rdma.ko and nvmet-rdma.ko unchanged; patched
+// applies the series (kernel-patches/<series>/series) and builds those two plus every
+// lab module a patch touches (nvme-core, rdma_rxe, ... as the patches say). Rebuilds
+// only when the sources or the patches change.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { execa } from 'execa';
+import { basename, dirname, join } from 'node:path';
 import { HarnessError, UsageError } from '../util/errors.js';
 import { run } from '../util/exec.js';
-import { kbuildFor } from './kbuild.js';
+import { applyPatches } from './apply.js';
+import { kbuildFor, modulesOfObject } from './kbuild.js';
 import { depmod, ensureVariantTree } from './modtree.js';
+import { patchedFiles, patchsetHash, seriesPatches, type SeriesPatch } from './series.js';
 import type { Fetched } from './debian.js';
 
 export type Variant = 'stock' | 'patched';
+export const VARIANTS: readonly Variant[] = ['stock', 'patched'];
 
-interface BuiltModule {
+interface LabModule {
   dir: string;
   module: string;
-  variants: readonly Variant[];
 }
 
-/**
- * The modules we build, where their source lives, and for which variants. Each is built
- * from its directory's own Makefile lines (kbuild.ts). The stock variant keeps the
- * distribution's nvme-core.ko and rdma_rxe.ko.
- */
-export const BUILT_MODULES: readonly BuiltModule[] = [
-  { dir: 'drivers/nvme/host', module: 'nvme-core', variants: ['patched'] },
-  { dir: 'drivers/nvme/host', module: 'nvme-rdma', variants: ['stock', 'patched'] },
-  { dir: 'drivers/nvme/target', module: 'nvmet-rdma', variants: ['stock', 'patched'] },
-  { dir: 'drivers/infiniband/sw/rxe', module: 'rdma_rxe', variants: ['patched'] },
+/** The modules the lab loads that can be built out of tree, in build order. */
+export const LAB_MODULES: readonly LabModule[] = [
+  { dir: 'drivers/nvme/host', module: 'nvme-core' },
+  { dir: 'drivers/nvme/host', module: 'nvme-fabrics' },
+  { dir: 'drivers/nvme/host', module: 'nvme-rdma' },
+  { dir: 'drivers/nvme/target', module: 'nvmet' },
+  { dir: 'drivers/nvme/target', module: 'nvmet-rdma' },
+  { dir: 'drivers/infiniband/sw/rxe', module: 'rdma_rxe' },
 ];
 
-/** Bump when the way modules are built changes, so cached variants are rebuilt. */
-const RECIPE = 3;
+/** What both variants build: the stock variant keeps the distribution's other modules. */
+export const STOCK_MODULES = ['nvme-rdma', 'nvmet-rdma'];
 
-/** The variant's modules grouped by source directory, in first-seen order: one build each. */
-export function buildDirs(variant: Variant): { dir: string; modules: string[] }[] {
-  const dirs = new Map<string, string[]>();
-  for (const m of BUILT_MODULES.filter((x) => x.variants.includes(variant))) dirs.set(m.dir, [...(dirs.get(m.dir) ?? []), m.module]);
-  return [...dirs].map(([dir, modules]) => ({ dir, modules }));
+/** Bump when the way modules are built changes, so cached variants are rebuilt. */
+const RECIPE = 4;
+
+/**
+ * The lab modules a set of patched files needs rebuilt: a .c file's module (from its
+ * directory's Makefile), every lab module of the directory for anything else (a header).
+ * A file outside the lab modules' directories cannot be built out of tree: an error.
+ */
+export async function touchedModules(sourceRoot: string, files: { file: string; patch: string }[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (const { file, patch } of files) {
+    const dir = dirname(file);
+    const inDir = LAB_MODULES.filter((m) => m.dir === dir).map((m) => m.module);
+    if (inDir.length === 0) {
+      throw new UsageError(
+        `touches ${file}, outside the modules the patched variant builds out of tree (${[...new Set(LAB_MODULES.map((m) => m.dir))].join(', ')}); ` +
+          'use `reset-bench kernel build --debug` for an in-tree build',
+        patch,
+      );
+    }
+    if (!file.endsWith('.c')) {
+      inDir.forEach((m) => out.add(m));
+      continue;
+    }
+    const makefile = await readFile(join(sourceRoot, dir, 'Makefile'), 'utf8');
+    const mods = modulesOfObject(makefile, basename(file).replace(/\.c$/, '.o')).filter((m) => inDir.includes(m));
+    if (mods.length === 0) throw new UsageError(`touches ${file}, which no lab module in ${dir}/Makefile is built from`, patch);
+    mods.forEach((m) => out.add(m));
+  }
+  return [...out];
 }
 
-export async function listPatches(patchDir: string): Promise<string[]> {
-  if (!existsSync(patchDir)) return [];
-  return (await readdir(patchDir)).filter((f) => /^\d{4}-.*\.patch$/.test(f) && !f.startsWith('0000-')).sort();
+/** The modules of a variant grouped by source directory, in LAB_MODULES order: one build each. */
+export function buildDirs(modules: readonly string[]): { dir: string; modules: string[] }[] {
+  const dirs = new Map<string, string[]>();
+  for (const m of LAB_MODULES.filter((x) => modules.includes(x.module))) dirs.set(m.dir, [...(dirs.get(m.dir) ?? []), m.module]);
+  return [...dirs].map(([dir, mods]) => ({ dir, modules: mods }));
+}
+
+/** The variant's patches (none for stock) and the modules it builds. */
+export async function variantPlan(
+  sourceRoot: string,
+  seriesDir: string,
+  variant: Variant,
+): Promise<{ patches: SeriesPatch[]; modules: string[] }> {
+  if (variant === 'stock') return { patches: [], modules: [...STOCK_MODULES] };
+  const patches = await seriesPatches(seriesDir);
+  const files: { file: string; patch: string }[] = [];
+  for (const p of patches) for (const file of patchedFiles(await readFile(p.path, 'utf8'))) files.push({ file, patch: p.name });
+  const touched = await touchedModules(sourceRoot, files);
+  return { patches, modules: LAB_MODULES.map((m) => m.module).filter((m) => STOCK_MODULES.includes(m) || touched.includes(m)) };
 }
 
 /** The content hash that decides whether a variant must be rebuilt. */
-export async function buildHash(sourceRoot: string, patchDir: string, variant: Variant): Promise<string> {
+export async function buildHash(sourceRoot: string, plan: { patches: SeriesPatch[]; modules: string[] }, variant: Variant): Promise<string> {
   const h = createHash('sha256');
-  h.update(`recipe=${RECIPE}\nvariant=${variant}\n`);
-  for (const { dir: rel } of buildDirs(variant)) {
+  h.update(`recipe=${RECIPE}\nvariant=${variant}\nmodules=${plan.modules.join(',')}\n`);
+  for (const { dir: rel } of buildDirs(plan.modules)) {
     const dir = join(sourceRoot, rel);
     for (const f of (await readdir(dir)).sort()) {
-      if (/\.(c|h)$/.test(f)) h.update(f).update(await readFile(join(dir, f)));
+      if (/\.(c|h)$/.test(f) || f === 'Makefile') h.update(f).update(await readFile(join(dir, f)));
     }
   }
-  if (variant === 'patched') {
-    for (const p of await listPatches(patchDir)) h.update(p).update(await readFile(join(patchDir, p)));
-  }
+  for (const p of plan.patches) h.update(p.name).update(await readFile(p.path));
   return h.digest('hex');
 }
 
@@ -70,13 +108,18 @@ export interface ModulesResult {
   /** The variant's lib/modules/KVER. */
   modulesDir: string;
   rebuilt: boolean;
+  /** The applied patches, relative to the series directory. */
   patches: string[];
+  /** A short hash of the applied patches (patched only). */
+  patchset?: string;
+  modules: string[];
 }
 
 export async function buildVariantModules(opts: {
   fetched: Fetched;
   variant: Variant;
-  patchDir: string;
+  /** The series directory, e.g. kernel-patches/6.12. */
+  seriesDir: string;
   force?: boolean;
   progress?: (m: string) => void;
 }): Promise<ModulesResult> {
@@ -85,14 +128,19 @@ export async function buildVariantModules(opts: {
   const kver = manifest.abi;
   const variantRoot = join(layout.variants, opts.variant);
   const modulesDir = await ensureVariantTree(layout.modules, variantRoot, kver);
-  const hash = await buildHash(layout.source, opts.patchDir, opts.variant);
-  const patches = opts.variant === 'patched' ? await listPatches(opts.patchDir) : [];
+  const plan = await variantPlan(layout.source, opts.seriesDir, opts.variant);
+  const hash = await buildHash(layout.source, plan, opts.variant);
+  const result = {
+    variant: opts.variant,
+    modulesDir,
+    patches: plan.patches.map((p) => p.name),
+    patchset: opts.variant === 'patched' ? await patchsetHash(plan.patches) : undefined,
+    modules: plan.modules,
+  };
   const stamp = join(variantRoot, '.build-hash');
-  if (!opts.force && existsSync(stamp) && (await readFile(stamp, 'utf8')).trim() === hash) {
-    return { variant: opts.variant, modulesDir, rebuilt: false, patches };
-  }
+  if (!opts.force && existsSync(stamp) && (await readFile(stamp, 'utf8')).trim() === hash) return { ...result, rebuilt: false };
 
-  const dirs = buildDirs(opts.variant);
+  const dirs = buildDirs(plan.modules);
   const stage = join(variantRoot, 'build');
   await rm(stage, { recursive: true, force: true });
   await rm(join(modulesDir, 'updates'), { recursive: true, force: true });
@@ -100,38 +148,34 @@ export async function buildVariantModules(opts: {
     await mkdir(join(stage, dir), { recursive: true });
     await cp(join(layout.source, dir), join(stage, dir), { recursive: true });
   }
-  for (const p of patches) {
-    say(`applying ${p}`);
-    const r = await execa('patch', ['-p1', '--batch', '--forward', '-d', stage, '-i', join(opts.patchDir, p)], {
-      reject: false,
-    });
-    if (r.exitCode !== 0) {
-      throw new UsageError(
-        `does not apply to linux-source ${manifest.version}:\n${String(r.stdout)}${String(r.stderr)}\nrebase the series onto that source`,
-        `kernel-patches/${p}`,
-      );
-    }
-  }
+  await applyPatches({
+    tree: stage,
+    patches: plan.patches,
+    source: `linux-source ${manifest.version}`,
+    seriesLabel: `kernel-patches/${manifest.series}`,
+    say,
+  });
   const updates = join(modulesDir, 'updates');
   await mkdir(updates, { recursive: true });
-  for (const { dir: rel, modules } of dirs) {
-    const dir = join(stage, rel);
-    const names = modules.map((m) => `${m}.ko`).join(', ');
-    await writeFile(join(dir, 'Kbuild'), kbuildFor(await readFile(join(dir, 'Makefile'), 'utf8'), modules));
-    say(`building ${names} (${opts.variant})`);
-    try {
-      await run('make', ['-C', layout.headers, `M=${dir}`, '-j2', 'modules'], { timeoutMs: 900_000 });
-    } catch (err) {
-      throw new HarnessError(`building ${names} for ${opts.variant} failed`, { cause: err });
-    }
-    for (const m of modules) {
-      const ko = join(updates, `${m}.ko`);
-      await copyFile(join(dir, `${m}.ko`), ko);
-      // As INSTALL_MOD_STRIP=1 does: the guest reads every byte over 9p under TCG.
-      await run('strip', ['--strip-debug', ko]);
-    }
-  }
+  for (const { dir: rel, modules } of dirs) await buildDir(join(stage, rel), modules, layout.headers, updates, opts.variant, say);
   await depmod(variantRoot, kver);
   await writeFile(stamp, `${hash}\n`);
-  return { variant: opts.variant, modulesDir, rebuilt: true, patches };
+  return { ...result, rebuilt: true };
+}
+
+async function buildDir(dir: string, modules: string[], headers: string, updates: string, variant: Variant, say: (m: string) => void): Promise<void> {
+  const names = modules.map((m) => `${m}.ko`).join(', ');
+  await writeFile(join(dir, 'Kbuild'), kbuildFor(await readFile(join(dir, 'Makefile'), 'utf8'), modules));
+  say(`building ${names} (${variant})`);
+  try {
+    await run('make', ['-C', headers, `M=${dir}`, '-j2', 'modules'], { timeoutMs: 900_000 });
+  } catch (err) {
+    throw new HarnessError(`building ${names} for ${variant} failed`, { cause: err });
+  }
+  for (const m of modules) {
+    const ko = join(updates, `${m}.ko`);
+    await copyFile(join(dir, `${m}.ko`), ko);
+    // As INSTALL_MOD_STRIP=1 does: the guest reads every byte over 9p under TCG.
+    await run('strip', ['--strip-debug', ko]);
+  }
 }

@@ -1,33 +1,60 @@
-// Turns --kernel stock|patched|debug|DIR into what a VM boots: an image and a module tree.
+// Turns --kernel stock|patched|debug[@SERIES]|DIR into what a VM boots: an image, a
+// module tree, and the record of exactly which kernel that is (series, Debian package
+// version, ABI, variant, patchset) that every run carries.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { KernelInfo } from '../scenario/types.js';
 import { UsageError } from '../util/errors.js';
 import { cacheDir } from './cache.js';
-import { fetchDefaultKernel } from './debian.js';
-import { buildVariantModules, type Variant } from './module-build.js';
+import { debugKernelDir, debugStamp } from './debug-build.js';
+import { defaultSeries, fetchSeries } from './fetch.js';
+import { buildVariantModules } from './module-build.js';
+import { projectRoot } from './root.js';
+import { SERIES_RE } from './pins.js';
+
+export { projectRoot } from './root.js';
 
 export interface KernelSpec {
-  /** stock, patched, debug, or the user's directory. */
+  /** The --kernel label: stock@6.12, patched, debug@6.1, or the user's directory. */
   name: string;
   kver: string;
   /** vmlinux (PVH) or bzImage. */
   image: string;
   /** The lib/modules/KVER directory the guest sees at /lib/modules/KVER. */
   modulesDir: string;
+  /** Exactly which kernel (recorded with every run). */
+  info: KernelInfo;
 }
 
-export function projectRoot(): string {
-  // dist/kernel/resolve.js -> project root
-  return resolve(new URL('../..', import.meta.url).pathname);
+export const KERNEL_KINDS = ['stock', 'patched', 'debug'] as const;
+export type KernelKind = (typeof KERNEL_KINDS)[number];
+
+/** A series directory of the project: kernel-patches/<series>. */
+export const seriesDir = (series: string): string => join(projectRoot(), 'kernel-patches', series);
+
+/** "patched@6.12" -> { kind: 'patched', series: '6.12' }; a directory -> undefined. */
+export function parseKernelChoice(choice: string): { kind: KernelKind; series?: string } | undefined {
+  const m = /^(stock|patched|debug)(?:@(.*))?$/.exec(choice);
+  if (!m) return undefined;
+  const series = m[2];
+  if (series !== undefined && !SERIES_RE.test(series)) {
+    throw new UsageError(`${JSON.stringify(choice)}: the series after @ is like 6.1 or 6.12`, '--kernel');
+  }
+  return { kind: m[1] as KernelKind, series };
 }
 
-export const defaultPatchDir = (): string => join(projectRoot(), 'kernel-patches');
+/** The kernel's label with the series spelled out when it was implied: "stock" -> "stock@6.1". */
+export async function kernelLabel(choice: string): Promise<string> {
+  const c = parseKernelChoice(choice);
+  if (!c || c.series) return choice;
+  return `${c.kind}@${await defaultSeries()}`;
+}
 
 /** A user's kernel: DIR with a bzImage (or vmlinux) and lib/modules/<one KVER>. */
 export function userKernel(dir: string): KernelSpec {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) {
-    throw new UsageError(`${dir} is not a directory; give stock, patched, debug or a directory holding a bzImage and lib/modules`, '--kernel');
+    throw new UsageError(`${dir} is not a directory; give stock, patched, debug (or KIND@SERIES) or a directory holding a bzImage and lib/modules`, '--kernel');
   }
   const candidates = ['bzImage', 'arch/x86/boot/bzImage', 'vmlinux', 'boot/vmlinuz'];
   const image = candidates.map((c) => join(root, c)).find((p) => existsSync(p));
@@ -40,7 +67,9 @@ export function userKernel(dir: string): KernelSpec {
       '--kernel',
     );
   }
-  return { name: root, kver: kvers[0]!, image, modulesDir: join(mods, kvers[0]!) };
+  const kver = kvers[0]!;
+  const series = /^(\d+\.\d+)/.exec(kver)?.[1] ?? '';
+  return { name: root, kver, image, modulesDir: join(mods, kver), info: { series, package_version: '', abi: kver, variant: 'own' } };
 }
 
 export async function resolveKernel(
@@ -48,20 +77,31 @@ export async function resolveKernel(
   opts: { cache?: string; progress?: (m: string) => void } = {},
 ): Promise<KernelSpec> {
   const cache = cacheDir(opts.cache);
-  if (choice === 'stock' || choice === 'patched') {
-    const fetched = await fetchDefaultKernel({ cache, progress: opts.progress });
-    const mods = await buildVariantModules({
-      fetched,
-      variant: choice as Variant,
-      patchDir: defaultPatchDir(),
-      progress: opts.progress,
-    });
-    return { name: choice, kver: fetched.manifest.abi, image: fetched.layout.vmlinux, modulesDir: mods.modulesDir };
+  const c = parseKernelChoice(choice);
+  if (!c) return userKernel(choice);
+  if (c.kind === 'debug') return debugKernel(cache, c.series ?? (await defaultSeries()), choice);
+  const fetched = await fetchSeries({ cache, series: c.series, progress: opts.progress });
+  const { series, version, abi } = fetched.manifest;
+  const mods = await buildVariantModules({ fetched, variant: c.kind, seriesDir: seriesDir(series), progress: opts.progress });
+  return {
+    name: choice,
+    kver: abi,
+    image: fetched.layout.vmlinux,
+    modulesDir: mods.modulesDir,
+    info: { series, package_version: version, abi, variant: c.kind, patchset_hash: mods.patchset ?? '' },
+  };
+}
+
+async function debugKernel(cache: string, series: string, choice: string): Promise<KernelSpec> {
+  const dir = debugKernelDir(cache, series);
+  const stamp = await debugStamp(dir);
+  if (!existsSync(dir) || !stamp) {
+    throw new UsageError(`no debug kernel for ${series} built yet: run \`reset-bench kernel build --debug --series ${series}\` first`, '--kernel');
   }
-  if (choice === 'debug') {
-    const dir = join(cache, 'debug-kernel');
-    if (!existsSync(dir)) throw new UsageError('no debug kernel built yet: run `reset-bench kernel build --debug` first', '--kernel');
-    return { ...userKernel(dir), name: 'debug' };
-  }
-  return userKernel(choice);
+  const k = userKernel(dir);
+  return {
+    ...k,
+    name: choice,
+    info: { series, package_version: stamp.source ?? '', abi: k.kver, variant: 'debug', patchset_hash: stamp.patchset ?? '' },
+  };
 }

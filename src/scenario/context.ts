@@ -13,7 +13,7 @@ import type { ConnectRace } from './connect-race.js';
 import type { LabDriver, LabVm, RunLab } from './lab.js';
 import type { GapMs, ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
-import type { IoPoint, Metrics, TimelineEvent, Verdict } from './types.js';
+import type { IoPoint, KernelInfo, Metrics, TimelineEvent, Verdict } from './types.js';
 
 export interface RunOptions {
   kernel: string;
@@ -66,6 +66,8 @@ export interface RunContext {
   readonly phasesMs: Record<string, number>;
 
   lab?: RunLab;
+  /** Exactly which kernel the run booted (set by the boot phase). */
+  kernelInfo?: KernelInfo;
   /** Set once the lab is powered off: nothing may use it after that. */
   labClosed: boolean;
   readonly clocks: Map<string, ClockMap>;

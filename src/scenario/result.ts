@@ -17,11 +17,12 @@ const EMPTY_METRICS: Metrics = {
   splats: 0,
 };
 
-function base(ctx: RunContext): Pick<RunResult, 'scenario' | 'kernel' | 'topology' | 'side' | 'reset' | 'iteration' | 'started_at'> {
+function base(ctx: RunContext): Pick<RunResult, 'scenario' | 'kernel' | 'kernel_info' | 'topology' | 'side' | 'reset' | 'iteration' | 'started_at'> {
   const { spec, opts } = ctx;
   return {
     scenario: spec.name,
     kernel: opts.kernel,
+    kernel_info: ctx.kernelInfo,
     topology: spec.topology,
     side: spec.side,
     reset: spec.reset,

@@ -3,8 +3,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
-import { findFetched } from '../../src/kernel/debian.js';
 import { cacheDir } from '../../src/kernel/cache.js';
+import { cachedSeries } from '../../src/kernel/fetch.js';
 import { projectRoot, resolveKernel, type KernelSpec } from '../../src/kernel/resolve.js';
 
 export const project = projectRoot();
@@ -13,7 +13,7 @@ export const project = projectRoot();
 export async function labUnavailable(): Promise<string | undefined> {
   const q = execaSync('qemu-system-x86_64', ['--version'], { reject: false });
   if (q.exitCode !== 0) return 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
-  if (!(await findFetched(cacheDir()))) return 'no kernel in the cache: run `reset-bench kernel fetch` first';
+  if (!(await cachedSeries({ cache: cacheDir() }))) return 'no pinned kernel in the cache: run `reset-bench kernel fetch` first';
   if (!existsSync(join(project, 'dist', 'guest', 'agent.js'))) return 'dist/ is not built: run npm run build';
   return undefined;
 }

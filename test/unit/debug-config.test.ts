@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { contradictions, FRAGMENTS, missingFromConfig, parseFragment, patchedFiles } from '../../src/kernel/debug-build.js';
+import { contradictions, FRAGMENTS, missingFromConfig, parseFragment } from '../../src/kernel/debug-build.js';
+import { patchedFiles } from '../../src/kernel/series.js';
 
 const vm = join(import.meta.dirname, '..', '..', 'vm');
 const frag = (f: string): string => readFileSync(join(vm, f), 'utf8');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { compareDebVersions, packageNames, parseAptShow, resolveMeta } from '../../src/kernel/debian.js';
+import { debVersionGreater, headersDeps, imageOfMeta, newestRecord, parseAptShow } from '../../src/kernel/debian.js';
 import { loadOrder, parseModulesDep } from '../../src/kernel/modtree.js';
 import { builtinNames } from '../../src/vm/initramfs.js';
 
@@ -17,24 +17,39 @@ Description: Linux for 64-bit PCs (meta-package)
 SHA256: bbbb
 `;
 
-t.test('the newest meta-package decides the ABI and the exact version', async (t) => {
+t.test('the newest meta-package (by dpkg) names the image ABI and the exact version', async (t) => {
   const recs = parseAptShow(APT);
   t.equal(recs.length, 2);
-  t.same(resolveMeta(recs), { series: '6.1', abi: '6.1.0-56-amd64', version: '6.1.192-2' });
-  t.throws(() => resolveMeta([]), /apt-get update/);
-  t.same(packageNames('6.1.0-56-amd64', '6.1'), [
-    'linux-image-6.1.0-56-amd64',
-    'linux-headers-6.1.0-56-amd64',
-    'linux-headers-6.1.0-56-common',
-    'linux-kbuild-6.1',
-    'linux-source-6.1',
-  ]);
+  const top = await newestRecord(recs);
+  t.equal(top?.version, '6.1.192-2');
+  t.same(imageOfMeta(top!.depends), { abi: '6.1.0-56-amd64', version: '6.1.192-2' });
+  t.same(imageOfMeta('linux-image-6.12.117+deb12-amd64 (= 6.12.117-1~deb12u1)'), { abi: '6.12.117+deb12-amd64', version: '6.12.117-1~deb12u1' });
+  t.equal(imageOfMeta('linux-base'), undefined);
+  t.equal(await newestRecord([]), undefined);
 });
 
-t.test('Debian version order', async (t) => {
-  t.ok(compareDebVersions('6.1.192-2', '6.1.176-1') > 0);
-  t.ok(compareDebVersions('6.1.9-1', '6.1.10-1') < 0, 'numeric, not lexical');
-  t.equal(compareDebVersions('6.1.192-2', '6.1.192-2'), 0);
+t.test("the headers package's Depends name its -common and kbuild packages", async (t) => {
+  t.same(headersDeps('linux-headers-6.1.0-57-common (= 6.1.192-3), linux-kbuild-6.1 (>= 6.1.192-3), linux-compiler-gcc-12-x86'), {
+    common: 'linux-headers-6.1.0-57-common',
+    kbuild: 'linux-kbuild-6.1',
+    kbuildExact: undefined,
+  });
+  t.same(
+    headersDeps(
+      'linux-base (>= 4.12~), linux-headers-6.12.117+deb12-common (= 6.12.117-1~deb12u1), linux-image-6.12.117+deb12-amd64 (= 6.12.117-1~deb12u1) | linux-image-6.12.117+deb12-amd64-unsigned (= 6.12.117-1~deb12u1), linux-kbuild-6.12.117+deb12, gcc-12',
+    ),
+    { common: 'linux-headers-6.12.117+deb12-common', kbuild: 'linux-kbuild-6.12.117+deb12', kbuildExact: undefined },
+  );
+  t.equal(headersDeps('linux-kbuild-6.1 (= 6.1.192-2)').kbuildExact, '6.1.192-2');
+});
+
+t.test("Debian version order is dpkg's: epochs, tilde, revisions", async (t) => {
+  t.ok(await debVersionGreater('6.1.192-2', '6.1.176-1'));
+  t.ok(await debVersionGreater('6.1.10-1', '6.1.9-1'), 'numeric, not lexical');
+  t.notOk(await debVersionGreater('6.1.192-2', '6.1.192-2'));
+  t.ok(await debVersionGreater('6.12.117-1', '6.12.117-1~deb12u1'), '~ sorts before anything');
+  t.ok(await debVersionGreater('1:6.1.1-1', '6.12.117-1'), 'an epoch wins');
+  t.ok(await debVersionGreater('6.12.117-1~deb12u2', '6.12.117-1~deb12u1'));
 });
 
 const DEP = `kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko

@@ -7,6 +7,7 @@ export const boot: Phase = {
   async run(ctx) {
     const { spec, opts } = ctx;
     const kernel = await ctx.driver.resolveKernel(opts.kernel, { cache: opts.cache, progress: opts.progress ?? (() => {}) });
+    ctx.kernelInfo = kernel.info;
     ctx.say(`booting ${spec.topology} on ${kernel.name}`);
     const lab = await ctx.driver.boot({ kind: spec.topology, kernel, project: opts.project, logDir: ctx.runDir, log: ctx.log });
     ctx.lab = lab;

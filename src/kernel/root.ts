@@ -1,0 +1,16 @@
+// Where the project is (dist/kernel/root.js or src/kernel/root.ts -> the project root),
+// and its version from package.json, read once.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export function projectRoot(): string {
+  return resolve(new URL('../..', import.meta.url).pathname);
+}
+
+let version: string | undefined;
+
+/** package.json's version: what results.json names as the tool's version. */
+export function toolVersion(): string {
+  version ??= (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
+}
