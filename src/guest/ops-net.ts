@@ -7,13 +7,14 @@ import type { Op } from './ops.js';
 
 const nowNs = (): string => process.hrtime.bigint().toString();
 
-/** Opens a netlink socket for one operation and always closes it. */
-async function using<S extends { close(): void }, T>(open: () => S, fn: (nl: S) => Promise<T>): Promise<T> {
+/** Opens a netlink socket for one operation and always closes it (awaited: close
+ *  waits for a receive in flight, and a failure there must not go unhandled). */
+async function using<S extends { close(): Promise<void> }, T>(open: () => S, fn: (nl: S) => Promise<T>): Promise<T> {
   const nl = open();
   try {
     return await fn(nl);
   } finally {
-    nl.close();
+    await nl.close();
   }
 }
 
@@ -23,14 +24,16 @@ const withRtnl = <T>(fn: (nl: Rtnl) => Promise<T>): Promise<T> => using(() => Rt
 export const rdmaOps: Record<string, Op> = {
   devices: async () => withRdma((nl) => nl.listDevices()),
   ports: async () => withRdma((nl) => nl.listPorts()),
-  newLink: async (raw) => {
+  // NEWLINK and DELLINK may take long (see RXE_NEWLINK_MS, RXE_DELLINK_MS): the kernel's
+  // answer may take as long as the host allows the operation.
+  newLink: async (raw, deadlineMs) => {
     const a = { name: str(raw, 'name'), netdev: str(raw, 'netdev'), type: optStr(raw, 'type') ?? 'rxe' };
-    const dev = await withRdma((nl) => nl.newLink(a.name, a.netdev, a.type));
+    const dev = await withRdma((nl) => nl.newLink(a.name, a.netdev, a.type, deadlineMs));
     return { device: dev, monoNs: nowNs() };
   },
-  delLink: async (raw) => {
+  delLink: async (raw, deadlineMs) => {
     const name = str(raw, 'name');
-    await withRdma((nl) => nl.delLink(name));
+    await withRdma((nl) => nl.delLink(name, deadlineMs));
     return { monoNs: nowNs() };
   },
 };

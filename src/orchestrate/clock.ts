@@ -3,6 +3,7 @@
 // guest's reading is taken to be at the midpoint of the round trip, and the round trip
 // with the smallest delay wins. The error bound is half that round trip.
 import type { Machine } from '../vm/machine.js';
+import { CLOCK_SAMPLE_MS } from '../util/timeouts.js';
 
 export interface ClockMap {
   vm: string;
@@ -31,7 +32,7 @@ export async function alignClock(vm: Pick<Machine, 'name'> & { agent: Pick<Machi
   const samples: ClockSample[] = [];
   for (let i = 0; i < rounds; i++) {
     const sendNs = process.hrtime.bigint();
-    const r = await vm.agent.call<{ monoNs: string }>('clock', {}, 5_000);
+    const r = await vm.agent.call<{ monoNs: string }>('clock', {}, CLOCK_SAMPLE_MS);
     const recvNs = process.hrtime.bigint();
     samples.push({ sendNs, guestNs: BigInt(r.monoNs), recvNs });
   }

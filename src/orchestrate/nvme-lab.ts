@@ -4,6 +4,8 @@
 // VM only its agent (LabAgent), so the scenario runner's tests drive it with a fake lab.
 import type { AgentClient } from '../vm/agent-client.js';
 import { pollUntil } from '../util/deadline.js';
+import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, NAMESPACE_NODE_MS, NAMESPACE_SYSFS_MS } from '../util/timeouts.js';
+import { createRxe } from './rxe.js';
 import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
 
 export const LAB_NQN = 'nqn.2026-11.dev.reset-bench:lab';
@@ -31,19 +33,10 @@ export interface ConnectOptions {
   queue_size?: number;
 }
 
-/** How long an rxe device may take to reach ACTIVE once created. */
-const RXE_ACTIVE_MS = 15_000;
-/** How long a connect write plus the wait for "live" may take. */
-const CONNECT_LIVE_MS = 60_000;
-/** How long after "live" the namespace may take to show in sysfs, and its node in /dev. */
-const NAMESPACE_SYSFS_MS = 10_000;
-const NAMESPACE_NODE_MS = 15_000;
-
 async function ensureRxe(agent: LabAgent): Promise<void> {
   await agent.check(['modprobe', 'rdma_rxe']);
   if (await agent.fs().exists(`/sys/class/infiniband/${RXE}`)) return;
-  await agent.call('rdma.newLink', { name: RXE, netdev: NETDEV, type: 'rxe' });
-  await agent.waitFor(`/sys/class/infiniband/${RXE}/ports/1/state`, 'matches', 'ACTIVE', RXE_ACTIVE_MS);
+  await createRxe(agent, RXE, NETDEV);
 }
 
 /** Target: a 256 MiB brd ramdisk (stores data, so writes can be verified) as namespace 1. */
@@ -84,7 +77,7 @@ export function labFabricsOptions(lab: Pick<NvmeLab, 'targetAddr'>, opts: Connec
 }
 
 /** The host's write to /dev/nvme-fabrics, through the agent. */
-export function hostFabricsPort(lab: NvmeLab, deadlineMs = 60_000): FabricsPort {
+export function hostFabricsPort(lab: NvmeLab, deadlineMs = FABRICS_CONNECT_WRITE_MS): FabricsPort {
   return { connect: (options) => lab.host.agent.call<string>('fabrics.connect', { options }, deadlineMs) };
 }
 

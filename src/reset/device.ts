@@ -1,8 +1,10 @@
 // Steps shared by the injectors: bring an RDMA site's netdev and rxe device back.
 import { pollUntil } from '../util/deadline.js';
+import { createRxe as createRxeOn } from '../orchestrate/rxe.js';
+import { NETDEV_CHANGE_MS, RXE_GONE_MS } from '../util/timeouts.js';
 import type { RdmaSite } from './types.js';
 
-export async function waitNetdev(site: RdmaSite, present: boolean, deadlineMs = 15_000): Promise<void> {
+export async function waitNetdev(site: RdmaSite, present: boolean, deadlineMs = NETDEV_CHANGE_MS): Promise<void> {
   await site.vm.agent.waitFor(`/sys/class/net/${site.netdev}/operstate`, present ? 'exists' : 'absent', undefined, deadlineMs);
 }
 
@@ -14,13 +16,11 @@ export async function restoreRdmaDevice(site: RdmaSite, opts: { address: boolean
   await createRxe(site);
 }
 
-export async function createRxe(site: RdmaSite): Promise<void> {
-  const a = site.vm.agent;
-  await a.call('rdma.newLink', { name: site.rxe, netdev: site.netdev, type: 'rxe' });
-  await a.waitFor(`/sys/class/infiniband/${site.rxe}/ports/1/state`, 'matches', 'ACTIVE', 15_000);
+export function createRxe(site: RdmaSite): Promise<void> {
+  return createRxeOn(site.vm.agent, site.rxe, site.netdev);
 }
 
-export async function rxeGone(site: RdmaSite, deadlineMs = 15_000): Promise<void> {
+export async function rxeGone(site: RdmaSite, deadlineMs = RXE_GONE_MS): Promise<void> {
   await site.vm.agent.waitFor(`/sys/class/infiniband/${site.rxe}`, 'absent', undefined, deadlineMs);
 }
 

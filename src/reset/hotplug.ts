@@ -2,10 +2,7 @@
 // device_add of the same NIC; the guest sees a new netdev with no address and no rxe.
 import { restoreRdmaDevice, rxeGone, waitNetdev } from './device.js';
 import type { Injector } from './types.js';
-
-/** The unplug completes only when the guest has released the NIC, and with it the rxe
- *  device and everything on it: a stock removal can wait out NVMe timeouts (60 s). */
-const UNPLUG_DEADLINE_MS = 150_000;
+import { NIC_UNPLUG_MS } from '../util/timeouts.js';
 
 export const hotplug: Injector = {
   kind: 'hotplug',
@@ -14,7 +11,7 @@ export const hotplug: Injector = {
     await site.vm.qmp.executeAndWait(
       'device_del',
       { id: site.nicId },
-      { name: 'DEVICE_DELETED', match: (e) => e.data?.device === site.nicId, deadlineMs: UNPLUG_DEADLINE_MS },
+      { name: 'DEVICE_DELETED', match: (e) => e.data?.device === site.nicId, deadlineMs: NIC_UNPLUG_MS },
     );
     await waitNetdev(site, false);
     await rxeGone(site);

@@ -1,6 +1,7 @@
 // link-flap: the netdev goes down and up (rtnetlink); the rxe device stays. The control
 // case: stock kernels already recover from it.
 import type { Injector } from './types.js';
+import { RXE_ACTIVE_MS } from '../util/timeouts.js';
 
 export const linkFlap: Injector = {
   kind: 'link-flap',
@@ -10,6 +11,6 @@ export const linkFlap: Injector = {
   },
   async restore(site) {
     await site.vm.agent.call('rtnl.setUp', { name: site.netdev, up: true });
-    await site.vm.agent.waitFor(`/sys/class/infiniband/${site.rxe}/ports/1/state`, 'matches', 'ACTIVE', 15_000);
+    await site.vm.agent.waitFor(`/sys/class/infiniband/${site.rxe}/ports/1/state`, 'matches', 'ACTIVE', RXE_ACTIVE_MS);
   },
 };

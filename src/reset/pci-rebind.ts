@@ -2,6 +2,7 @@
 // again; the netdev and the rxe device on it vanish with the unbind.
 import { pciAddressOf, restoreRdmaDevice, rxeGone, waitNetdev } from './device.js';
 import type { Injector, RdmaSite } from './types.js';
+import { NIC_BIND_MS, NIC_UNBIND_MS } from '../util/timeouts.js';
 
 const addrs = new WeakMap<RdmaSite, string>();
 
@@ -11,14 +12,14 @@ export const pciRebind: Injector = {
   async trigger(site) {
     const addr = await pciAddressOf(site);
     addrs.set(site, addr);
-    await site.vm.agent.call('writeFile', { path: '/sys/bus/pci/drivers/virtio-pci/unbind', data: addr }, 150_000);
+    await site.vm.agent.call('writeFile', { path: '/sys/bus/pci/drivers/virtio-pci/unbind', data: addr }, NIC_UNBIND_MS);
     await waitNetdev(site, false);
     await rxeGone(site);
   },
   async restore(site) {
     const addr = addrs.get(site);
     if (!addr) throw new Error('pci-rebind restore without a trigger');
-    await site.vm.agent.call('writeFile', { path: '/sys/bus/pci/drivers/virtio-pci/bind', data: addr }, 30_000);
+    await site.vm.agent.call('writeFile', { path: '/sys/bus/pci/drivers/virtio-pci/bind', data: addr }, NIC_BIND_MS);
     await waitNetdev(site, true);
     await restoreRdmaDevice(site, { address: true });
   },

@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import type { GuestFs } from '../guest-fs.js';
 import { DeadlineError, HarnessError, UsageError } from '../../util/errors.js';
 import { sleep } from '../../util/deadline.js';
+import { CTRL_LIVE_AFTER_CONNECT_MS } from '../../util/timeouts.js';
 import { ConfigfsError, errCode, toConfigfsError } from './errors.js';
 
 export const NVME_FABRICS_DEV = '/dev/nvme-fabrics';
@@ -272,7 +273,7 @@ export async function connectAndWaitLive(
   port: FabricsPort,
   fs: GuestFs,
   opts: FabricsOptions,
-  wait: { deadlineMs: number; intervalMs?: number } = { deadlineMs: 30000 },
+  wait: { deadlineMs: number; intervalMs?: number } = { deadlineMs: CTRL_LIVE_AFTER_CONNECT_MS },
 ): Promise<ConnectedController & { options: string }> {
   const c = await connectController(port, opts);
   await waitControllerState(fs, c.device, wait);

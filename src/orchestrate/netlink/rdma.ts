@@ -1,6 +1,7 @@
 // RDMA nldev over NETLINK_RDMA: devices, ports (state, physical state, netdev),
 // NEWLINK (create an rxe/siw device on a netdev) and DELLINK.
 import { UsageError } from '../../util/errors.js';
+import { RXE_DELLINK_MS, RXE_NEWLINK_MS } from '../../util/timeouts.js';
 import { Attrs, attr, type NlMsg } from './codec.js';
 import {
   IB_PORT_PHYS_STATES,
@@ -177,13 +178,13 @@ export class RdmaNl {
   }
 
   /** Creates an RDMA link (`rdma link add NAME type TYPE netdev NETDEV`) and returns the device. */
-  async newLink(name: string, netdev: string, type = 'rxe'): Promise<RdmaDevice> {
+  async newLink(name: string, netdev: string, type = 'rxe', timeoutMs = RXE_NEWLINK_MS): Promise<RdmaDevice> {
     if (!name || name.length > 63 || name.includes('%'))
       throw new UsageError(`"${name}" is not a valid RDMA device name (1-63 characters, no '%')`, 'rdma device');
     if (!netdev || netdev.length > 15) throw new UsageError(`"${netdev}" is not a valid network interface name`, 'netdev');
     await this.sock.request(nldevType(RDMA_NLDEV_CMD_NEWLINK), encodeNewLink(name, netdev, type), {
       what: `RDMA_NLDEV_CMD_NEWLINK ${name} type ${type} netdev ${netdev}`,
-      timeoutMs: 15000, // may load rdma_rxe (request_module)
+      timeoutMs,
       hint: (code) => {
         switch (code) {
           case 'ENODEV':
@@ -209,11 +210,11 @@ export class RdmaNl {
   }
 
   /** Deletes an RDMA link (`rdma link delete NAME`), by name or device index. */
-  async delLink(ref: RdmaDevRef): Promise<void> {
+  async delLink(ref: RdmaDevRef, timeoutMs = RXE_DELLINK_MS): Promise<void> {
     const d = await this.getDevice(ref);
     await this.sock.request(nldevType(RDMA_NLDEV_CMD_DELLINK), attr.u32(RDMA_NLDEV_ATTR_DEV_INDEX, d.index), {
       what: `RDMA_NLDEV_CMD_DELLINK ${d.name} (index ${d.index})`,
-      timeoutMs: 30000, // waits for every client (nvme-rdma, nvmet-rdma, rdma_cm) to let go
+      timeoutMs,
       hint: (code) =>
         code === 'EINVAL'
           ? `${d.name} is gone or its driver does not allow deleting it from user space (only rxe and siw do)`

@@ -2,6 +2,7 @@
 // multipart dumps, extended ACK errors) and a monitor for multicast groups.
 import { getSystemErrorMap } from 'node:util';
 import { HarnessError } from '../../util/errors.js';
+import { NETLINK_ANSWER_MS } from '../../util/timeouts.js';
 import { decodeDone, decodeError, decodeMsgs, encodeMsg, type ExtAck, type NlMsg } from './codec.js';
 import {
   NLMSG_DONE,
@@ -57,7 +58,6 @@ export interface RequestOptions {
   hint?: (code: string, extAck: ExtAck) => string | undefined;
 }
 
-const DEFAULT_TIMEOUT_MS = 5000;
 const SLICE_MS = 250;
 
 function groupsMask(groups: number[]): number {
@@ -187,7 +187,7 @@ export class NetlinkSocket {
   ): Promise<NlMsg[]> {
     const seq = this.nextSeq();
     this.send(encodeMsg({ type, flags, seq, pid: 0, payload }));
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = opts.timeoutMs ?? NETLINK_ANSWER_MS;
     const end = Date.now() + timeoutMs;
     const out: NlMsg[] = [];
     const fail = (errno: number, code: string, extAck: ExtAck): never => {

@@ -1,0 +1,63 @@
+// Why: every wait in the harness has a deadline, and a deadline is only reviewable with
+// its reason next to it. The deadlines of the reset injectors (src/reset), the lab's
+// NVMe set-up (src/orchestrate) and the guest agent live here, each named for what it
+// waits for. Sizes are for TCG guests on a loaded 2-core machine, where everything is
+// 10-50x slower than on hardware; a deadline that runs out is a harness ERROR (exit 3),
+// never a FAIL, so they err on the long side.
+
+// --- RDMA devices (rxe) -------------------------------------------------------------
+
+/** A new rxe device reaching port state ACTIVE (a second or two under TCG). */
+export const RXE_ACTIVE_MS = 15_000;
+/** RDMA netlink NEWLINK of an rxe device: the kernel may load rdma_rxe first. */
+export const RXE_NEWLINK_MS = 15_000;
+/**
+ * RDMA netlink DELLINK of an rxe device: the kernel answers only once every client
+ * (nvme-rdma, nvmet-rdma, rdma_cm) has let go, and a stock kernel can wait out NVMe
+ * I/O and keep-alive timeouts (60 s and more) first.
+ */
+export const RXE_DELLINK_MS = 150_000;
+/** An rxe device's sysfs directory going away after a reset that removes it. */
+export const RXE_GONE_MS = 15_000;
+/** `modprobe -r rdma_rxe`: it waits, like DELLINK, for every rxe device to be released. */
+export const RXE_MODULE_UNLOAD_MS = 120_000;
+
+// --- The NIC under the rxe device -----------------------------------------------------
+
+/**
+ * QMP device_del until QEMU reports DEVICE_DELETED: the guest acknowledges the PCIe
+ * hot-unplug only after it has released the NIC, the rxe device and everything on it
+ * (as long as DELLINK, see RXE_DELLINK_MS).
+ */
+export const NIC_UNPLUG_MS = 150_000;
+/** sysfs unbind of the NIC from virtio-pci: the driver's remove waits like an unplug. */
+export const NIC_UNBIND_MS = 150_000;
+/** sysfs bind of the NIC to virtio-pci: probing a virtio-net function. */
+export const NIC_BIND_MS = 30_000;
+/** A netdev appearing after a bind or plug, or vanishing after an unbind. */
+export const NETDEV_CHANGE_MS = 15_000;
+
+// --- NVMe over Fabrics set-up ---------------------------------------------------------
+
+/** The host's write to /dev/nvme-fabrics: the kernel answers once the admin queue is up. */
+export const FABRICS_CONNECT_WRITE_MS = 60_000;
+/** A connect write plus the wait for the controller's state to read "live". */
+export const CONNECT_LIVE_MS = 60_000;
+/** A new controller reading "live" after the connect write returned. */
+export const CTRL_LIVE_AFTER_CONNECT_MS = 30_000;
+/** A live controller's namespace showing in sysfs (the scan runs after "live"). */
+export const NAMESPACE_SYSFS_MS = 10_000;
+/** The namespace's block device node appearing in /dev (devtmpfs, then udev-less). */
+export const NAMESPACE_NODE_MS = 15_000;
+
+// --- Netlink and the guest agent ------------------------------------------------------
+
+/** A netlink request the kernel answers at once (dumps, link and address changes). */
+export const NETLINK_ANSWER_MS = 5_000;
+/** One round trip of the clock alignment ping over the agent channel. */
+export const CLOCK_SAMPLE_MS = 5_000;
+/**
+ * The agent's writes to its virtio-serial port: the host reads the channel all the
+ * time, so a port that takes nothing for this long means the host is gone or wedged.
+ */
+export const AGENT_PORT_WRITE_MS = 60_000;
