@@ -2,9 +2,11 @@
 // requests on the virtio-serial port "rb.agent" and streams the kernel log.
 // Keep start-up lean: every module not needed to say "ready" is imported lazily (under
 // TCG each costs; zod alone took seconds), even the built-in operations.
-import { closeSync, createReadStream, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readdirSync, readFileSync } from 'node:fs';
 import { uptime } from 'node:os';
 import { AGENT_PORT } from './port-name.js';
+import { PortWriter } from './port-writer.js';
+import { AGENT_PORT_WRITE_MS } from '../util/timeouts.js';
 import type { Op } from './ops.js';
 import { LineDecoder, encode, parseKmsg, parseRequest, toWireError, type Request } from './wire.js';
 
@@ -32,17 +34,16 @@ function findPort(): string {
 const portPath = findPort();
 const fd = openSync(portPath, 'r+');
 
-// Writes to the port are synchronous: the host always drains it, and ordering matters.
+// Writes keep their order and wait for the port without blocking the agent. A port the
+// host has stopped reading is a dead channel: say so on the console and end the agent
+// (it is the guest's init, so the host sees the panic and reports the console's tail).
+const port = new PortWriter(fd, AGENT_PORT_WRITE_MS, (err) => {
+  process.stderr.write(`reset-bench agent: ${err.message}\n`);
+  process.exit(1);
+});
+
 function send(msg: unknown): void {
-  const buf = Buffer.from(encode(msg));
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(fd, buf, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-    }
-  }
+  port.send(Buffer.from(encode(msg)));
 }
 
 async function resolveOp(name: string): Promise<Op | undefined> {
@@ -58,7 +59,7 @@ async function resolveOp(name: string): Promise<Op | undefined> {
   return undefined;
 }
 
-async function poweroff(): Promise<null> {
+function poweroff(): Promise<null> {
   setTimeout(() => {
     // sync then power off; busybox is what the initramfs uses too.
     void import('node:child_process').then(({ spawnSync }) => {
@@ -66,7 +67,7 @@ async function poweroff(): Promise<null> {
       spawnSync('/usr/bin/busybox', ['poweroff', '-f']);
     });
   }, 20);
-  return null;
+  return Promise.resolve(null);
 }
 
 /** An interactive shell on the virtconsole (a real tty, so job control works). */
@@ -126,7 +127,7 @@ function streamKmsg(): void {
 const decoder = new LineDecoder();
 const input = createReadStream('', { fd, autoClose: false, highWaterMark: 65536 });
 input.on('data', (chunk) => {
-  for (const line of decoder.push(chunk as Buffer)) void handle(line);
+  for (const line of decoder.push(chunk)) void handle(line);
 });
 input.on('error', (e) => {
   process.stderr.write(`reset-bench agent: ${String(e)}\n`);

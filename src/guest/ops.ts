@@ -136,5 +136,5 @@ export const builtinOps: Record<string, Op> = {
       () => true,
       () => false,
     ),
-  clock: async () => ({ monoNs: process.hrtime.bigint().toString() }),
+  clock: () => Promise.resolve({ monoNs: process.hrtime.bigint().toString() }),
 };
