@@ -55,7 +55,7 @@ export function oneOf<T extends string>(a: Args, key: string, values: readonly T
 export function strings(a: Args, key: string): string[] {
   const v = a[key];
   if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) throw badArg(key, 'a non-empty array of strings', v);
-  return v as string[];
+  return v;
 }
 
 /** An object whose values are all strings (an environment). */

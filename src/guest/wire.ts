@@ -1,6 +1,7 @@
 // The agent channel's wire format without a schema library: what the agent needs to
 // say "ready" and answer (loading zod costs seconds in a TCG guest). protocol.ts adds
 // the zod schemas the host side validates with and re-exports all of this.
+import { inspect } from 'node:util';
 
 /** One request from the host: the agent answers it once. */
 export interface Request {
@@ -57,7 +58,7 @@ export function toWireError(err: unknown): WireError {
   if (err && typeof err === 'object') {
     const e = err as { message?: unknown; code?: unknown; errno?: unknown; path?: unknown; syscall?: unknown };
     return {
-      message: String(e.message ?? err),
+      message: typeof e.message === 'string' ? e.message : inspect(err, { breakLength: Infinity }),
       code: typeof e.code === 'string' ? e.code : undefined,
       errno: typeof e.errno === 'number' ? e.errno : undefined,
       path: typeof e.path === 'string' ? e.path : undefined,

@@ -17,7 +17,7 @@ const ADMIN_TOOLS = new Set(['nvme', 'nvmetcli']);
 export function adminAction(op: string, args: Record<string, unknown>): string | undefined {
   if (op.startsWith('fabrics.')) return `${op} (a new NVMe-oF connect)`;
   if (WRITE_OPS.has(op)) {
-    const path = String(args.path ?? '');
+    const path = typeof args.path === 'string' ? args.path : '';
     if (ADMIN_PATHS.some((re) => re.test(path))) return `${op} ${path}`;
   }
   if (op === 'exec' && Array.isArray(args.argv)) {

@@ -43,7 +43,7 @@ async function moduleBytes(path: string): Promise<Buffer> {
   if (!m) return readFile(path);
   const tool = { xz: 'xz', zst: 'zstd', gz: 'gzip' }[m[1] as 'xz' | 'zst' | 'gz'];
   const r = await execa(tool, ['-dc', path], { encoding: 'buffer', stripFinalNewline: false });
-  return Buffer.from(r.stdout as unknown as Uint8Array);
+  return Buffer.from(r.stdout);
 }
 
 export async function buildInitramfs(opts: { modulesDir: string; initScript: string; busybox?: string }): Promise<Buffer> {

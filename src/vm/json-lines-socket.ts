@@ -73,7 +73,7 @@ export abstract class JsonLinesSocket extends EventEmitter {
       } catch (e) {
         clearTimeout(timer);
         this.pending.delete(id);
-        reject(e as Error);
+        reject(e instanceof Error ? e : new HarnessError(String(e)));
       }
     });
   }

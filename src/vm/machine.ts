@@ -112,12 +112,17 @@ export class Machine {
     proc.stderr?.on('data', (b: Buffer) => cons.write(Buffer.from(`[qemu] ${b.toString()}`)));
     const agent = new AgentClient(agentSocket);
     const qmp = new QmpClient(qmpSocket);
-    let m!: Machine;
-    const exited = proc.then((r) => {
-      untrack(proc.pid!);
-      m.onExit(r.exitCode, r.signal);
-    });
-    m = new Machine(o, proc, cons, agent, qmp, exited);
+    const m: Machine = new Machine(
+      o,
+      proc,
+      cons,
+      agent,
+      qmp,
+      proc.then((r) => {
+        untrack(proc.pid!);
+        m.onExit(r.exitCode, r.signal);
+      }),
+    );
     agent.on('event:kmsg', (rec: KmsgRecord) => m.kmsg.push(rec));
     cons.on('splat', (s: Splat) => {
       log.warn({ vm: o.name, splat: s.kind, line: s.line }, 'kernel report on the console');
