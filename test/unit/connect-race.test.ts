@@ -1,0 +1,79 @@
+// reset-during-connect against the fake lab: the device goes while the connect write is
+// in flight; accepted (must come live by itself), refused (a new connect once the
+// device is back must work), or nothing raced.
+import t from 'tap';
+import { raceConnect } from '../../src/scenario/connect-race.js';
+import { boot } from '../../src/scenario/phases/boot.js';
+import { target } from '../../src/scenario/phases/target.js';
+import { LAB_NQN } from '../../src/orchestrate/nvme-lab.js';
+import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
+import type { FakeLabOptions } from '../helpers/fake-lab.js';
+
+const spec = quickSpec({ during: 'connect', inject_after_ms: 50, down_ms: 150 });
+
+async function race(lab: FakeLabOptions, prepare?: (f: Awaited<ReturnType<typeof fakeRun>>['fake']) => void, s = spec) {
+  const r = await fakeRun(s, lab, [boot, target]);
+  prepare?.(r.fake);
+  const said: string[] = [];
+  const out = await raceConnect(r.fake, s, r.fake.resetPlan(s), r.ctx.nowMs, (m) => said.push(m));
+  return { ...r, out, said };
+}
+
+t.test('a connect held across the outage is accepted and must come live with no admin action', async (t) => {
+  const { out, fake, said } = await race({ connectWhileDown: 'block', connectMs: 200 });
+  t.equal(out.race.inFlight, true);
+  t.equal(out.race.first.ok, true);
+  t.equal(out.race.live, true);
+  t.equal(out.race.retry, undefined, 'no second connect');
+  t.same(out.race.leftover, []);
+  t.same(out.ctrl, { device: 'nvme0', namespace: '/dev/nvme0n1', options: (out.race.first as { options: string }).options });
+  t.ok(out.race.connectMs >= 150, `the write took the outage (${out.race.connectMs} ms)`);
+  t.ok(out.window.backMs - out.window.goneMs >= 150);
+  t.same(fake.resetLog, ['gone host', 'back host']);
+  t.ok(fake.host.agent.guard.armedAt !== undefined, 'the guard is armed after the accepted connect');
+  t.match(said[0], /reset during connect \(connect in flight after 50 ms\): fake rdma-link/);
+});
+
+t.test('a refused connect: the errno kept short, and the new connect after the device is back works', async (t) => {
+  const { out, fake } = await race({ connectWhileDown: 'refuse', connectMs: 100 });
+  t.equal(out.race.inFlight, true);
+  t.same(out.race.first, { ok: false, error: 'ECONNRESET' });
+  t.equal(out.race.retry?.ok, true);
+  t.equal(out.race.live, true);
+  t.equal(out.ctrl?.device, 'nvme0');
+  t.equal(fake.host.agent.ops('fabrics.connect').length, 2);
+  t.ok(fake.host.agent.guard.armedAt !== undefined, 'armed after the retry');
+  t.same(fake.host.agent.guard.refused, [], 'the retry came before the guard was armed');
+});
+
+t.test('refused, and the new connect fails too: no controller to load', async (t) => {
+  const { out } = await race({ connectWhileDown: 'refuse', connectMs: 100 }, (fake) =>
+    fake.target.agent.files.remove(`/sys/kernel/config/nvmet/ports/1/subsystems/${LAB_NQN}`),
+  );
+  t.equal(out.race.first.ok, false);
+  t.same(out.race.retry, { ok: false, error: 'ECONNREFUSED' });
+  t.equal(out.race.live, false);
+  t.equal(out.ctrl, undefined);
+});
+
+t.test('a connect that was done before the reset did not race', async (t) => {
+  const { out } = await race({ connectMs: 5 }, undefined, quickSpec({ during: 'connect', inject_after_ms: 400, down_ms: 100 }));
+  t.equal(out.race.inFlight, false);
+  t.equal(out.race.first.ok, true);
+  t.ok(out.race.connectMs < 400, `the connect took ${out.race.connectMs} ms`);
+});
+
+t.test('an accepted controller that never comes live is reported, with no controller to load', async (t) => {
+  const { out } = await race({ connectWhileDown: 'block', connectMs: 200 }, (fake) => {
+    // The kernel hands back a controller that stays connecting.
+    const add = fake.host.agent.handlers.get('fabrics.connect')!;
+    fake.host.agent.handlers.set('fabrics.connect', async (a, d) => {
+      const answer = await add(a, d);
+      fake.setState('nvme0', 'connecting');
+      return answer;
+    });
+  });
+  t.equal(out.race.first.ok, true);
+  t.equal(out.race.live, false);
+  t.equal(out.ctrl, undefined);
+});

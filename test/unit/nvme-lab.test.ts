@@ -1,0 +1,91 @@
+// The lab's NVMe-oF set-up (src/orchestrate/nvme-lab.ts) against the fake lab's agents:
+// the target's configfs, the host's modules and connect, the namespace lookup.
+import t from 'tap';
+import {
+  connectHost,
+  findNamespace,
+  labFabricsOptions,
+  labTargetConfig,
+  LAB_HOSTNQN,
+  LAB_NQN,
+  prepareHost,
+  setupTarget,
+} from '../../src/orchestrate/nvme-lab.js';
+import { readTarget } from '../../src/orchestrate/configfs/index.js';
+import { FakeLab, failed, ok } from '../helpers/fake-lab.js';
+
+t.test('setupTarget: rxe made and ACTIVE, brd and nvmet-rdma loaded, the ramdisk behind port 1', async (t) => {
+  const lab = new FakeLab();
+  await setupTarget(lab);
+  const a = lab.target.agent;
+  t.same(a.execs(), ['modprobe rdma_rxe', `modprobe brd rd_nr=1 rd_size=${256 * 1024}`, 'modprobe nvmet-rdma']);
+  t.same(a.ops('rdma.newLink'), [{ name: 'rxe0', netdev: 'eth0', type: 'rxe' }]);
+  t.equal(a.ops('waitFor')[0]?.path, '/sys/class/infiniband/rxe0/ports/1/state');
+  const cfg = await readTarget(a.fs());
+  t.equal(cfg.ports[0]?.traddr, '10.99.0.1');
+  t.same(cfg.ports[0]?.subsystems, [LAB_NQN]);
+  t.equal(cfg.subsystems[0]?.namespaces[0]?.path, '/dev/ram0');
+  t.equal(lab.host.agent.calls.length, 0, 'the host is not touched');
+});
+
+t.test('setupTarget with an rxe device already there does not make another', async (t) => {
+  const lab = new FakeLab();
+  lab.target.agent.files.seedDir('/sys/class/infiniband/rxe0');
+  await setupTarget(lab, 64);
+  t.same(lab.target.agent.ops('rdma.newLink'), []);
+  t.ok(lab.target.agent.execs().includes(`modprobe brd rd_nr=1 rd_size=${64 * 1024}`));
+});
+
+t.test('setupTarget fails with the guest command that failed', async (t) => {
+  const lab = new FakeLab();
+  lab.target.agent.execHandlers.unshift((argv) => (argv[1] === 'nvmet-rdma' ? failed('modprobe: FATAL: Module nvmet-rdma not found') : undefined));
+  await t.rejects(setupTarget(lab), /guest: modprobe nvmet-rdma exited 1: modprobe: FATAL: Module nvmet-rdma not found/);
+});
+
+t.test('prepareHost: rxe on a pair host, nvme-rdma only when not loaded yet; loopback shares the target rxe', async (t) => {
+  const pair = new FakeLab();
+  await prepareHost(pair);
+  t.same(pair.host.agent.execs(), ['modprobe rdma_rxe', 'modprobe nvme-rdma']);
+  await prepareHost(pair);
+  t.equal(pair.host.agent.execs().filter((e) => e === 'modprobe nvme-rdma').length, 1, 'a process start saved');
+  const loop = new FakeLab({ topology: 'loopback' });
+  await prepareHost(loop);
+  t.same(loop.host.agent.execs(), ['modprobe nvme-rdma']);
+  t.same(loop.host.agent.ops('rdma.newLink'), []);
+});
+
+t.test('the fabrics options and target config follow the lab addresses', async (t) => {
+  t.same(labFabricsOptions({ targetAddr: '10.1.2.3' }, { ctrl_loss_tmo: 5 }), {
+    transport: 'rdma',
+    traddr: '10.1.2.3',
+    trsvcid: '4420',
+    nqn: LAB_NQN,
+    hostnqn: LAB_HOSTNQN,
+    ctrl_loss_tmo: 5,
+  });
+  t.equal(labTargetConfig({ targetAddr: '10.1.2.3' }).ports[0]!.traddr, '10.1.2.3');
+});
+
+t.test('connectHost: one connect write, live, the namespace block device', async (t) => {
+  const lab = new FakeLab();
+  await setupTarget(lab);
+  const c = await connectHost(lab, { reconnect_delay: 2 });
+  t.equal(c.device, 'nvme0');
+  t.equal(c.namespace, '/dev/nvme0n1', 'the multipath head, not the path device nvme0c0n1');
+  t.match(c.options, /reconnect_delay=2/);
+  t.same(lab.host.agent.ops('fabrics.connect').map((a) => a.options), [c.options]);
+  t.ok(lab.host.agent.execs().includes('test -b /dev/nvme0n1'));
+});
+
+t.test('findNamespace waits for the block device node, and names a controller with no namespace', async (t) => {
+  const lab = new FakeLab();
+  await setupTarget(lab);
+  await connectHost(lab, {});
+  let tries = 0;
+  lab.host.agent.execHandlers.unshift((argv) => (argv[0] === 'test' ? (++tries < 3 ? failed('') : ok()) : undefined));
+  const c = await findNamespace(lab, 'nvme0', 'opts');
+  t.equal(c.namespace, '/dev/nvme0n1');
+  t.equal(tries, 3, 'polled until the node was a block device');
+  lab.host.agent.files.remove('/sys/class/nvme/nvme0/nvme0c0n1');
+  await t.rejects(findNamespace(lab, 'nvme0', 'opts'), /controller nvme0 has no namespace in sysfs/);
+});

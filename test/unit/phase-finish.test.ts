@@ -1,0 +1,49 @@
+// The finish phase against the fake lab: the read-back when recovered, a plain stop
+// otherwise, and the loader's failures as harness errors.
+import t from 'tap';
+import { boot } from '../../src/scenario/phases/boot.js';
+import { connect } from '../../src/scenario/phases/connect.js';
+import { finish } from '../../src/scenario/phases/finish.js';
+import { instrument } from '../../src/scenario/phases/instrument.js';
+import { load } from '../../src/scenario/phases/load.js';
+import { resets } from '../../src/scenario/phases/resets.js';
+import { target } from '../../src/scenario/phases/target.js';
+import { watch } from '../../src/scenario/phases/watch.js';
+import { parseLoaderOutput } from '../../src/scenario/loader.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
+
+const upToWatch = [boot, target, instrument, connect, load, resets, watch];
+
+t.test('recovered: post_ms more, SIGUSR2, the final pass checked, loader.json kept, the end time set', async (t) => {
+  const { ctx, fake, said } = await fakeRun(quickSpec({ post_ms: 600 }), {}, [...upToWatch, finish]);
+  t.ok(fake.host.agent.execs().includes('pkill -USR2 -f main.js load'));
+  t.ok(ctx.phasesMs.finish! >= 600, `post_ms held (${ctx.phasesMs.finish} ms)`);
+  t.equal(ctx.load?.verify.finalPass.ran, true);
+  t.ok(existsSync(join(ctx.runDir, 'loader.json')));
+  t.ok(ctx.endMs !== undefined && ctx.endMs > ctx.resets[0]!.backMs);
+  t.equal(said.at(-1), 'quick-patched-1: verifying every acknowledged write');
+});
+
+t.test('not recovered: SIGINT at once, no read-back asked for', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec({ post_ms: 600 }), { onReset: 'deleted' }, [...upToWatch, finish]);
+  t.ok(fake.host.agent.execs().includes('pkill -INT -f main.js load'));
+  t.ok(ctx.phasesMs.finish! < 600, 'no post_ms');
+  t.equal(ctx.load?.verify.finalPass.ran, false);
+});
+
+t.test('recovered but the loader skipped its final pass: a harness error', async (t) => {
+  const { ctx } = await fakeRun(quickSpec(), { loader: { noFinalPass: true } }, upToWatch);
+  await t.rejects(finish.run(ctx), /ended without its final verify pass/);
+});
+
+t.test('recovered but the loader ran out of runtime: a harness error saying the kernel is slow', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec(), {}, upToWatch);
+  await fake.host.agent.exec(['pkill', '-INT', '-f', 'main.js load']);
+  await t.rejects(finish.run(ctx), /runtime ran out before the scenario ended/);
+});
+
+t.test('loader output that is not JSON is a harness error with its stderr', async (t) => {
+  t.throws(() => parseLoaderOutput({ exitCode: 1, stdout: 'Segmentation fault', stderr: 'boom', timedOut: false }), /the loader printed no JSON \(exit 1\): boom/);
+});

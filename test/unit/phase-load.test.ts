@@ -1,0 +1,66 @@
+// The load phase and the loader it drives, against the fake lab.
+import t from 'tap';
+import { boot } from '../../src/scenario/phases/boot.js';
+import { connect } from '../../src/scenario/phases/connect.js';
+import { instrument } from '../../src/scenario/phases/instrument.js';
+import { load } from '../../src/scenario/phases/load.js';
+import { target } from '../../src/scenario/phases/target.js';
+import { ioAfter, loaderArgv, loaderRuntimeMs, PROGRESS_FILE, STATE_FILE } from '../../src/scenario/loader.js';
+import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
+
+const upToConnect = [boot, target, instrument, connect];
+
+t.test('the loader command line: the scenario load, verify on, progress and state files', async (t) => {
+  const spec = quickSpec({ load: { rw: 'randrw', bs: '8k', iodepth: 32, size: '128m', rate_iops: 500 } });
+  const argv = loaderArgv('/p', spec, '/dev/nvme0n1', 12_345);
+  t.same(argv.slice(0, 3), ['node', '/p/dist/cli/main.js', 'load']);
+  const opt = (k: string) => argv[argv.indexOf(k) + 1];
+  t.equal(opt('--filename'), '/dev/nvme0n1');
+  t.equal(opt('--rw'), 'randrw');
+  t.equal(opt('--bs'), '8k');
+  t.equal(opt('--iodepth'), '32');
+  t.equal(opt('--size'), '128m');
+  t.equal(opt('--runtime'), '12345ms');
+  t.equal(opt('--verify'), '1');
+  t.equal(opt('--save-state'), STATE_FILE);
+  t.equal(opt('--progress-file'), PROGRESS_FILE);
+  t.equal(opt('--rate-iops'), '500');
+  t.notOk(loaderArgv('/p', quickSpec(), '/dev/x', 1).includes('--rate-iops'), 'no rate limit unless asked');
+});
+
+t.test('the loader runtime is a generous backstop over the planned scenario', async (t) => {
+  const io = quickSpec({ pre_ms: 2000, post_ms: 2000, down_ms: 4000, resets: 2, recovery_deadline_ms: 20_000 });
+  t.equal(loaderRuntimeMs(io), (2000 + 2 * 7000 + 20_000 + 2000) * 4 + 60_000);
+  const race = quickSpec({ during: 'connect', pre_ms: 2000, post_ms: 2000 });
+  t.equal(loaderRuntimeMs(race), 4000 * 4 + 60_000, 'a racing connect has no resets during the load');
+});
+
+t.test('load: the loader starts on the namespace, I/O flows, pre_ms passes before the phase ends', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec({ pre_ms: 600 }), {}, [...upToConnect, load]);
+  t.ok(ctx.loader, 'the loader is in the context');
+  t.notOk(ctx.loader!.done(), 'still running');
+  t.ok(ctx.phasesMs.load! >= 600, `pre_ms held (${ctx.phasesMs.load} ms)`);
+  t.equal(fake.loaderArgv?.[fake.loaderArgv.indexOf('--filename') + 1], '/dev/nvme0n1');
+  t.ok((await ctx.loader!.completed()) > 100, 'completions counted from the progress file');
+  await fake.kill();
+});
+
+t.test('load: a loader that stops before the reset is a harness error, its JSON kept', async (t) => {
+  const { ctx } = await fakeRun(quickSpec({ pre_ms: 600 }), { loader: { stopsAfterMs: 100 } }, upToConnect);
+  await t.rejects(load.run(ctx), /the loader stopped before the reset \(exit 0\)/);
+});
+
+t.test('ioAfter: true once the count passes, false at the deadline or when the loader ended', async (t) => {
+  let n = 0;
+  let done = false;
+  const loader = { exit: new Promise<never>(() => {}), runtimeMs: 1, done: () => done, completed: async () => n };
+  setTimeout(() => (n = 5), 80);
+  t.equal(await ioAfter(loader, 0, 2000), true);
+  t.equal(await ioAfter(loader, 5, 150), false, 'no progress: false at the deadline');
+  done = true;
+  const t0 = Date.now();
+  t.equal(await ioAfter(loader, 5, 5000), false);
+  t.ok(Date.now() - t0 < 1000, 'an ended loader is not waited for');
+  const unreadable = { ...loader, done: () => false, completed: () => Promise.reject(new Error('ENOENT')) };
+  t.equal(await ioAfter(unreadable, 0, 120), false, 'no progress file yet is no progress');
+});

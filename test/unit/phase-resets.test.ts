@@ -1,0 +1,80 @@
+// The resets phase against the fake lab: the guard armed, each reset's window, the
+// pause between resets, and the administrator's action as the outage strategy.
+import t from 'tap';
+import { boot } from '../../src/scenario/phases/boot.js';
+import { connect } from '../../src/scenario/phases/connect.js';
+import { instrument } from '../../src/scenario/phases/instrument.js';
+import { load } from '../../src/scenario/phases/load.js';
+import { adminOutage, outageFor, quietOutage, resets } from '../../src/scenario/phases/resets.js';
+import { target } from '../../src/scenario/phases/target.js';
+import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
+
+const upToLoad = [boot, target, instrument, connect, load];
+
+t.test('one reset: the guard armed on every VM, one window of down_ms, the plan on the scenario side', async (t) => {
+  const { ctx, fake, said } = await fakeRun(quickSpec({ down_ms: 200, side: 'target' }), {}, [...upToLoad, resets]);
+  for (const m of fake.machines) t.ok(m.agent.guard.armedAt !== undefined, `${m.name} guard armed`);
+  t.equal(ctx.resets.length, 1);
+  const w = ctx.resets[0]!;
+  t.ok(w.backMs - w.goneMs >= 200, `the device was away ${Math.round(w.backMs - w.goneMs)} ms`);
+  t.same(fake.resetLog, ['gone target', 'back target']);
+  t.ok(said.some((m) => m.endsWith('reset 1/1: fake rdma-link (target)')));
+  t.same(ctx.admin, [], 'no admin action');
+  await t.rejects(fake.host.agent.call('fabrics.connect', { options: 'x' }), /no-admin guard: refused/, 'a connect is refused from now on');
+  await fake.kill();
+});
+
+t.test('several resets: each waits for live before the next', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec({ down_ms: 50, resets: 3 }), { reconnectMs: 20 }, [...upToLoad, resets]);
+  t.equal(ctx.resets.length, 3);
+  for (let i = 1; i < 3; i++) t.ok(ctx.resets[i]!.goneMs > ctx.resets[i - 1]!.backMs, `reset ${i + 1} after ${i}`);
+  t.same(fake.resetLog, ['gone host', 'back host', 'gone host', 'back host', 'gone host', 'back host']);
+  const waits = fake.host.agent.ops('waitFor').filter((a) => a.path === '/sys/class/nvme/nvme0/state' && a.value === 'live');
+  t.equal(waits.length, 2, 'a wait for live between resets, none after the last');
+  await fake.kill();
+});
+
+t.test('the outage strategy comes from the scenario: quiet, or the admin action', async (t) => {
+  t.equal(outageFor(quickSpec()), quietOutage);
+  t.not(outageFor(quickSpec({ admin: { action: 'delete-controller', after_ms: 50 } })), quietOutage);
+});
+
+t.test('admin during recovery: the action after_ms into the first outage, recorded with its time and VM', async (t) => {
+  const spec = quickSpec({ down_ms: 300, resets: 2, admin: { action: 'reset-controller', after_ms: 100 } });
+  const { ctx, fake, said } = await fakeRun(spec, { reconnectMs: 20 }, [...upToLoad, resets]);
+  t.equal(ctx.admin.length, 1, 'only during the first reset');
+  const a = ctx.admin[0]!;
+  t.equal(a.vm, 'host');
+  t.same(a.outcome, { action: 'reset-controller', what: 'echo 1 > /sys/class/nvme/nvme0/reset_controller', ok: true });
+  const first = ctx.resets[0]!;
+  t.ok(a.atMs - first.goneMs >= 100 && a.atMs < first.backMs, 'while the device was away, after after_ms');
+  t.ok(first.backMs - first.goneMs >= 300, 'the outage still lasts down_ms');
+  t.same(fake.host.agent.guard.refused, [], 'the scenario action is allowed by the guard');
+  t.equal(fake.host.agent.guard.scripted.length, 1);
+  t.ok(said.some((m) => m.endsWith('admin: echo 1 > /sys/class/nvme/nvme0/reset_controller: ok')));
+  await fake.kill();
+});
+
+t.test('remove-target-port: removed while away, re-created once the device is back, both recorded on the target', async (t) => {
+  const spec = quickSpec({ side: 'target', down_ms: 200, admin: { action: 'remove-target-port', after_ms: 50 } });
+  const { ctx, fake } = await fakeRun(spec, { reconnectMs: 20 }, [...upToLoad, resets]);
+  t.same(
+    ctx.admin.map((a) => [a.vm, a.outcome.ok, a.outcome.what.split(' ')[0]]),
+    [
+      ['target', true, 'rm'],
+      ['target', true, 'mkdir'],
+    ],
+  );
+  t.ok(ctx.admin[1]!.atMs >= ctx.resets[0]!.backMs, 'the port comes back after the device');
+  t.ok(fake.target.agent.files.nodes.has('/sys/kernel/config/nvmet/ports/1'), 'the port is there again');
+  await fake.kill();
+});
+
+t.test('adminOutage only acts on the first reset', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec({ down_ms: 60, admin: { action: 'delete-controller', after_ms: 10 } }), {}, [...upToLoad]);
+  const o = adminOutage(ctx.spec.admin!);
+  await o.away(ctx, 1);
+  await o.back(ctx, 1);
+  t.same(ctx.admin, []);
+  await fake.kill();
+});
