@@ -61,3 +61,16 @@ export const CLOCK_SAMPLE_MS = 5_000;
  * time, so a port that takes nothing for this long means the host is gone or wedged.
  */
 export const AGENT_PORT_WRITE_MS = 60_000;
+
+// --- The scenario runner (src/scenario) -----------------------------------------------
+
+/** The loader's first completed I/O after its start (node's start in the guest, then the ring). */
+export const LOADER_FIRST_IO_MS = 90_000;
+/** The agent's exec of the loader beyond the loader's own runtime: its final read-back pass. */
+export const LOADER_EXEC_SLACK_MS = 180_000;
+/** Between two resets of a series, the controller coming live before the next (not waiting longer is fine). */
+export const BETWEEN_RESETS_LIVE_MS = 3_000;
+/** One kmemleak scan of a debug kernel's whole memory (minutes under TCG). */
+export const KMEMLEAK_SCAN_MS = 180_000;
+/** `rmmod nvme_rdma` as a scenario's admin action: it tears down every controller first. */
+export const NVME_RDMA_UNLOAD_MS = 120_000;
