@@ -5,7 +5,7 @@
 // go to handlers the fake lab installs. Every call is logged for assertions.
 import type { ExecResult } from '../../src/guest/ops.js';
 import { AdminGuard } from '../../src/orchestrate/admin-guard.js';
-import { MemConfigfs } from '../../src/orchestrate/configfs/memfs.js';
+import { MemConfigfs } from './memfs.js';
 import type { GuestFs } from '../../src/orchestrate/guest-fs.js';
 import type { LabAgent } from '../../src/orchestrate/nvme-lab.js';
 import { HarnessError } from '../../src/util/errors.js';

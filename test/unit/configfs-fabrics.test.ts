@@ -13,11 +13,11 @@ import {
   disconnectController,
   fabricsConnectInGuest,
   listControllers,
-  MemConfigfs,
   parseFabricsAnswer,
   waitControllerState,
   type FabricsPort,
 } from '../../src/orchestrate/configfs/index.js';
+import { MemConfigfs } from '../helpers/memfs.js';
 
 const base = { transport: 'rdma', traddr: '10.0.0.1', trsvcid: '4420', nqn: 'testnqn' };
 

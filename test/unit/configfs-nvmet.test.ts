@@ -4,12 +4,12 @@ import t from 'tap';
 import {
   applyTarget,
   ConfigfsError,
-  MemConfigfs,
   NVMET_ROOT,
   readTarget,
   teardownTarget,
   type TargetConfigInput,
 } from '../../src/orchestrate/configfs/index.js';
+import { MemConfigfs } from '../helpers/memfs.js';
 
 const R = NVMET_ROOT;
 const HOST = 'nqn.2014-08.org.nvmexpress:uuid:host-a';

@@ -5,9 +5,9 @@ import {
   exportNvmetcli,
   formatNvmetcli,
   importNvmetcli,
-  MemConfigfs,
   readTarget,
 } from '../../src/orchestrate/configfs/index.js';
+import { MemConfigfs } from '../helpers/memfs.js';
 
 // As `nvmetcli save` writes it (keys sorted, enable 0/1, zero uuid when unset).
 const SAVED = {

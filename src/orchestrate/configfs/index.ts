@@ -4,4 +4,3 @@ export * from './model.js';
 export * from './nvmet.js';
 export * from './nvmetcli.js';
 export * from './fabrics.js';
-export * from './memfs.js';

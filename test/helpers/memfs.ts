@@ -1,5 +1,5 @@
 // An in-memory GuestFs that follows nvmet's configfs rules closely enough to test
-// apply/teardown ordering without a kernel (and to dry-run a config): groups
+// apply/teardown ordering without a kernel (a test double: nothing in src/ uses it): groups
 // appear with their default attributes on mkdir, rmdir fails on non-empty groups
 // (ENOTEMPTY) or link targets (EBUSY), a port's address is read-only while it has
 // links (EACCES), device_path/uuid only change while disabled (EBUSY), allow_any_host
@@ -7,9 +7,9 @@
 // the port (EINVAL without an address, EADDRINUSE for a duplicate address).
 // Any other path works like a plain tree seeded with seedFile/seedDir.
 import { randomUUID } from 'node:crypto';
-import type { GuestFs } from '../guest-fs.js';
-import { NVMET_ROOT } from './nvmet.js';
-import { ADRFAMS, TREQS, TRTYPES } from './model.js';
+import type { GuestFs } from '../../src/orchestrate/guest-fs.js';
+import { NVMET_ROOT } from '../../src/orchestrate/configfs/nvmet.js';
+import { ADRFAMS, TREQS, TRTYPES } from '../../src/orchestrate/configfs/model.js';
 
 type Node =
   | { kind: 'dir'; user: boolean }
@@ -24,7 +24,6 @@ function fsError(code: string, op: string, path: string): Error {
 }
 
 const dirname = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
-const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface MemConfigfsOptions {
