@@ -86,6 +86,19 @@ export function comparisonTable(results: Results): string {
   return `<table class="cmp"><thead><tr><th rowspan="2">scenario</th>${h1}</tr><tr>${h2}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
+/** One table per kernel series named in the runs' labels (stock@6.12, patched@6.12); one table when no label names one. */
+export function comparisonTables(results: Results): string {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of results.runs) {
+    const series = /@(\d+\.\d+)$/.exec(r.kernel)?.[1] ?? '';
+    groups.set(series, [...(groups.get(series) ?? []), r]);
+  }
+  if (groups.size === 0 || (groups.size === 1 && groups.has(''))) return comparisonTable(results);
+  return [...groups]
+    .map(([series, runs]) => `<h3>${series ? `Series ${e(series)}` : 'Other kernels'}</h3>\n${comparisonTable({ ...results, runs })}`)
+    .join('\n');
+}
+
 const f1 = (n: number): string => (Math.round(n * 10) / 10).toString();
 
 /** A "nice" tick step for a range. */
@@ -274,7 +287,7 @@ export function renderHtml(results: Results): string {
 </header>
 <main>
 <h2>Comparison</h2>
-${comparisonTable(results)}
+${comparisonTables(results)}
 <p class="note">Times are medians over repeats (hover for min / median / p95 / max). outage: longest gap between I/O completions around the reset; recovery: device back to first completed I/O; ctrl live: device back to controller live. never: the event did not happen during the run.</p>
 <h2>Runs</h2>
 ${results.runs.map((r, i) => runCard(r, i)).join('\n')}

@@ -3,12 +3,15 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { bySeries, compareKernels } from '../../src/cli/run-command.js';
+import { comparisonTables } from '../../src/report/html.js';
 import { modulesOfObject } from '../../src/kernel/kbuild.js';
 import { buildDirs, touchedModules } from '../../src/kernel/module-build.js';
 import { pickSeries, pinChanges, readPins, type Pin } from '../../src/kernel/pins.js';
 import { parseKernelChoice } from '../../src/kernel/resolve.js';
 import { parseSeriesFile, patchsetHash, seriesPatches, setPatchNames } from '../../src/kernel/series.js';
 import { projectRoot } from '../../src/kernel/root.js';
+import { failRun, passRun, results } from './report-fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rb-series-'));
 
@@ -111,4 +114,21 @@ t.test('the patched variant rebuilds the modules its patches touch', async (t) =
     { dir: 'drivers/nvme/target', modules: ['nvmet-rdma'] },
     { dir: 'drivers/infiniband/sw/rxe', modules: ['rdma_rxe'] },
   ]);
+});
+
+t.test('compare --series: runs grouped by the series in their label, a report table per series', async (t) => {
+  const runs = [failRun({ kernel: 'stock@6.1' }), passRun({ kernel: 'patched@6.1' }), failRun({ kernel: 'stock@6.12' }), passRun({ kernel: 'patched@6.12' })];
+  t.same([...bySeries(runs).keys()], ['6.1', '6.12']);
+  t.same([...bySeries([failRun({ kernel: 'stock' })]).keys()], ['']);
+  const html = comparisonTables(results(runs));
+  t.equal((html.match(/<table/g) ?? []).length, 2, 'two tables');
+  t.same(html.match(/<h3>[^<]*/g), ['<h3>Series 6.1', '<h3>Series 6.12']);
+  t.equal((comparisonTables(results([failRun({ kernel: 'stock' }), passRun({ kernel: 'patched' })])).match(/<table|<h3/g) ?? []).join(','), '<table', 'unlabelled: one table');
+});
+
+t.test('compare --series names stock and patched of each series; an unpinned series is a usage error', async (t) => {
+  t.same(await compareKernels(undefined), ['stock', 'patched']);
+  t.same(await compareKernels('6.1,6.12'), ['stock@6.1', 'patched@6.1', 'stock@6.12', 'patched@6.12']);
+  await t.rejects(compareKernels('6.1,'), { exitCode: 2, message: /--series: expected series like 6.1,6.12/ });
+  await t.rejects(compareKernels('4.19'), { exitCode: 2, message: /--series: no pinned kernel for series "4.19"/ });
 });
