@@ -8,8 +8,13 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from './util/errors.js';
 
-/** src/native-loader.ts and dist/native-loader.js are both one level below the package root. */
-export const addonPath = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'reset_bench_native.node');
+/**
+ * src/native-loader.ts and dist/native-loader.js are both one level below the package root.
+ * RESET_BENCH_ADDON names another build of the addon: scripts/sanitize-addon.sh runs the
+ * tests against its ASan + UBSan build that way.
+ */
+export const addonPath =
+  process.env.RESET_BENCH_ADDON || resolve(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'reset_bench_native.node');
 
 let cached: Readonly<Record<string, unknown>> | undefined;
 

@@ -1,7 +1,8 @@
 // `reset-bench load`: the loader on its own, fio-like options and summary; `load bench`.
 import type { Command } from 'commander';
 import { formatBench, runLoaderBench, type BenchRw } from '../load/bench.js';
-import { runLoad, resultToJson, verifyTarget, type LoadResult, type Progress } from '../load/run.js';
+import { parseJobDocument } from '../load/job-doc.js';
+import { runJob, runLoad, resultToJson, verifyTarget, type LoadResult, type Progress } from '../load/run.js';
 import { parseDurationMs, parseSize, RW_MODES, type JobSpecInput } from '../load/spec.js';
 import { formatSummary } from '../load/summary.js';
 import { progressFileWriter } from '../load/progress-file.js';
@@ -51,6 +52,8 @@ export interface LoadCliOptions {
   maxRetries?: string;
   drainTimeout?: string;
   state?: string;
+  /** the whole job as one JSON document (what the scenario runner sends) */
+  job?: string;
   saveState?: string;
   verifyOnly?: boolean;
   json?: boolean;
@@ -123,6 +126,29 @@ export function specFromCli(o: LoadCliOptions): JobSpecInput {
   return spec;
 }
 
+/** The options a --job document replaces. */
+const JOB_OPTIONS = ['filename', 'rw', 'bs', 'iodepth', 'size', 'offset', 'runtime', 'rwmixread', 'rateIops', 'seed', 'numberIos', 'verify', 'direct', 'interval', 'gapThreshold', 'retryBackoff', 'maxRetries', 'drainTimeout'] as const;
+
+/** loadState, its UsageError ("state: ...") re-addressed to --state. */
+async function readStateOption(path: string): Promise<Buffer> {
+  return loadState(path).catch((e: unknown) => {
+    throw new UsageError(e instanceof UsageError && e.field ? e.message.slice(e.field.length + 2) : errorMessage(e), '--state');
+  });
+}
+
+/** The job of `--job DOC [--state FILE]`, checked once; UsageError "--job: <field>: ...". */
+async function jobFromDocument(o: LoadCliOptions, doc: string): Promise<ReturnType<typeof parseJobDocument>> {
+  const clash = JOB_OPTIONS.find((k) => o[k] !== undefined);
+  if (clash) throw new UsageError(`the document carries the whole job: give no --${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} with it`, '--job');
+  const state = o.state ? await readStateOption(o.state) : undefined;
+  try {
+    return parseJobDocument(doc, state);
+  } catch (e) {
+    if (e instanceof UsageError && e.field && !e.field.startsWith('--')) throw new UsageError(e.message, '--job');
+    throw e;
+  }
+}
+
 /** Renames a spec field in a UsageError to the CLI option. */
 function asCliError(e: unknown): unknown {
   if (e instanceof UsageError && e.field && OPTION_OF_FIELD[e.field] && !e.field.startsWith('--')) {
@@ -166,9 +192,7 @@ async function loadAction(o: LoadCliOptions): Promise<void> {
       if (o.verifyOnly) {
         if (!o.filename) throw new UsageError('a file or block device is required', '--filename');
         if (!o.state) throw new UsageError('--verify-only needs the state file of the job that wrote the target', '--state');
-        const state = await loadState(o.state).catch((e: unknown) => {
-          throw new UsageError(errorMessage(e), '--state');
-        });
+        const state = await readStateOption(o.state);
         r = await verifyTarget({
           filename: o.filename,
           state,
@@ -177,12 +201,11 @@ async function loadAction(o: LoadCliOptions): Promise<void> {
           onProgress: progress,
           signal: ctl.signal,
         });
+      } else if (o.job !== undefined) {
+        r = await runJob(await jobFromDocument(o, o.job), { onProgress: progress, signal: ctl.signal, finishSignal: finish.signal });
       } else {
         const spec = specFromCli(o);
-        if (o.state)
-          spec.state = await loadState(o.state).catch((e: unknown) => {
-            throw new UsageError(errorMessage(e), '--state');
-          });
+        if (o.state) spec.state = await readStateOption(o.state);
         r = await runLoad(spec, { onProgress: progress, signal: ctl.signal, finishSignal: finish.signal });
       }
     } finally {
@@ -267,6 +290,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--retry-backoff <ms>', 'back-off before resubmitting a failed I/O (ms)')
     .option('--max-retries <n>', 'retries per I/O (default: unlimited)')
     .option('--drain-timeout <ms>', 'at the end, wait this long for in-flight I/O (default 60000)')
+    .option('--job <json>', 'the whole job as one JSON document (JobSpec fields: bs, runtimeMs, ...); no other job options with it')
     .option('--state <file>', 'verify state of an earlier job (continue it, or with --verify-only check it)')
     .option('--save-state <file>', 'save the verify state for a later --verify-only pass')
     .option('--verify-only', 'only run the final verify pass (needs --state)')

@@ -212,6 +212,11 @@ export async function runLoad(spec: JobSpecInput | JobSpec, opts: StartOptions =
   return startLoad(spec, opts).result;
 }
 
+/** runLoad for a spec parseJobSpec (or parseJobDocument) already checked: no second check. */
+export async function runJob(spec: JobSpec, opts: StartOptions = {}): Promise<LoadResult> {
+  return start(spec, 'load', opts).result;
+}
+
 export interface VerifyOptions {
   filename: string;
   /** the state of the job that wrote the target (LoadResult.state, or loadState(file)) */
