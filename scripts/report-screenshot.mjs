@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Renders a report (a fixture, or DIR/results.json when DIR is given) and takes a PNG
 // screenshot of report.html with headless Chromium. Needs `npx tsc -p .` first (uses dist/)
-// and chromium (`apt-get install -y chromium`).
+// and chromium (`apt-get install -y chromium`). DIR/results.json may be version 1 or 2.
 //   node scripts/report-screenshot.mjs [--out PNG] [DIR]
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -65,7 +65,7 @@ if (dir) {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'rb-shot-'));
   dir = tmp;
   results = {
-    version: 1,
+    version: 2,
     generated_at: '2025-01-15T10:20:00.000Z',
     tool: { name: 'reset-bench', version: '0.1.0' },
     runs: [
