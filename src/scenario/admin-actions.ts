@@ -6,6 +6,7 @@
 import { applyTarget, disconnectController } from '../orchestrate/configfs/index.js';
 import { LAB_NQN, TRSVCID, labTargetConfig, type LabAgent, type NvmeLab } from '../orchestrate/nvme-lab.js';
 import { errorMessage } from '../util/errors.js';
+import { NVME_RDMA_UNLOAD_MS } from '../util/timeouts.js';
 import type { AdminAction } from './spec.js';
 
 export interface AdminOutcome {
@@ -18,8 +19,6 @@ export interface AdminOutcome {
 }
 
 const PORT = '/sys/kernel/config/nvmet/ports/1';
-/** How long rmmod may take while a controller is being torn down. */
-const RMMOD_MS = 120_000;
 
 interface AdminStep {
   /** The VM the action runs on. */
@@ -47,7 +46,7 @@ export const ADMIN: Record<AdminAction, AdminRow> = {
   'unload-host-module': {
     on: 'host',
     what: () => 'rmmod nvme_rdma',
-    run: (a) => a.check(['rmmod', 'nvme_rdma'], { deadlineMs: RMMOD_MS }),
+    run: (a) => a.check(['rmmod', 'nvme_rdma'], { deadlineMs: NVME_RDMA_UNLOAD_MS }),
   },
   'remove-target-port': {
     on: 'target',

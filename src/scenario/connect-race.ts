@@ -6,6 +6,7 @@ import { connectController, listControllers, waitControllerState } from '../orch
 import { findNamespace, hostFabricsPort, labFabricsOptions, prepareHost, type HostController } from '../orchestrate/nvme-lab.js';
 import { sleep } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
+import { FABRICS_CONNECT_WRITE_MS } from '../util/timeouts.js';
 import type { ResetPlan, RunLab } from './lab.js';
 import type { ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
@@ -59,7 +60,7 @@ export async function raceConnect(
   const fs = lab.host.agent.fs();
   const options = labFabricsOptions(lab, spec.connect);
   // The write may legitimately block for the whole outage (the kernel retries inside it).
-  const writeDeadline = spec.down_ms + spec.recovery_deadline_ms + 60_000;
+  const writeDeadline = spec.down_ms + spec.recovery_deadline_ms + FABRICS_CONNECT_WRITE_MS;
   const t = nowMs();
   let settledAt: number | undefined;
   const first = settle(connectController(hostFabricsPort(lab, writeDeadline), options)).finally(() => {

@@ -2,12 +2,11 @@
 // unreferenced before the scenario, then scan at the end and report what leaked during
 // it. The auto-scan period is far longer than a run, so without this a run proves nothing.
 import type { LabAgent } from '../orchestrate/nvme-lab.js';
+import { KMEMLEAK_SCAN_MS } from '../util/timeouts.js';
 
 type Vm = { agent: LabAgent };
 
 const KMEMLEAK = '/sys/kernel/debug/kmemleak';
-/** One kmemleak scan of a debug kernel's whole memory can take minutes under TCG. */
-const SCAN_MS = 180_000;
 
 /** One leaked object, as one line: "unreferenced object 0x... (size N): comm ..., first frames". */
 export function parseKmemleak(report: string): string[] {
@@ -37,6 +36,6 @@ export async function clearKmemleak(vm: Vm): Promise<void> {
  * false positives), then the report as one line per leaked object.
  */
 export async function scanKmemleak(vm: Vm): Promise<string[]> {
-  for (let i = 0; i < 2; i++) await vm.agent.call('writeFile', { path: KMEMLEAK, data: 'scan' }, SCAN_MS);
+  for (let i = 0; i < 2; i++) await vm.agent.call('writeFile', { path: KMEMLEAK, data: 'scan' }, KMEMLEAK_SCAN_MS);
   return parseKmemleak(await vm.agent.fs().readFile(KMEMLEAK));
 }

@@ -8,14 +8,13 @@ import type { LoadResult } from '../load/run.js';
 import type { LabAgent } from '../orchestrate/nvme-lab.js';
 import { sleep } from '../util/deadline.js';
 import { HarnessError } from '../util/errors.js';
+import { LOADER_EXEC_SLACK_MS } from '../util/timeouts.js';
 import type { LoaderRun } from './context.js';
 import type { ScenarioSpec } from './spec.js';
 
 /** Where the loader saves its record of acknowledged writes (for a later `load --verify-only`). */
 export const STATE_FILE = '/tmp/reset-bench-load.state';
 export const PROGRESS_FILE = '/tmp/reset-bench-load.progress';
-/** Extra time the agent gives the loader process beyond the loader's own runtime. */
-const EXEC_SLACK_MS = 180_000;
 
 export function loaderArgv(project: string, spec: ScenarioSpec, dev: string, runtimeMs: number): string[] {
   const l = spec.load;
@@ -43,7 +42,7 @@ export function loaderRuntimeMs(spec: ScenarioSpec): number {
 /** Starts the loader on `dev`; it runs until stopLoader() (or its runtime runs out). */
 export function startLoader(agent: LabAgent, project: string, spec: ScenarioSpec, dev: string): LoaderRun {
   const runtimeMs = loaderRuntimeMs(spec);
-  const exit = agent.exec(loaderArgv(project, spec, dev, runtimeMs), { deadlineMs: runtimeMs + EXEC_SLACK_MS });
+  const exit = agent.exec(loaderArgv(project, spec, dev, runtimeMs), { deadlineMs: runtimeMs + LOADER_EXEC_SLACK_MS });
   let finished = false;
   exit.finally(() => (finished = true)).catch(() => undefined);
   return {

@@ -23,6 +23,7 @@ t.test('a controller that recovers: PASS, every phase timed, artifacts written, 
   const { r, fake, resultsDir, lines } = await run({}, { onReset: 'recovers' });
   t.equal(r.verdict, 'PASS', r.reason);
   t.match(r.reason, /I\/O resumed .* after the device came back/);
+  t.equal(r.kernel_info?.variant, 'patched', 'the kernel the boot phase resolved is on the record');
   t.same(Object.keys(r.phases_ms ?? {}), ['boot', 'target', 'instrument', 'connect', 'load', 'resets', 'watch', 'finish', 'collect', 'judge', 'shutdown']);
   t.ok(r.phases_ms!.load! >= 500, `load holds pre_ms (${r.phases_ms!.load} ms)`);
   t.ok(r.phases_ms!.resets! >= 100, `resets hold down_ms (${r.phases_ms!.resets} ms)`);

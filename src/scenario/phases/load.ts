@@ -4,12 +4,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep } from '../../util/deadline.js';
 import { HarnessError } from '../../util/errors.js';
+import { LOADER_FIRST_IO_MS } from '../../util/timeouts.js';
 import { need } from '../context.js';
 import { ioAfter, startLoader } from '../loader.js';
 import { hasController, type Phase } from './phase.js';
-
-/** How long the loader may take from its start to its first completed I/O. */
-export const FIRST_IO_MS = 90_000;
 
 export const load: Phase = {
   name: 'load',
@@ -19,8 +17,8 @@ export const load: Phase = {
     const ctrl = need(ctx.ctrl, 'the controller');
     const loader = startLoader(lab.host.agent, ctx.opts.project, ctx.spec, ctrl.namespace);
     ctx.loader = loader;
-    if (!(await ioAfter(loader, 0, FIRST_IO_MS)) && !loader.done()) {
-      throw new HarnessError(`no I/O on ${ctrl.namespace} within ${FIRST_IO_MS} ms of starting the loader`);
+    if (!(await ioAfter(loader, 0, LOADER_FIRST_IO_MS)) && !loader.done()) {
+      throw new HarnessError(`no I/O on ${ctrl.namespace} within ${LOADER_FIRST_IO_MS} ms of starting the loader`);
     }
     await sleep(ctx.spec.pre_ms);
     if (loader.done()) {

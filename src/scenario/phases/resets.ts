@@ -3,13 +3,11 @@
 // what happens while it is away is the scenario's outage strategy: nothing (wait
 // down_ms), or an administrator's action part-way through and a step once it is back.
 import { sleep } from '../../util/deadline.js';
+import { BETWEEN_RESETS_LIVE_MS } from '../../util/timeouts.js';
 import { adminSide, afterRestore, performAdmin } from '../admin-actions.js';
 import { need, recordAdmin, type RunContext } from '../context.js';
 import type { ScenarioSpec } from '../spec.js';
 import { hasController, type Phase } from './phase.js';
-
-/** Between two resets, how long the controller gets to come back before the next. */
-const BETWEEN_RESETS_LIVE_MS = 3000;
 
 /** What happens while the device is away (reset `i`, 0-based) and right after it is back. */
 export interface Outage {
