@@ -22,8 +22,6 @@ const withRdma = <T>(fn: (nl: RdmaNl) => Promise<T>): Promise<T> => using(() => 
 const withRtnl = <T>(fn: (nl: Rtnl) => Promise<T>): Promise<T> => using(() => Rtnl.open(), fn);
 
 export const rdmaOps: Record<string, Op> = {
-  devices: async () => withRdma((nl) => nl.listDevices()),
-  ports: async () => withRdma((nl) => nl.listPorts()),
   // NEWLINK and DELLINK may take long (see RXE_NEWLINK_MS, RXE_DELLINK_MS): the kernel's
   // answer may take as long as the host allows the operation.
   newLink: async (raw, deadlineMs) => {
@@ -39,11 +37,6 @@ export const rdmaOps: Record<string, Op> = {
 };
 
 export const rtnlOps: Record<string, Op> = {
-  links: async () => withRtnl((nl) => nl.listLinks()),
-  addrs: async (raw) => {
-    const name = optStr(raw, 'name');
-    return withRtnl((nl) => nl.listAddrs(name));
-  },
   setUp: async (raw) => {
     const a = { name: str(raw, 'name'), up: bool(raw, 'up') };
     await withRtnl((nl) => nl.setLinkUp(a.name, a.up));

@@ -8,11 +8,7 @@ export const NETLINK_KOBJECT_UEVENT = 15;
 export const NETLINK_RDMA = 20;
 
 // SOL_NETLINK options
-export const NETLINK_ADD_MEMBERSHIP = 1;
-export const NETLINK_DROP_MEMBERSHIP = 2;
-export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
-export const NETLINK_GET_STRICT_CHK = 12;
 
 // nlmsghdr
 export const NLMSG_HDRLEN = 16;
@@ -20,24 +16,19 @@ export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const NLMSG_OVERRUN = 4;
-export const NLMSG_MIN_TYPE = 0x10;
 
 export const NLM_F_REQUEST = 0x01;
 export const NLM_F_MULTI = 0x02;
 export const NLM_F_ACK = 0x04;
-export const NLM_F_ECHO = 0x08;
 export const NLM_F_DUMP_INTR = 0x10;
-export const NLM_F_DUMP_FILTERED = 0x20;
 // GET modifiers
 export const NLM_F_ROOT = 0x100;
 export const NLM_F_MATCH = 0x200;
-export const NLM_F_ATOMIC = 0x400;
 export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
 // NEW modifiers
 export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
-export const NLM_F_APPEND = 0x800;
 // ACK modifiers
 export const NLM_F_CAPPED = 0x100;
 export const NLM_F_ACK_TLVS = 0x200;
@@ -46,9 +37,7 @@ export const NLM_F_ACK_TLVS = 0x200;
 export const NLMSGERR_ATTR_MSG = 1;
 export const NLMSGERR_ATTR_OFFS = 2;
 export const NLMSGERR_ATTR_COOKIE = 3;
-export const NLMSGERR_ATTR_POLICY = 4;
 export const NLMSGERR_ATTR_MISS_TYPE = 5;
-export const NLMSGERR_ATTR_MISS_NEST = 6;
 
 // nlattr
 export const NLA_HDRLEN = 4;
@@ -60,7 +49,6 @@ export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
-export const RTM_SETLINK = 19;
 export const RTM_NEWADDR = 20;
 export const RTM_DELADDR = 21;
 export const RTM_GETADDR = 22;
@@ -75,23 +63,18 @@ export const SIZEOF_IFADDRMSG = 8;
 
 // linux/if_link.h
 export const IFLA_ADDRESS = 1;
-export const IFLA_BROADCAST = 2;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
 export const IFLA_OPERSTATE = 16;
-export const IFLA_LINKMODE = 17;
 export const IFLA_LINKINFO = 18;
 export const IFLA_CARRIER = 33;
 export const IFLA_INFO_KIND = 1;
 
 // linux/if.h
 export const IFF_UP = 0x1;
-export const IFF_BROADCAST = 0x2;
-export const IFF_LOOPBACK = 0x8;
 export const IFF_RUNNING = 0x40;
-export const IFF_MULTICAST = 0x1000;
 export const IFF_LOWER_UP = 0x10000;
 export const OPERSTATES = ['UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP'] as const;
 export type OperState = (typeof OPERSTATES)[number];
@@ -109,7 +92,6 @@ export const RT_SCOPE_HOST = 254;
 export const RDMA_NL_NLDEV = 5;
 export const rdmaNlGetType = (client: number, op: number): number => (client << 10) + op;
 export const RDMA_NLDEV_CMD_GET = 1;
-export const RDMA_NLDEV_CMD_SET = 2;
 export const RDMA_NLDEV_CMD_NEWLINK = 3;
 export const RDMA_NLDEV_CMD_DELLINK = 4;
 export const RDMA_NLDEV_CMD_PORT_GET = 5;

@@ -281,15 +281,6 @@ export class Rtnl {
     return decodeLink(m);
   }
 
-  async findLink(ref: LinkRef): Promise<LinkInfo | undefined> {
-    try {
-      return await this.getLink(ref);
-    } catch (e) {
-      if (e instanceof NetlinkError && e.code === 'ENODEV') return undefined;
-      throw e;
-    }
-  }
-
   private async indexOf(ref: LinkRef): Promise<number> {
     return typeof ref === 'number' ? ref : (await this.getLink(ref)).index;
   }
