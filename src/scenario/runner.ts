@@ -13,7 +13,6 @@ import type { ScenarioSpec } from './spec.js';
 import type { RunResult } from './types.js';
 
 export type { RunOptions } from './context.js';
-export { resetSites } from './real-lab.js';
 
 /** Runs the phases that apply, in order, recording each one's wall time (also when it fails). */
 export async function runPhases(ctx: RunContext, phases: readonly Phase[]): Promise<void> {
