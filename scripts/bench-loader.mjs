@@ -5,7 +5,8 @@
 // Options: --runtime S (per run, default 5), --kernel K (default stock).
 import { argv } from 'node:process';
 import { join } from 'node:path';
-import { resolveKernel, projectRoot } from '../dist/kernel/resolve.js';
+import { resolveKernel } from '../dist/kernel/resolve.js';
+import { projectRoot } from '../dist/util/project-root.js';
 import { bootLab } from '../dist/vm/topology.js';
 import { setupTarget, connectHost } from '../dist/orchestrate/nvme-lab.js';
 

@@ -1,7 +1,7 @@
 // What every command shares: where the cache and results go, the logger, progress.
 import { join } from 'node:path';
 import { cacheDir } from '../kernel/cache.js';
-import { projectRoot } from '../kernel/resolve.js';
+import { projectRoot } from '../util/project-root.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { makeProgress, type Progress } from './progress.js';
 

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pickSeries, pinsFile, readPins } from '../kernel/pins.js';
 import { parseKernelChoice, resolveKernel } from '../kernel/resolve.js';
-import { projectRoot, toolVersion } from '../kernel/root.js';
+import { projectRoot, toolVersion } from '../util/project-root.js';
 import { writeReport } from '../report/write-all.js';
 import { checkOrigin } from '../report/kcidb.js';
 import { logRunDone, logSummary } from '../report/log-lines.js';

@@ -13,7 +13,7 @@ import { HarnessError, UsageError } from '../util/errors.js';
 import { run } from '../util/exec.js';
 import { applyPatches } from './apply.js';
 import { fetchSeries } from './fetch.js';
-import { projectRoot } from './root.js';
+import { projectRoot } from '../util/project-root.js';
 import { patchedFiles, patchsetHash, seriesPatches, type SeriesPatch } from './series.js';
 
 /** Bump when the recipe below changes in a way that needs a fresh build. */

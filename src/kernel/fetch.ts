@@ -3,7 +3,7 @@
 import type { Logger } from '../util/logger.js';
 import { fetchKernel, findFetched, type Fetched } from './debian.js';
 import { pickSeries, pinsFile, readPins } from './pins.js';
-import { projectRoot } from './root.js';
+import { projectRoot } from '../util/project-root.js';
 
 export interface SeriesKernelOptions {
   cache: string;

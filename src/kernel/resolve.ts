@@ -9,10 +9,9 @@ import { cacheDir } from './cache.js';
 import { debugKernelDir, debugStamp } from './debug-build.js';
 import { defaultSeries, fetchSeries } from './fetch.js';
 import { buildVariantModules } from './module-build.js';
-import { projectRoot } from './root.js';
+import { projectRoot } from '../util/project-root.js';
 import { SERIES_RE } from './pins.js';
 
-export { projectRoot } from './root.js';
 
 export interface KernelSpec {
   /** The --kernel label: stock@6.12, patched, debug@6.1, or the user's directory. */

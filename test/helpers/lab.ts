@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { cacheDir } from '../../src/kernel/cache.js';
 import { cachedSeries } from '../../src/kernel/fetch.js';
-import { projectRoot, resolveKernel, type KernelSpec } from '../../src/kernel/resolve.js';
+import { resolveKernel, type KernelSpec } from '../../src/kernel/resolve.js';
+import { projectRoot } from '../../src/util/project-root.js';
 
 export const project = projectRoot();
 

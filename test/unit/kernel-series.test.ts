@@ -10,7 +10,7 @@ import { buildDirs, touchedModules } from '../../src/kernel/module-build.js';
 import { pickSeries, pinChanges, readPins, type Pin } from '../../src/kernel/pins.js';
 import { parseKernelChoice } from '../../src/kernel/resolve.js';
 import { parseSeriesFile, patchsetHash, seriesPatches, setPatchNames } from '../../src/kernel/series.js';
-import { projectRoot } from '../../src/kernel/root.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { failRun, passRun, results } from './report-fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rb-series-'));

@@ -1,5 +1,6 @@
-// Where the project is (dist/kernel/root.js or src/kernel/root.ts -> the project root),
-// and its version from package.json, read once.
+// Where the project is (dist/util/project-root.js or src/util/project-root.ts -> the
+// project root), and its version from package.json, read once. The one place that
+// knows where this file sits in the tree.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
