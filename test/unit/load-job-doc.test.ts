@@ -1,0 +1,63 @@
+// The job as one JSON document (load --job): what the host writes is what the loader runs,
+// checked once, with errors naming --job and the field.
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { jobDocument, parseJobDocument } from '../../src/load/job-doc.js';
+import { uringAvailable } from '../../src/load/native.js';
+import { parseLoadResult } from '../../src/load/result-schema.js';
+import { parseJobSpec } from '../../src/load/spec.js';
+import { UsageError } from '../../src/util/errors.js';
+import { project } from '../helpers/lab.js';
+
+const avail = uringAvailable();
+if (!avail.ok) {
+  t.plan(0, `skip: ${avail.reason}`);
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-jobdoc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const f = join(dir, 'j.dat');
+
+  t.test('a document round-trips to the spec parseJobSpec gives', async (t) => {
+    const job = { filename: f, rw: 'randwrite', bs: '8k', size: '1m', runtimeMs: 1500, intervalMs: 10, verify: true } as const;
+    t.same(parseJobDocument(jobDocument(job)), parseJobSpec(job));
+    const st = new Uint8Array(64);
+    t.throws(() => jobDocument({ ...job, state: st } as never), TypeError, 'a state buffer never goes into JSON');
+  });
+
+  t.test('bad documents: UsageError naming --job or the field', async (t) => {
+    t.throws(() => parseJobDocument('{"filename":'), { field: '--job', message: /not a JSON job document/ });
+    t.throws(() => parseJobDocument('[1]'), { field: '--job', message: /expected a JSON object/ });
+    t.throws(() => parseJobDocument('{"filename":"x","state":"AAAA"}'), { field: '--job', message: /--state/ });
+    t.throws(() => parseJobDocument('{"filename":"x","iodepth":0}'), UsageError);
+    t.throws(() => parseJobDocument('{"filename":"x","iodepth":0}'), { field: 'iodepth' });
+  });
+
+  t.test('reset-bench load --job: runs the document; bad ones exit 2 naming --job', async (t) => {
+    const main = join(project, 'src', 'cli', 'main.ts');
+    const loader = process.execArgv.filter((a) => a.startsWith('--import=') && a.includes('typescript'));
+    const rb = (args: string[]) => execa(process.execPath, [...loader, main, 'load', ...args], { reject: false, cwd: project });
+    const stateFile = join(dir, 'j.state');
+    const w = await rb(['--job', jobDocument({ filename: f, rw: 'randwrite', size: '1m', ios: 300, verify: true, seed: 5 }), '--save-state', stateFile, '--json']);
+    t.equal(w.exitCode, 0, w.stderr);
+    const res = parseLoadResult(w.stdout);
+    t.equal(res.write.ios, 300);
+    t.equal(res.spec.seed, 5);
+    t.ok(res.verify.finalPass.ran);
+    const rd = await rb(['--job', jobDocument({ filename: f, rw: 'read', size: '1m', verify: true, seed: 5 }), '--state', stateFile, '--json']);
+    t.equal(rd.exitCode, 0, rd.stderr);
+    t.equal(parseLoadResult(rd.stdout).verify.errors, 0, 'the state of the first document checks the second job');
+    const bad = await rb(['--job', '{"filename":"x","bs":1000}']);
+    t.equal(bad.exitCode, 2);
+    t.equal(bad.stderr.trim(), 'reset-bench load: --job: bs: must be a multiple of 512 between 512 and 64M, got 1000');
+    const clash = await rb(['--job', '{"filename":"x"}', '--iodepth', '4']);
+    t.equal(clash.exitCode, 2);
+    t.match(clash.stderr, /--job: the document carries the whole job: give no --iodepth with it/);
+    writeFileSync(join(dir, 'junk.state'), 'junk');
+    const junk = await rb(['--job', jobDocument({ filename: f, rw: 'read', size: '1m', verify: true }), '--state', join(dir, 'junk.state')]);
+    t.equal(junk.exitCode, 2);
+    t.match(junk.stderr, /^reset-bench load: --state: truncated verify state/);
+  });
+}
