@@ -1,5 +1,6 @@
 // Timeline math: fixed intervals, percentiles, gaps between completions. All times are
 // CLOCK_MONOTONIC nanoseconds (the same clock the agent stamps its events with).
+import { nearestRank } from '../util/percentile.js';
 
 export interface TimelineRow {
   /** interval start, CLOCK_MONOTONIC ns */
@@ -54,10 +55,7 @@ export function timelineRows(t: ColumnarTimeline): TimelineRow[] {
 
 /** Nearest-rank percentile (p in 0..100) of the values; 0 for none. Does not modify `values`. */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / 100) * s.length));
-  return s[Math.min(rank, s.length) - 1]!;
+  return nearestRank([...values].sort((a, b) => a - b), p) ?? 0;
 }
 
 export interface CompletionEvent {

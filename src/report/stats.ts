@@ -1,5 +1,6 @@
 // Distributions of a metric over --repeat runs, and the stock vs patched comparison.
 import type { Metrics, Results, RunResult, Verdict } from '../scenario/types.js';
+import { nearestRank } from '../util/percentile.js';
 
 export interface Distribution {
   /** Number of runs with a value. */
@@ -11,13 +12,6 @@ export interface Distribution {
   /** Nearest-rank 95th percentile: the ceil(0.95 n)-th smallest value. */
   p95: number | null;
   max: number | null;
-}
-
-/** Nearest-rank percentile (0 < p <= 100) of sorted values. */
-export function nearestRank(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
 }
 
 /** Median: the middle value, or the mean of the two middle values. */
