@@ -136,8 +136,8 @@ async function pinnedRecords(series: string, pin: Pin): Promise<PackageRecord[]>
       `the pinned ${series} kernel ${pin.version} (${pin.abi}) is not in the archive any more: apt-cache has no ${missing
         .map(([n, v]) => `${n}=${v}`)
         .join(', ')}. Run \`reset-bench kernel update --series ${series}\` to move the pin to the newest ` +
-        '(and commit kernel-pins.json), or `apt-get update` if the package lists are old',
-      `kernel-pins.json series ${series}`,
+        '(and commit the pins file), or `apt-get update` if the package lists are old',
+      `the pin of series ${series}`,
     );
   }
   return wanted.map(([n, v]) => records.find((r) => r.package === n && r.version === v)!);
