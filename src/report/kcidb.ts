@@ -102,7 +102,10 @@ function kernelIds(origin: string, label: string, info: KernelInfo | undefined):
     const checkout = `${origin}:kernel:${idPart(label)}`;
     return { checkout, build: `${checkout}:build` };
   }
-  const checkout = `${origin}:${idPart(info.package_version)}:${idPart(info.abi)}:${info.patchset_hash || 'nopatches'}`;
+  // An own kernel is known by where it was built from and its release; Debian's by the
+  // package, its release and the patches applied.
+  const source = isDebian(info) ? idPart(info.package_version) : `own:${idPart(label)}`;
+  const checkout = `${origin}:${source}:${idPart(info.abi)}:${info.patchset_hash || 'nopatches'}`;
   return { checkout, build: `${checkout}:${idPart(info.variant === 'debug' ? 'debug' : 'default')}`, info };
 }
 
@@ -123,7 +126,11 @@ function checkoutOf(origin: string, ids: KernelIds, label: string, runs: RunResu
     c.git_commit_name = `debian/${info.package_version}`;
   }
   if (info?.patchset_hash !== undefined) c.patchset_hash = info.patchset_hash;
-  c.comment = info ? `Linux ${info.abi} (Debian ${info.package_version})${info.patchset_hash ? ` + reset-bench series ${info.series}` : ''}` : `reset-bench kernel ${label}`;
+  c.comment = !info
+    ? `reset-bench kernel ${label}`
+    : isDebian(info)
+      ? `Linux ${info.abi} (Debian ${info.package_version})${info.patchset_hash ? ` + reset-bench series ${info.series}` : ''}`
+      : `Linux ${info.abi} built from ${label}`;
   // When testing of this checkout started: the first run on it (a Debian package's own
   // checkout time is not known here). Never the time the file was written.
   const start = earliest(runs);

@@ -192,6 +192,11 @@ t.test('kcidb ids: the same kernel gives the same checkout and build in every sh
   t.notOk(a.checkouts[0]!.id.includes('20250115'), 'no time in a checkout id');
   t.not(a.tests[0]!.id, b.tests[0]!.id);
   t.same(toKcidb(shard1), a, 'rewriting gives the same ids');
+  const own = (dir: string) => toKcidb(results([passRun({ kernel: dir, kernel_info: kernelInfo('own', { package_version: '', abi: '6.12.0-rc1', patchset_hash: '' }) })]));
+  t.not(own('/home/a/linux').checkouts[0]!.id, own('/home/b/linux').checkouts[0]!.id, 'two own trees with one release: two checkouts');
+  t.equal(own('/home/a/linux').checkouts[0]!.comment, 'Linux 6.12.0-rc1 built from /home/a/linux');
+  t.ok(kcidbValidate(own('/home/a/linux')));
+  t.equal(own('/home/a/linux').builds[0]!.config_name, undefined, 'an own config is not named');
   const debug = toKcidb(results([passRun({ kernel: 'debug', kernel_info: kernelInfo('debug') })]));
   t.equal(debug.checkouts[0]!.id, a.checkouts[0]!.id, 'debug: the same source as patched');
   t.not(debug.builds[0]!.id, a.builds[0]!.id, 'but another build');
