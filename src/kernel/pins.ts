@@ -7,6 +7,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../util/errors.js';
+import { describeIssues } from '../util/zod-issues.js';
 
 export const SERIES_RE = /^\d+\.\d+$/;
 
@@ -47,8 +48,7 @@ export async function readPins(file: string): Promise<Pins> {
   }
   const r = Pins.safeParse(raw);
   if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new UsageError(`${i.path.join('.') || '(top)'}: ${i.message}`, file);
+    throw new UsageError(describeIssues(r.error), file);
   }
   return r.data;
 }

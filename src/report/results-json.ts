@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { RESULTS_VERSION, Results, ResultsFileV1, ResultsFileV2, RunRecordV2, type RunResult, type TimelineEvent } from '../scenario/types.js';
 import { UsageError } from '../util/errors.js';
+import { firstIssue } from '../util/zod-issues.js';
 import { compactJson } from './compact-json.js';
 import { capIntervals, fromIoSeries, roundUs, toIoSeries, UnevenSeriesError } from './io-series.js';
 
@@ -48,23 +49,10 @@ export async function writeResultsJson(file: string, results: Results): Promise<
   await writeFile(file, resultsToJson(results));
 }
 
-/** `runs[2].metrics.outage_ms` from a zod issue path. */
-export function fieldPath(p: readonly PropertyKey[]): string {
-  let s = '';
-  for (const k of p) s += typeof k === 'number' ? `[${k}]` : s ? `.${String(k)}` : String(k);
-  return s || '(top level)';
-}
-
-function describeIssues(error: z.ZodError): { field: string; message: string } {
-  const first = error.issues[0]!;
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem(s))` : '';
-  return { field: fieldPath(first.path), message: `${first.message}${more}` };
-}
-
 function check<T>(schema: z.ZodType<T>, data: unknown, source: string): T {
   const res = schema.safeParse(data);
   if (!res.success) {
-    const { field, message } = describeIssues(res.error);
+    const { field, message } = firstIssue(res.error);
     throw new UsageError(message, `${source}: ${field}`);
   }
   return res.data;

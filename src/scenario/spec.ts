@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { RESET_KINDS } from '../reset/types.js';
 import { UsageError } from '../util/errors.js';
+import { describeIssues } from '../util/zod-issues.js';
 
 export const SIDES = ['host', 'target', 'both'] as const;
 
@@ -86,11 +87,6 @@ export const ScenarioSpec = z
   });
 export type ScenarioSpec = z.output<typeof ScenarioSpec>;
 export type ScenarioInput = z.input<typeof ScenarioSpec>;
-
-/** zod issues as "field.path: message" lines. */
-export function describeIssues(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`).join('; ');
-}
 
 export function parseScenario(input: unknown, source = 'scenario'): ScenarioSpec {
   const r = ScenarioSpec.safeParse(input);

@@ -138,7 +138,7 @@ t.test('bad input is refused before configfs is touched', async (t) => {
   await t.rejects(applyTarget(fs, badAddr), /traddr "10.0.0.300" is not an IPv4 address/);
   const badType = config() as { ports: { trtype: string }[] };
   badType.ports[0]!.trtype = 'infiniband';
-  await t.rejects(applyTarget(fs, badType), { name: 'UsageError', message: /ports\.0\.trtype/ });
+  await t.rejects(applyTarget(fs, badType), { name: 'UsageError', message: /ports\[0\]\.trtype/ });
   const slash = config();
   slash.subsystems![0]!.nqn = 'a/b';
   await t.rejects(applyTarget(fs, slash), /cannot contain "\/"/);

@@ -79,11 +79,11 @@ t.test('import -> apply -> read back -> export round trip through configfs', asy
 
 t.test('bad nvmetcli input', async (t) => {
   t.throws(() => importNvmetcli('{'), { name: 'UsageError', message: /not JSON/ });
-  t.throws(() => importNvmetcli({ ports: [{ portid: 'x' }] }), /ports\.0\.addr|ports\.0\.portid/);
+  t.throws(() => importNvmetcli({ ports: [{ portid: 'x' }] }), /ports\[0\]\.addr|ports\[0\]\.portid/);
   t.throws(() => importNvmetcli({ ...SAVED, ports: [{ ...SAVED.ports[0], referrals: [{}] }] }), /referrals are not supported/);
   t.throws(
     () => importNvmetcli({ ...SAVED, ports: [{ ...SAVED.ports[0], addr: { ...SAVED.ports[0]!.addr, trtype: 'carrier-pigeon' } }] }),
-    /ports\.0\.trtype/,
+    /ports\[0\]\.trtype/,
   );
   t.throws(() => importNvmetcli({ ...SAVED, ports: [SAVED.ports[0], { ...SAVED.ports[0], portid: 2 }] }), /duplicate port/);
 });

@@ -2,6 +2,7 @@
 // validated with zod. Close to nvmetcli's JSON, with camelCase names.
 import { z } from 'zod';
 import { UsageError } from '../../util/errors.js';
+import { describeIssues } from '../../util/zod-issues.js';
 
 /** NQNs and host names become configfs directory names. */
 const nqn = z
@@ -70,12 +71,6 @@ export type TargetConfigInput = z.input<typeof TargetConfigSchema>;
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
-function zodMessage(err: z.ZodError, what: string): string {
-  return err.issues
-    .map((i) => `${what}${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`)
-    .join('; ');
-}
-
 /**
  * Parses and checks a target configuration: schema, then the cross-references and
  * conflicts configfs would reject later with a less helpful errno. UsageError names
@@ -83,7 +78,7 @@ function zodMessage(err: z.ZodError, what: string): string {
  */
 export function parseTargetConfig(input: unknown): TargetConfig {
   const r = TargetConfigSchema.safeParse(input);
-  if (!r.success) throw new UsageError(zodMessage(r.error, 'target'));
+  if (!r.success) throw new UsageError(describeIssues(r.error, 'target'));
   const cfg = r.data;
   const problems: string[] = [];
   const nqns = new Set<string>();

@@ -1,6 +1,7 @@
 // Import and export of nvmetcli's JSON (`nvmetcli save` / `nvmetcli restore`).
 import { z } from 'zod';
 import { UsageError } from '../../util/errors.js';
+import { describeIssues } from '../../util/zod-issues.js';
 import { parseTargetConfig, type NvmetPort, type TargetConfig } from './model.js';
 
 const str = z.union([z.string(), z.number()]).transform(String);
@@ -68,7 +69,7 @@ export function importNvmetcli(input: unknown): TargetConfig {
   const r = NvmetcliJsonSchema.safeParse(data);
   if (!r.success)
     throw new UsageError(
-      r.error.issues.map((i) => `${i.path.map(String).join('.') || '(top)'}: ${i.message}`).join('; '),
+      describeIssues(r.error),
       'nvmetcli config',
     );
   const j = r.data;
