@@ -10,6 +10,12 @@ import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort,
 
 export const LAB_NQN = 'nqn.2026-11.dev.reset-bench:lab';
 export const LAB_HOSTNQN = 'nqn.2026-11.dev.reset-bench:host';
+/**
+ * The host id that goes with LAB_HOSTNQN. Without one the kernel uses its default host's
+ * id, and since 6.x nvme-fabrics refuses a known id with another NQN ("found same hostid
+ * ... but different hostnqn", EINVAL): every connect on 6.12 failed so.
+ */
+export const LAB_HOSTID = '6f1d2b3c-5e7a-4c8b-9d0e-1f2a3b4c5d6e';
 export const RXE = 'rxe0';
 export const NETDEV = 'eth0';
 export const TRSVCID = '4420';
@@ -73,7 +79,7 @@ export async function prepareHost(lab: NvmeLab): Promise<void> {
 
 /** The lab's /dev/nvme-fabrics options for a connect with these settings. */
 export function labFabricsOptions(lab: Pick<NvmeLab, 'targetAddr'>, opts: ConnectOptions): FabricsOptions {
-  return { transport: 'rdma', traddr: lab.targetAddr, trsvcid: TRSVCID, nqn: LAB_NQN, hostnqn: LAB_HOSTNQN, ...opts };
+  return { transport: 'rdma', traddr: lab.targetAddr, trsvcid: TRSVCID, nqn: LAB_NQN, hostnqn: LAB_HOSTNQN, hostid: LAB_HOSTID, ...opts };
 }
 
 /** The host's write to /dev/nvme-fabrics, through the agent. */

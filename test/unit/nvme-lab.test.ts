@@ -6,6 +6,7 @@ import {
   findNamespace,
   labFabricsOptions,
   labTargetConfig,
+  LAB_HOSTID,
   LAB_HOSTNQN,
   LAB_NQN,
   prepareHost,
@@ -61,6 +62,7 @@ t.test('the fabrics options and target config follow the lab addresses', async (
     trsvcid: '4420',
     nqn: LAB_NQN,
     hostnqn: LAB_HOSTNQN,
+    hostid: LAB_HOSTID,
     ctrl_loss_tmo: 5,
   });
   t.equal(labTargetConfig({ targetAddr: '10.1.2.3' }).ports[0]!.traddr, '10.1.2.3');

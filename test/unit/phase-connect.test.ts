@@ -4,7 +4,7 @@ import { boot } from '../../src/scenario/phases/boot.js';
 import { connect, connectRace } from '../../src/scenario/phases/connect.js';
 import { instrument } from '../../src/scenario/phases/instrument.js';
 import { target } from '../../src/scenario/phases/target.js';
-import { LAB_HOSTNQN, LAB_NQN } from '../../src/orchestrate/nvme-lab.js';
+import { LAB_HOSTID, LAB_HOSTNQN, LAB_NQN } from '../../src/orchestrate/nvme-lab.js';
 import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
 
 t.test('connect: the scenario connect options, the controller live, its namespace found', async (t) => {
@@ -12,7 +12,7 @@ t.test('connect: the scenario connect options, the controller live, its namespac
   t.same(ctx.ctrl, {
     device: 'nvme0',
     namespace: '/dev/nvme0n1',
-    options: `transport=rdma,traddr=10.99.0.1,trsvcid=4420,nqn=${LAB_NQN},hostnqn=${LAB_HOSTNQN},reconnect_delay=1,ctrl_loss_tmo=30,queue_size=64`,
+    options: `transport=rdma,traddr=10.99.0.1,trsvcid=4420,nqn=${LAB_NQN},hostnqn=${LAB_HOSTNQN},hostid=${LAB_HOSTID},reconnect_delay=1,ctrl_loss_tmo=30,queue_size=64`,
   });
   t.equal(said.at(-1), 'quick-patched-1: nvme0 live on /dev/nvme0n1');
   t.equal(ctx.resets.length, 0);
