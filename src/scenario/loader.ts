@@ -4,6 +4,8 @@
 import { join } from 'node:path';
 import type { ExecResult } from '../guest/ops.js';
 import { parseProgressLine } from '../load/progress-file.js';
+import { jobDocument } from '../load/job-doc.js';
+import { parseLoadResult } from '../load/result-schema.js';
 import type { LoadResult } from '../load/run.js';
 import type { LabAgent } from '../orchestrate/nvme-lab.js';
 import { sleep } from '../util/deadline.js';
@@ -16,17 +18,18 @@ import type { ScenarioSpec } from './spec.js';
 export const STATE_FILE = '/tmp/reset-bench-load.state';
 export const PROGRESS_FILE = '/tmp/reset-bench-load.progress';
 
+/** The loader's command line: the job as one JSON document (load --job), checked once in the guest. */
 export function loaderArgv(project: string, spec: ScenarioSpec, dev: string, runtimeMs: number): string[] {
   const l = spec.load;
-  const argv = [
-    'node', join(project, 'dist', 'cli', 'main.js'), 'load',
-    '--filename', dev, '--rw', l.rw, '--bs', l.bs, '--iodepth', String(l.iodepth), '--size', l.size,
-    '--runtime', `${runtimeMs}ms`, '--verify', '1', '--interval', '10', '--gap-threshold', '50',
-    '--retry-backoff', '100', '--drain-timeout', '20000', '--save-state', STATE_FILE,
-    '--progress-file', PROGRESS_FILE, '--json',
+  const job = jobDocument({
+    filename: dev, rw: l.rw, bs: l.bs, iodepth: l.iodepth, size: l.size, runtimeMs, verify: true,
+    intervalMs: 10, gapThresholdMs: 50, retryBackoffMs: 100, drainTimeoutMs: 20_000,
+    ...(l.rate_iops ? { rateIops: l.rate_iops } : {}),
+  });
+  return [
+    'node', join(project, 'dist', 'cli', 'main.js'), 'load', '--job', job,
+    '--save-state', STATE_FILE, '--progress-file', PROGRESS_FILE, '--json',
   ];
-  if (l.rate_iops) argv.push('--rate-iops', String(l.rate_iops));
-  return argv;
 }
 
 /**
@@ -78,11 +81,12 @@ export async function stopLoader(agent: LabAgent, loader: LoaderRun, verify: boo
   return loader.exit;
 }
 
-/** The loader's JSON result. */
+/** The loader's JSON result, checked against the loader contract (src/load/result-schema.ts). */
 export function parseLoaderOutput(r: ExecResult): LoadResult {
   try {
-    return JSON.parse(r.stdout) as LoadResult;
+    JSON.parse(r.stdout);
   } catch {
     throw new HarnessError(`the loader printed no JSON (exit ${r.exitCode}): ${r.stderr.slice(-2000)}`);
   }
+  return parseLoadResult(r.stdout, `the loader (exit ${r.exitCode})`);
 }

@@ -56,7 +56,7 @@ export function fakeLoadResult(a: { flow: [bigint, boolean][]; startNs: bigint; 
   return {
     version: 1,
     spec: {
-      filename: a.argv[a.argv.indexOf('--filename') + 1] ?? '',
+      filename: (JSON.parse(a.argv[a.argv.indexOf('--job') + 1] ?? '{}') as { filename?: string }).filename ?? '',
       rw: 'randwrite', bs: 4096, iodepth: 8, offset: 0, size: 64 << 20, rwmixread: 0, rateIops: 0, seed: 1, verify: true,
       finalVerify: true, intervalMs: 10, gapThresholdMs: 50, retryBackoffMs: 100, progressMs: 100, direct: true, drainTimeoutMs: 20_000,
     },
@@ -84,7 +84,7 @@ export function fakeLoadResult(a: { flow: [bigint, boolean][]; startNs: bigint; 
       finalPass: { ran, startNs: Number(a.endNs), endNs: Number(a.endNs), blocks: 16384, checked: ran ? total : 0, ok: ran ? total : 0, okInflight: 0, okUnwritten: 0, unreadable: 0, bad: verifyErrors, byKind: zeros },
       details: [],
     },
-    timeline: { startNs: Number(a.startNs), intervalNs: INTERVAL_NS, reads: writes.map(() => 0), writes, errors: writes.map(() => 0), p50Ns: [], p99Ns: [], maxNs: [] },
+    timeline: { startNs: Number(a.startNs), intervalNs: INTERVAL_NS, reads: writes.map(() => 0), writes, errors: writes.map(() => 0), p50Ns: writes.map(() => 0), p99Ns: writes.map(() => 0), maxNs: writes.map(() => 0) },
     gaps,
     metrics: { iops: runtimeNs ? total / (runtimeNs / 1e9) : 0, longestGapMs: Math.max(0, ...gaps.map((g) => g.ns / 1e6)), ioErrors: errors.length, verifyErrors, lostWrites },
   };

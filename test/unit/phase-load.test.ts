@@ -6,6 +6,7 @@ import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
 import { target } from '../../src/scenario/phases/target.js';
 import { ioAfter, loaderArgv, loaderRuntimeMs, PROGRESS_FILE, STATE_FILE } from '../../src/scenario/loader.js';
+import { parseJobDocument } from '../../src/load/job-doc.js';
 import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
 
 const upToConnect = [boot, target, instrument, connect];
@@ -15,17 +16,19 @@ t.test('the loader command line: the scenario load, verify on, progress and stat
   const argv = loaderArgv('/p', spec, '/dev/nvme0n1', 12_345);
   t.same(argv.slice(0, 3), ['node', '/p/dist/cli/main.js', 'load']);
   const opt = (k: string) => argv[argv.indexOf(k) + 1];
-  t.equal(opt('--filename'), '/dev/nvme0n1');
-  t.equal(opt('--rw'), 'randrw');
-  t.equal(opt('--bs'), '8k');
-  t.equal(opt('--iodepth'), '32');
-  t.equal(opt('--size'), '128m');
-  t.equal(opt('--runtime'), '12345ms');
-  t.equal(opt('--verify'), '1');
+  const job = parseJobDocument(opt('--job')!);
+  t.equal(job.filename, '/dev/nvme0n1');
+  t.equal(job.rw, 'randrw');
+  t.equal(job.bs, 8192);
+  t.equal(job.iodepth, 32);
+  t.equal(job.size, 128 << 20);
+  t.equal(job.runtimeMs, 12_345);
+  t.equal(job.verify, true);
   t.equal(opt('--save-state'), STATE_FILE);
   t.equal(opt('--progress-file'), PROGRESS_FILE);
-  t.equal(opt('--rate-iops'), '500');
-  t.notOk(loaderArgv('/p', quickSpec(), '/dev/x', 1).includes('--rate-iops'), 'no rate limit unless asked');
+  t.equal(job.rateIops, 500);
+  const plain = loaderArgv('/p', quickSpec(), '/dev/x', 1);
+  t.equal(parseJobDocument(plain[plain.indexOf('--job') + 1]!).rateIops, 0, 'no rate limit unless asked');
 });
 
 t.test('the loader runtime is a generous backstop over the planned scenario', async (t) => {
@@ -40,7 +43,7 @@ t.test('load: the loader starts on the namespace, I/O flows, pre_ms passes befor
   t.ok(ctx.loader, 'the loader is in the context');
   t.notOk(ctx.loader!.done(), 'still running');
   t.ok(ctx.phasesMs.load! >= 600, `pre_ms held (${ctx.phasesMs.load} ms)`);
-  t.equal(fake.loaderArgv?.[fake.loaderArgv.indexOf('--filename') + 1], '/dev/nvme0n1');
+  t.equal(parseJobDocument(fake.loaderArgv?.[fake.loaderArgv.indexOf('--job') + 1] ?? '{}').filename, '/dev/nvme0n1');
   t.ok((await ctx.loader!.completed()) > 100, 'completions counted from the progress file');
   await fake.kill();
 });
