@@ -14,6 +14,7 @@ import { run } from '../util/exec.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { bzImagePayload, decompressor } from './bzimage.js';
 import { kernelLayout, type KernelLayout } from './cache.js';
+import { withLock } from './lock.js';
 import type { Pin } from './pins.js';
 
 export const Manifest = z.object({
@@ -172,12 +173,22 @@ export interface FetchOptions {
 
 /** Fetches and unpacks the pinned kernel of a series; a second call with everything in place does nothing. */
 export async function fetchKernel(opts: FetchOptions): Promise<Fetched> {
-  const log = opts.log ?? silentLogger;
   const say = opts.progress ?? (() => {});
   const { series, pin } = opts;
   const have = await findFetched(opts.cache, series, pin);
   if (have) return have;
   const layout = kernelLayout(opts.cache, pin.abi, series);
+  const base = join(layout.root, '..');
+  await mkdir(join(base, '..'), { recursive: true });
+  return withLock(base, `the ${series} kernel ${pin.version}`, async () => (await findFetched(opts.cache, series, pin)) ?? fetchLocked(opts, layout), {
+    say,
+  });
+}
+
+async function fetchLocked(opts: FetchOptions, layout: KernelLayout): Promise<Fetched> {
+  const log = opts.log ?? silentLogger;
+  const say = opts.progress ?? (() => {});
+  const { series, pin } = opts;
   const old = await readManifest(layout.manifest).catch(() => undefined);
   if (old && old.version !== pin.version) {
     say(`the cache holds ${old.version} of ${pin.abi}; the pin says ${pin.version}: replacing it`);

@@ -7,10 +7,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { HarnessError, UsageError } from '../util/errors.js';
+import { errorMessage, HarnessError, UsageError } from '../util/errors.js';
 import { run } from '../util/exec.js';
 import { applyPatches } from './apply.js';
 import { kbuildFor, modulesOfObject } from './kbuild.js';
+import { withLock } from './lock.js';
 import { depmod, ensureVariantTree } from './modtree.js';
 import { patchedFiles, patchsetHash, seriesPatches, type SeriesPatch } from './series.js';
 import type { Fetched } from './debian.js';
@@ -138,8 +139,21 @@ export async function buildVariantModules(opts: {
     modules: plan.modules,
   };
   const stamp = join(variantRoot, '.build-hash');
-  if (!opts.force && existsSync(stamp) && (await readFile(stamp, 'utf8')).trim() === hash) return { ...result, rebuilt: false };
+  const upToDate = async (): Promise<boolean> => !opts.force && existsSync(stamp) && (await readFile(stamp, 'utf8')).trim() === hash;
+  if (await upToDate()) return { ...result, rebuilt: false };
+  return withLock(variantRoot, `the ${opts.variant}@${manifest.series} modules`, async () => {
+    // Another process may have built it while this one waited.
+    if (await upToDate()) return { ...result, rebuilt: false };
+    await build(opts.fetched, opts.variant, plan, modulesDir, say);
+    await writeFile(stamp, `${hash}\n`);
+    return { ...result, rebuilt: true };
+  }, { say });
+}
 
+async function build(fetched: Fetched, variant: Variant, plan: { patches: SeriesPatch[]; modules: string[] }, modulesDir: string, say: (m: string) => void): Promise<void> {
+  const { layout, manifest } = fetched;
+  const kver = manifest.abi;
+  const variantRoot = join(layout.variants, variant);
   const dirs = buildDirs(plan.modules);
   const stage = join(variantRoot, 'build');
   await rm(stage, { recursive: true, force: true });
@@ -157,10 +171,8 @@ export async function buildVariantModules(opts: {
   });
   const updates = join(modulesDir, 'updates');
   await mkdir(updates, { recursive: true });
-  for (const { dir: rel, modules } of dirs) await buildDir(join(stage, rel), modules, layout.headers, updates, opts.variant, say);
+  for (const { dir: rel, modules } of dirs) await buildDir(join(stage, rel), modules, layout.headers, updates, variant, say);
   await depmod(variantRoot, kver);
-  await writeFile(stamp, `${hash}\n`);
-  return { ...result, rebuilt: true };
 }
 
 async function buildDir(dir: string, modules: string[], headers: string, updates: string, variant: Variant, say: (m: string) => void): Promise<void> {
@@ -170,7 +182,7 @@ async function buildDir(dir: string, modules: string[], headers: string, updates
   try {
     await run('make', ['-C', headers, `M=${dir}`, '-j2', 'modules'], { timeoutMs: 900_000 });
   } catch (err) {
-    throw new HarnessError(`building ${names} for ${variant} failed`, { cause: err });
+    throw new HarnessError(`building ${names} for ${variant} failed: ${errorMessage(err)}`, { cause: err });
   }
   for (const m of modules) {
     const ko = join(updates, `${m}.ko`);

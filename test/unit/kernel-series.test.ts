@@ -6,6 +6,7 @@ import t from 'tap';
 import { bySeries, compareKernels } from '../../src/cli/run-command.js';
 import { comparisonTables } from '../../src/report/html.js';
 import { modulesOfObject } from '../../src/kernel/kbuild.js';
+import { withLock } from '../../src/kernel/lock.js';
 import { buildDirs, touchedModules } from '../../src/kernel/module-build.js';
 import { pickSeries, pinChanges, readPins, type Pin } from '../../src/kernel/pins.js';
 import { parseKernelChoice } from '../../src/kernel/resolve.js';
@@ -131,4 +132,26 @@ t.test('compare --series names stock and patched of each series; an unpinned ser
   t.same(await compareKernels('6.1,6.12'), ['stock@6.1', 'patched@6.1', 'stock@6.12', 'patched@6.12']);
   await t.rejects(compareKernels('6.1,'), { exitCode: 2, message: /--series: expected series like 6.1,6.12/ });
   await t.rejects(compareKernels('4.19'), { exitCode: 2, message: /--series: no pinned kernel for series "4.19"/ });
+});
+
+t.test('one builder at a time: the second waits for the first, a dead holder is taken over', async (t) => {
+  const path = join(tmp, 'variant');
+  const order: string[] = [];
+  const slow = withLock(path, 'a', async () => {
+    order.push('a in');
+    await new Promise((r) => setTimeout(r, 300));
+    order.push('a out');
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const said: string[] = [];
+  await withLock(path, 'the stock@6.1 modules', async () => void order.push('b'), { say: (m) => said.push(m) });
+  await slow;
+  t.same(order, ['a in', 'a out', 'b']);
+  t.match(said[0], /^waiting for the stock@6.1 modules: process \d+ is building it/);
+  mkdirSync(`${path}.lock`);
+  writeFileSync(join(`${path}.lock`, 'pid'), '999999999\n');
+  t.equal(await withLock(path, 'c', async () => 'taken over'), 'taken over');
+  mkdirSync(`${path}.lock`);
+  writeFileSync(join(`${path}.lock`, 'pid'), `${process.pid}\n`);
+  await t.rejects(withLock(path, 'd', async () => 0, { deadlineMs: 1500 }), { message: /timed out after 1500 ms waiting for d \(locked by process/ });
 });
