@@ -103,6 +103,12 @@ export function brokenLink(file: string, target: string, base = root): string | 
   return undefined;
 }
 
+/** Repository files the prose names (src/x.ts, vm/init, test/helpers/...), outside links. */
+export function namedPaths(md: string): string[] {
+  const re = /(?<![\w./<-])(?:(?:src|test|vm|scripts|kernel-patches|\.ci|docs)\/[\w./-]*\w\.(?:ts|cc|h|sh|mjs|json|ya?ml|md|config|patch)|vm\/init|\.ci\/run)\b/g;
+  return [...md.matchAll(re)].map((m) => m[0]);
+}
+
 /** docs/... paths named in a source file's text (comments cite them). */
 export function citedDocs(text: string): string[] {
   return [...text.matchAll(/(?<![\w./-])docs\/[\w./-]*[\w/]/g)].map((m) => m[0]);
@@ -134,6 +140,7 @@ t.test('the checker finds broken links, and only those', async (t) => {
   t.match(brokenLink('README.md', 'README.md#no-such-heading'), /no heading/);
   t.same(headingAnchors(md), new Set(['top', 'the-results-contract-contract']));
   t.same(citedDocs('// see docs/architecture.md, and (docs/kernel-notes.md). not mydocs/x'), ['docs/architecture.md', 'docs/kernel-notes.md']);
+  t.same(namedPaths('in src/vm/machine.ts (and vm/init); not kernel-patches/<series>/series or src/'), ['src/vm/machine.ts', 'vm/init']);
 });
 
 t.test('the files under test exist', async (t) => {
@@ -149,6 +156,13 @@ t.test('every relative link in README.md and docs/ resolves', async (t) => {
       return why ? [`${file}:${l.line}: ${why}`] : [];
     });
     t.same(bad, [], `${file}: no broken links`);
+  }
+});
+
+t.test('every repository file the docs name in their prose exists', async (t) => {
+  for (const file of markdown) {
+    const missing = namedPaths(readFileSync(join(root, file), 'utf8')).filter((p) => !existsSync(join(root, p)) && !existsSync(join(root, dirname(file), p)));
+    t.same([...new Set(missing)], [], `${file}: every named file exists`);
   }
 });
 
