@@ -1,5 +1,7 @@
 // The main job end to end: stock fails and patched passes, for host- and target-side
 // device resets; the results directory has every output, and the report its parts.
+// Then the 6.12 series: compare --series 6.12 on host-rdma-link (stock FAILs there too,
+// patched PASSes), or stock@6.12 alone while the 6.12 sets are not all written.
 import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,12 +9,30 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { labUnavailable, project } from '../helpers/lab.js';
 import { parseResults } from '../../src/report/results-json.js';
+import { cacheDir } from '../../src/kernel/cache.js';
+import { cachedSeries } from '../../src/kernel/fetch.js';
+import { pickSeries, pinsFile, readPins } from '../../src/kernel/pins.js';
+import { seriesPatches } from '../../src/kernel/series.js';
+import type { RunResult } from '../../src/scenario/types.js';
+
+const cli = join(project, 'dist', 'cli', 'main.js');
+
+/** What a run's kernel_info must be: the pinned package of its series, its ABI, the variant; a patchset hash when patched. */
+async function kernelInfoOf(x: RunResult, series: string): Promise<{ got: unknown; want: unknown }> {
+  const { pin } = pickSeries(await readPins(pinsFile(project)), series);
+  const variant = /^(stock|patched)/.exec(x.kernel)![1]!;
+  const i = x.kernel_info;
+  return {
+    got: { series: i?.series, package_version: i?.package_version, abi: i?.abi, variant: i?.variant, hashed: /^[0-9a-f]{64}$/.test(i?.patchset_hash ?? '') },
+    want: { series, package_version: pin.version, abi: pin.abi, variant, hashed: variant === 'patched' },
+  };
+}
 
 const why = await labUnavailable();
-if (why) t.skip(`VM tests skipped: ${why}`);
+if (why) t.plan(0, `VM tests skipped: ${why}`);
 else {
   const out = mkdtempSync(join(tmpdir(), 'rb-compare-'));
-  const r = await execa('node', [join(project, 'dist', 'cli', 'main.js'), 'compare', 'host-rdma-link', 'target-rdma-link', '--results', out, '--json'], {
+  const r = await execa('node', [cli, 'compare', 'host-rdma-link', 'target-rdma-link', '--results', out, '--json'], {
     reject: false,
     cwd: project,
     timeout: 1_800_000,
@@ -22,6 +42,14 @@ else {
 
   t.test('exit code 0: the patched kernel passed everything', async (t) => {
     t.equal(r.exitCode, 0, r.stderr.slice(-3000));
+  });
+
+  t.test('every run records its kernel: the default series, pinned', async (t) => {
+    const series = (await readPins(pinsFile(project))).default;
+    for (const x of results.runs) {
+      const { got, want } = await kernelInfoOf(x, series);
+      t.same(got, want, `${x.scenario} [${x.kernel}]`);
+    }
   });
 
   for (const scenario of ['host-rdma-link', 'target-rdma-link']) {
@@ -68,4 +96,49 @@ else {
     t.match(html, /controller live/);
     for (const x of results.runs) for (const a of Object.values(x.artifacts)) t.ok(existsSync(join(out, a)), `artifact ${a}`);
   });
+
+  await series612();
+}
+
+/** 6.12: stock FAILs host-rdma-link as on 6.1; patched PASSes once the 6.12 sets are all written. */
+async function series612(): Promise<void> {
+  const fetched = await cachedSeries({ cache: cacheDir(), series: '6.12' });
+  if (!fetched) {
+    t.test('6.12', { skip: 'no 6.12 kernel in the cache: run `reset-bench kernel fetch --series 6.12`' }, () => {});
+    return;
+  }
+  const ready = await seriesPatches(join(project, 'kernel-patches', '6.12')).then(
+    () => true,
+    () => false,
+  );
+  const out = mkdtempSync(join(tmpdir(), 'rb-compare-612-'));
+  const args = ready ? ['compare', 'host-rdma-link', '--series', '6.12'] : ['run', 'host-rdma-link', '--kernel', 'stock@6.12'];
+  const r = await execa('node', [cli, ...args, '--results', out, '--json'], { reject: false, cwd: project, timeout: 1_800_000 });
+  const results = parseResults(r.stdout, `${args.join(' ')} --json`);
+  const run = (kernel: string) => results.runs.find((x) => x.scenario === 'host-rdma-link' && x.kernel === kernel)!;
+
+  t.test(`6.12 stock: host-rdma-link FAILs, the controller deleted as on 6.1${ready ? '' : ' (patched@6.12 skipped: its sets are not all written)'}`, async (t) => {
+    const stock = run('stock@6.12');
+    t.equal(stock.verdict, 'FAIL', stock.reason);
+    t.match(stock.reason, /controller nvme\d+ deleted .* after the device went away/);
+    t.equal(stock.metrics.recovery_ms, null, 'stock: no I/O after the reset');
+    const { got, want } = await kernelInfoOf(stock, '6.12');
+    t.same(got, want, 'kernel_info');
+  });
+
+  if (ready) {
+    t.test('6.12 patched: host-rdma-link PASSes, exit 0', async (t) => {
+      t.equal(r.exitCode, 0, r.stderr.slice(-3000));
+      const patched = run('patched@6.12');
+      t.equal(patched.verdict, 'PASS', patched.reason);
+      t.ok(patched.metrics.recovery_ms !== null && patched.metrics.recovery_ms < 20_000, 'patched: I/O resumed');
+      t.equal(patched.metrics.verify_errors, 0);
+      t.equal(patched.metrics.lost_writes, 0);
+      t.equal(patched.metrics.splats, 0);
+      const { got, want } = await kernelInfoOf(patched, '6.12');
+      t.same(got, want, 'kernel_info');
+      const html = readFileSync(join(out, 'report.html'), 'utf8');
+      t.match(html, /<h3>Series 6\.12/, 'the report has the 6.12 table');
+    });
+  }
 }
