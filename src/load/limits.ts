@@ -49,7 +49,7 @@ export function checkLimits(table: unknown): LoaderLimits {
   if (typeof table !== 'object' || table === null) throw new HarnessError('native addon: no limits table (rebuild it)');
   const t = table as Record<string, unknown>;
   const extra = Object.keys(t).filter((k) => !(LIMIT_NAMES as readonly string[]).includes(k));
-  const bad = LIMIT_NAMES.filter((k) => typeof t[k] !== 'number' || !Number.isSafeInteger(t[k]) || (t[k] as number) < 0);
+  const bad = LIMIT_NAMES.filter((k) => typeof t[k] !== 'number' || !Number.isSafeInteger(t[k]) || t[k] < 0);
   if (extra.length > 0 || bad.length > 0)
     throw new HarnessError(`native addon: limits table does not match src/load/limits.ts (unknown: ${extra.join(', ') || '-'}; missing or bad: ${bad.join(', ') || '-'})`);
   return t as unknown as LoaderLimits;

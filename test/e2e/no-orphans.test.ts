@@ -17,7 +17,7 @@ else {
       let seen = '';
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`the guest did not boot in 180 s:\n${seen}`)), 180_000);
-        child.all!.on('data', (b: Buffer) => {
+        child.all.on('data', (b: Buffer) => {
           seen += b.toString();
           if (/ready in/.test(seen)) {
             clearTimeout(timer);
