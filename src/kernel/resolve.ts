@@ -42,13 +42,6 @@ export function parseKernelChoice(choice: string): { kind: KernelKind; series?: 
   return { kind: m[1] as KernelKind, series };
 }
 
-/** The kernel's label with the series spelled out when it was implied: "stock" -> "stock@6.1". */
-export async function kernelLabel(choice: string): Promise<string> {
-  const c = parseKernelChoice(choice);
-  if (!c || c.series) return choice;
-  return `${c.kind}@${await defaultSeries()}`;
-}
-
 /** A user's kernel: DIR with a bzImage (or vmlinux) and lib/modules/<one KVER>. */
 export function userKernel(dir: string): KernelSpec {
   const root = resolve(dir);
