@@ -4,6 +4,7 @@ import { Message, type WireError } from '../guest/protocol.js';
 import type { ExecResult } from '../guest/ops.js';
 import type { GuestFs } from '../orchestrate/guest-fs.js';
 import { JsonLinesSocket } from './json-lines-socket.js';
+import { guestFsOver, waitForOver, type WaitTest } from './agent-calls.js';
 import { AdminGuard } from '../orchestrate/admin-guard.js';
 
 /** An error the guest reported, with its errno code and path. */
@@ -79,27 +80,12 @@ export class AgentClient extends JsonLinesSocket {
     return r.stdout;
   }
 
-  waitFor(
-    path: string,
-    test: 'equals' | 'notEquals' | 'matches' | 'exists' | 'absent',
-    value: string | undefined,
-    deadlineMs: number,
-    intervalMs = 20,
-  ): Promise<{ value?: string; elapsedMs: number }> {
-    return this.call('waitFor', { path, test, value, intervalMs }, deadlineMs);
+  waitFor(path: string, test: WaitTest, value: string | undefined, deadlineMs: number, intervalMs?: number): Promise<{ value?: string; elapsedMs: number }> {
+    return waitForOver(this.call.bind(this), { path, test, value, deadlineMs, intervalMs });
   }
 
   /** A GuestFs whose every call goes through this channel. */
-  fs(deadlineMs = 30_000): GuestFs {
-    return {
-      readFile: (path) => this.call<string>('readFile', { path }, deadlineMs),
-      writeFile: async (path, data) => void (await this.call('writeFile', { path, data }, deadlineMs)),
-      mkdir: async (path) => void (await this.call('mkdir', { path }, deadlineMs)),
-      rmdir: async (path) => void (await this.call('rmdir', { path }, deadlineMs)),
-      symlink: async (target, path) => void (await this.call('symlink', { target, path }, deadlineMs)),
-      unlink: async (path) => void (await this.call('unlink', { path }, deadlineMs)),
-      readdir: (path) => this.call<string[]>('readdir', { path }, deadlineMs),
-      exists: (path) => this.call<boolean>('exists', { path }, deadlineMs),
-    };
+  fs(deadlineMs?: number): GuestFs {
+    return guestFsOver(this.call.bind(this), deadlineMs);
   }
 }

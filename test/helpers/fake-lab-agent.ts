@@ -9,6 +9,7 @@ import { MemConfigfs } from './memfs.js';
 import type { GuestFs } from '../../src/orchestrate/guest-fs.js';
 import type { LabAgent } from '../../src/orchestrate/nvme-lab.js';
 import { HarnessError } from '../../src/util/errors.js';
+import { guestFsOver, waitForOver, type WaitTest } from '../../src/vm/agent-calls.js';
 
 export type Handler = (args: Record<string, unknown>, deadlineMs: number) => unknown;
 export type ExecHandler = (argv: string[]) => ExecResult | Promise<ExecResult> | undefined;
@@ -141,26 +142,11 @@ export class FakeAgent implements LabAgent {
     return r.stdout;
   }
 
-  waitFor(
-    path: string,
-    test: 'equals' | 'notEquals' | 'matches' | 'exists' | 'absent',
-    value: string | undefined,
-    deadlineMs: number,
-    intervalMs = 20,
-  ): Promise<{ value?: string; elapsedMs: number }> {
-    return this.call('waitFor', { path, test, value, intervalMs }, deadlineMs);
+  waitFor(path: string, test: WaitTest, value: string | undefined, deadlineMs: number, intervalMs?: number): Promise<{ value?: string; elapsedMs: number }> {
+    return waitForOver(this.call.bind(this), { path, test, value, deadlineMs, intervalMs });
   }
 
-  fs(deadlineMs = 30_000): GuestFs {
-    return {
-      readFile: (path) => this.call<string>('readFile', { path }, deadlineMs),
-      writeFile: async (path, data) => void (await this.call('writeFile', { path, data }, deadlineMs)),
-      mkdir: async (path) => void (await this.call('mkdir', { path }, deadlineMs)),
-      rmdir: async (path) => void (await this.call('rmdir', { path }, deadlineMs)),
-      symlink: async (target, path) => void (await this.call('symlink', { target, path }, deadlineMs)),
-      unlink: async (path) => void (await this.call('unlink', { path }, deadlineMs)),
-      readdir: (path) => this.call<string[]>('readdir', { path }, deadlineMs),
-      exists: (path) => this.call<boolean>('exists', { path }, deadlineMs),
-    };
+  fs(deadlineMs?: number): GuestFs {
+    return guestFsOver(this.call.bind(this), deadlineMs);
   }
 }
