@@ -6,7 +6,7 @@ import type { Results } from '../scenario/types.js';
 import { renderHtml } from './html.js';
 import { toJunit } from './junit.js';
 import { checkOrigin, kcidbToJson } from './kcidb.js';
-import { RESULTS_FILE, resultsToJson } from './results-json.js';
+import { parseResults, RESULTS_FILE, resultsToJson } from './results-json.js';
 import { toTap } from './tap.js';
 
 export const REPORT_FILES = [RESULTS_FILE, 'results.tap', 'junit.xml', 'kcidb.json', 'report.html'] as const;
@@ -25,11 +25,15 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-export async function writeReport(dir: string, results: Results, opts: WriteReportOptions = {}): Promise<{ files: string[] }> {
+/** Every output is made from what results.json holds (times to the microsecond, artifacts
+ * sorted, the series as stored), so `reset-bench report` later rebuilds the same bytes. */
+export async function writeReport(dir: string, given: Results, opts: WriteReportOptions = {}): Promise<{ files: string[] }> {
   if (opts.kcidbOrigin !== undefined) checkOrigin(opts.kcidbOrigin);
+  const json = resultsToJson(given);
+  const results = parseResults(json);
   await mkdir(dir, { recursive: true });
   const outputs: [string, () => string][] = [
-    [RESULTS_FILE, () => resultsToJson(results)],
+    [RESULTS_FILE, () => json],
     ['results.tap', () => toTap(results)],
     ['junit.xml', () => toJunit(results)],
     ['kcidb.json', () => kcidbToJson(results, { origin: opts.kcidbOrigin })],

@@ -168,6 +168,17 @@ async function cli(...argv: string[]): Promise<string> {
   return out.join('');
 }
 
+t.test('`report` rebuilds byte for byte what the run wrote', async (t) => {
+  const dir = await tmp(t);
+  const run = realisticRun({ artifacts: { timeline: 'runs/x/timeline.json', console_target: 'runs/x/target.console.log', console_host: 'runs/x/host.console.log' } });
+  await writeReport(dir, results([failRun(), run]), { kcidbOrigin: 'lab_1' });
+  const first = new Map<string, string>();
+  for (const f of REPORT_FILES) first.set(f, await readFile(path.join(dir, f), 'utf8'));
+  for (const f of REPORT_FILES) if (f !== 'results.json') await rm(path.join(dir, f));
+  await cli('report', dir, '--kcidb-origin', 'lab_1');
+  for (const f of REPORT_FILES) t.equal(await readFile(path.join(dir, f), 'utf8'), first.get(f), `${f} the same`);
+});
+
 t.test('writeReport and the report / merge commands, a version 1 shard among them', async (t) => {
   const dir = await tmp(t);
   const s1 = path.join(dir, 's1');
