@@ -6,7 +6,7 @@ import { closeSync, createReadStream, openSync, readdirSync, readFileSync } from
 import { uptime } from 'node:os';
 import { AGENT_PORT } from './port-name.js';
 import { PortWriter } from './port-writer.js';
-import { AGENT_PORT_WRITE_MS } from '../util/timeouts.js';
+import { AGENT_OP_SLACK_MS, AGENT_PORT_WRITE_MS } from '../util/timeouts.js';
 import type { Op } from './ops.js';
 import { LineDecoder, encode, parseKmsg, parseRequest, toWireError, type Request } from './wire.js';
 
@@ -103,7 +103,7 @@ async function handle(line: string): Promise<void> {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(Object.assign(new Error(`${req.op} took longer than ${req.deadlineMs} ms`), { code: 'ETIMEDOUT' })),
-        req.deadlineMs + 2_000,
+        req.deadlineMs + AGENT_OP_SLACK_MS,
       );
     });
     const result = await Promise.race([op(req.args, req.deadlineMs), deadline]);

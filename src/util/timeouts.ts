@@ -74,3 +74,33 @@ export const BETWEEN_RESETS_LIVE_MS = 3_000;
 export const KMEMLEAK_SCAN_MS = 180_000;
 /** `rmmod nvme_rdma` as a scenario's admin action: it tears down every controller first. */
 export const NVME_RDMA_UNLOAD_MS = 120_000;
+
+// --- VMs and their channels (src/vm) --------------------------------------------------
+
+/** A guest from QEMU's start to the agent's "ready" (TCG: tens of seconds; a slow CI box more). */
+export const VM_BOOT_MS = 120_000;
+/** QMP's greeting and capability negotiation once QEMU listens. */
+export const QMP_OPEN_MS = 10_000;
+/** The whole QMP connect (socket, greeting, capabilities) inside a boot. */
+export const QMP_CONNECT_MS = 15_000;
+/** A QMP command's answer (device_del and device_add answer at once; the effect comes as an event). */
+export const QMP_COMMAND_MS = 10_000;
+/** A file operation in the guest: sysfs and configfs answer at once unless the kernel is stuck. */
+export const GUEST_FS_CALL_MS = 30_000;
+/** An agent call without a deadline of its own. */
+export const AGENT_CALL_MS = 30_000;
+/** An exec in the guest without a deadline of its own. */
+export const AGENT_EXEC_MS = 60_000;
+/** In the guest, beyond an operation's own deadline, before the agent answers ETIMEDOUT for it. */
+export const AGENT_OP_SLACK_MS = 2_000;
+/**
+ * Beyond an agent call's own deadline: the agent answers ETIMEDOUT 2 s after it, and
+ * the answer has to cross a busy TCG guest's virtio-serial port.
+ */
+export const AGENT_REPLY_SLACK_MS = 7_000;
+/** The agent's answer to "poweroff" (it answers, then syncs and powers off). */
+export const POWEROFF_CALL_MS = 5_000;
+/** QEMU exiting after the guest powered off. */
+export const POWEROFF_MS = 20_000;
+/** QEMU exiting after SIGKILL: only a stuck kernel thread in QEMU can hold it up. */
+export const KILL_MS = 10_000;

@@ -2,12 +2,11 @@
 // a sysfs value) is built from call() alone. AgentClient and the tests' FakeAgent share
 // these builders, so the fake cannot drift from the real channel.
 import type { GuestFs } from '../orchestrate/guest-fs.js';
+import { GUEST_FS_CALL_MS } from '../util/timeouts.js';
 
 export type AgentCall = <T = unknown>(op: string, args?: Record<string, unknown>, deadlineMs?: number) => Promise<T>;
 export type WaitTest = 'equals' | 'notEquals' | 'matches' | 'exists' | 'absent';
 
-/** A file operation in the guest: sysfs and configfs answer at once unless the kernel is stuck. */
-export const GUEST_FS_CALL_MS = 30_000;
 
 /** A GuestFs whose every call is an agent call with this deadline. */
 export function guestFsOver(call: AgentCall, deadlineMs = GUEST_FS_CALL_MS): GuestFs {

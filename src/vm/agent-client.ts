@@ -5,6 +5,7 @@ import type { ExecResult } from '../guest/ops.js';
 import type { GuestFs } from '../orchestrate/guest-fs.js';
 import { JsonLinesSocket } from './json-lines-socket.js';
 import { guestFsOver, waitForOver, type WaitTest } from './agent-calls.js';
+import { AGENT_CALL_MS, AGENT_EXEC_MS, AGENT_REPLY_SLACK_MS } from '../util/timeouts.js';
 import { AdminGuard } from '../orchestrate/admin-guard.js';
 
 /** An error the guest reported, with its errno code and path. */
@@ -23,9 +24,6 @@ export class GuestError extends Error {
     this.errno = wire.errno;
   }
 }
-
-/** Extra time the host allows over the agent's own deadline for the round trip. */
-const SLACK_MS = 7_000;
 
 export class AgentClient extends JsonLinesSocket {
   private nextId = 1;
@@ -55,7 +53,7 @@ export class AgentClient extends JsonLinesSocket {
     return op;
   }
 
-  call<T = unknown>(op: string, args: Record<string, unknown> = {}, deadlineMs = 30_000): Promise<T> {
+  call<T = unknown>(op: string, args: Record<string, unknown> = {}, deadlineMs = AGENT_CALL_MS): Promise<T> {
     try {
       this.guard.check(op, args);
     } catch (e) {
@@ -64,11 +62,11 @@ export class AgentClient extends JsonLinesSocket {
     const id = this.nextId++;
     this.ops.set(id, op);
     const what = `agent ${op}${typeof args.path === 'string' ? ` ${args.path}` : ''}`;
-    return this.request(id, { id, op, args, deadlineMs }, deadlineMs + SLACK_MS, what) as Promise<T>;
+    return this.request(id, { id, op, args, deadlineMs }, deadlineMs + AGENT_REPLY_SLACK_MS, what) as Promise<T>;
   }
 
   exec(argv: string[], opts: { deadlineMs?: number; input?: string; env?: Record<string, string> } = {}): Promise<ExecResult> {
-    return this.call<ExecResult>('exec', { argv, input: opts.input, env: opts.env }, opts.deadlineMs ?? 60_000);
+    return this.call<ExecResult>('exec', { argv, input: opts.input, env: opts.env }, opts.deadlineMs ?? AGENT_EXEC_MS);
   }
 
   /** Runs a command and fails with its stderr unless it exits 0. */

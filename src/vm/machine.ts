@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { HarnessError } from '../util/errors.js';
 import { withDeadline } from '../util/deadline.js';
+import { KILL_MS, POWEROFF_CALL_MS, POWEROFF_MS, QMP_CONNECT_MS, QMP_OPEN_MS, VM_BOOT_MS } from '../util/timeouts.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { KernelSpec } from '../kernel/resolve.js';
 import type { KmsgRecord } from '../guest/protocol.js';
@@ -132,7 +133,7 @@ export class Machine {
       if (line.includes('RESET_BENCH_INIT_FAILED')) m.fail(`guest ${o.name} could not start: ${line}`);
     });
 
-    const deadline = o.bootDeadlineMs ?? 120_000;
+    const deadline = o.bootDeadlineMs ?? VM_BOOT_MS;
     try {
       const ready = new Promise<ReadyInfo>((resolve) => agent.once('event:ready', resolve));
       const failed = new Promise<never>((_, reject) => {
@@ -140,7 +141,7 @@ export class Machine {
         if (m.crash) reject(m.crash);
       });
       await withDeadline(Promise.race([agent.connect(deadline, `agent of ${o.name}`), failed]), deadline, `the agent socket of ${o.name}`);
-      await withDeadline(Promise.race([qmp.open(10_000), failed]), 15_000, `QMP of ${o.name}`);
+      await withDeadline(Promise.race([qmp.open(QMP_OPEN_MS), failed]), QMP_CONNECT_MS, `QMP of ${o.name}`);
       m.ready = await withDeadline(Promise.race([ready, failed]), deadline, `guest ${o.name} to boot to agent-ready`);
       m.bootMs = Date.now() - started;
       log.info({ vm: o.name, bootMs: m.bootMs, kernel: m.ready.kernel }, 'guest ready');
@@ -180,11 +181,11 @@ export class Machine {
   }
 
   /** Clean power-off through the agent; QEMU is killed if the guest does not go down in time. */
-  async poweroff(deadlineMs = 20_000): Promise<void> {
+  async poweroff(deadlineMs = POWEROFF_MS): Promise<void> {
     if (!this.alive) return;
     this.poweringOff = true;
     try {
-      await this.agent.call('poweroff', {}, 5_000);
+      await this.agent.call('poweroff', {}, POWEROFF_CALL_MS);
       await withDeadline(this.exited, deadlineMs, `${this.name} to power off`);
     } catch {
       await this.kill();
@@ -196,6 +197,6 @@ export class Machine {
   async kill(): Promise<void> {
     this.poweringOff = true;
     if (this.alive) this.proc.kill('SIGKILL');
-    await withDeadline(this.exited, 10_000, `QEMU ${this.name} to die after SIGKILL`).catch(() => {});
+    await withDeadline(this.exited, KILL_MS, `QEMU ${this.name} to die after SIGKILL`).catch(() => {});
   }
 }

@@ -2,6 +2,7 @@
 // negotiation, commands with ids, and asynchronous events (DEVICE_DELETED, ...).
 import { HarnessError } from '../util/errors.js';
 import { withDeadline } from '../util/deadline.js';
+import { QMP_COMMAND_MS, QMP_OPEN_MS } from '../util/timeouts.js';
 import { JsonLinesSocket } from './json-lines-socket.js';
 
 export interface QmpEvent {
@@ -14,7 +15,7 @@ export class QmpClient extends JsonLinesSocket {
   private nextId = 1;
   private greeted?: (v: unknown) => void;
 
-  async open(deadlineMs = 10_000): Promise<void> {
+  async open(deadlineMs = QMP_OPEN_MS): Promise<void> {
     const greeting = new Promise((r) => (this.greeted = r));
     await this.connect(deadlineMs, 'QMP');
     await withDeadline(greeting, deadlineMs, 'the QMP greeting');
@@ -37,7 +38,7 @@ export class QmpClient extends JsonLinesSocket {
     }
   }
 
-  execute(command: string, args?: Record<string, unknown>, deadlineMs = 10_000): Promise<unknown> {
+  execute(command: string, args?: Record<string, unknown>, deadlineMs = QMP_COMMAND_MS): Promise<unknown> {
     const id = `q${this.nextId++}`;
     return this.request(id, { execute: command, arguments: args, id }, deadlineMs, `QMP ${command}`);
   }
