@@ -40,6 +40,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -1374,7 +1375,18 @@ Napi::Value StartJob(const Napi::CallbackInfo &info) {
         delete c;
       },
       static_cast<void *>(nullptr));
-  std::thread(RunThread, job, std::move(res)).detach();
+  try {
+    std::thread(RunThread, job, std::move(res)).detach();
+  } catch (const std::system_error &ex) {  // no thread (EAGAIN): the TSFN must not keep node alive
+    close(job->fd);
+    job->fd = -1;
+    ctx->settled = true;  // its promise never reached JS: the finalizer must not reject it
+    job->tsfn.Release();
+    Napi::Error e = Napi::Error::New(env, std::string("engine: cannot start the job's thread: ") + ex.what());
+    e.Set("code", Napi::String::New(env, "ERR_LOAD_ENGINE"));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
 
   Napi::Object handle = Napi::Object::New(env);
   handle.Set("promise", promise);
