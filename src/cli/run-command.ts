@@ -107,6 +107,7 @@ async function execute(args: string[], kernels: string[], o: RunOpts, compare: b
   const kcidbOrigin = o.kcidbOrigin === undefined ? undefined : checkOrigin(o.kcidbOrigin);
   const scenarios = await resolveScenarios(args);
   const plan = planRuns(scenarios, kernels, o.repeat, shard);
+  for (const k of kernels) parseKernelChoice(k); // a bad KIND@SERIES is refused before anything is made
   const resultsDir = resolve(o.results ?? join('results', stamp()));
   await mkdir(resultsDir, { recursive: true });
   const ctx = makeContext({ cacheDir: o.cacheDir, logFile: join(resultsDir, 'reset-bench.log'), quiet: o.json });
