@@ -32,7 +32,7 @@ if (!avail.ok) {
     t.throws(() => parseJobDocument('[1]'), { field: '--job', message: /expected a JSON object/ });
     t.throws(() => parseJobDocument('{"filename":"x","state":"AAAA"}'), { field: '--job', message: /--state/ });
     t.throws(() => parseJobDocument('{"filename":"x","iodepth":0}'), UsageError);
-    t.throws(() => parseJobDocument('{"filename":"x","iodepth":0}'), { field: 'iodepth' });
+    t.throws(() => parseJobDocument('{"filename":"x","iodepth":0}'), { field: 'iodepth', message: /^iodepth: Too small/ });
   });
 
   t.test('reset-bench load --job: runs the document; bad ones exit 2 naming --job', async (t) => {
