@@ -119,16 +119,25 @@ async function series612(): Promise<void> {
 
   t.test(`6.12 stock: host-rdma-link FAILs, the controller deleted as on 6.1${ready ? '' : ' (patched@6.12 skipped: its sets are not all written)'}`, async (t) => {
     const stock = run('stock@6.12');
-    t.equal(stock.verdict, 'FAIL', stock.reason);
-    t.match(stock.reason, /controller nvme\d+ deleted .* after the device went away/);
-    t.equal(stock.metrics.recovery_ms, null, 'stock: no I/O after the reset');
+    if (stock.verdict === 'ERROR') {
+      // Stock 6.12's rdma_rxe can crash the target during this run (a double fault in
+      // the slab allocator under rxe_receiver's ACK path, kernel-patches/README.md): an
+      // ERROR is accepted only when it is that, a guest kernel crash, not a harness fault.
+      t.match(stock.reason, /^guest \w+ crashed: .*(Kernel panic|Oops|BUG)/, 'stock 6.12 ERRORs only by a guest kernel crash');
+    } else {
+      t.equal(stock.verdict, 'FAIL', stock.reason);
+      t.match(stock.reason, /controller nvme\d+ deleted .* after the device went away/);
+      t.equal(stock.metrics.recovery_ms, null, 'stock: no I/O after the reset');
+    }
     const { got, want } = await kernelInfoOf(stock, '6.12');
     t.same(got, want, 'kernel_info');
   });
 
   if (ready) {
     t.test('6.12 patched: host-rdma-link PASSes, exit 0', async (t) => {
-      t.equal(r.exitCode, 0, r.stderr.slice(-3000));
+      // compare exits 0 when patched passes everything; 3 when a run ERRORed, which the
+      // stock subtest above allows for a stock guest crash only.
+      t.equal(r.exitCode, run('stock@6.12').verdict === 'ERROR' ? 3 : 0, r.stderr.slice(-3000));
       const patched = run('patched@6.12');
       t.equal(patched.verdict, 'PASS', patched.reason);
       t.ok(patched.metrics.recovery_ms !== null && patched.metrics.recovery_ms < 20_000, 'patched: I/O resumed');
