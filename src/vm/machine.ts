@@ -84,13 +84,14 @@ export class Machine {
     await writeFile(initrd, await buildInitramfs({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init') }));
     const qmpSocket = join(o.runDir, 'qmp.sock');
     const agentSocket = join(o.runDir, 'agent.sock');
+    const accel = o.accel ?? detectAccel();
     const args = qemuArgs({
       name: o.name,
       kernel: o.kernel.image,
       initrd,
-      append: kernelAppend({ modulesDir: o.kernel.modulesDir, project: o.project, hostname: o.name, role: o.role, ip: o.ip }),
+      append: kernelAppend({ modulesDir: o.kernel.modulesDir, project: o.project, hostname: o.name, role: o.role, ip: o.ip, accel }),
       memMb: o.memMb ?? 1024,
-      accel: o.accel ?? detectAccel(),
+      accel,
       shareRoot: '/',
       qmpSocket,
       agentSocket,

@@ -65,7 +65,7 @@ t.test('collect: the racing connect as two events before the reset', async (t) =
 });
 
 t.test('ioSeries: interval i at startNs + i * intervalNs on the run clock', async (t) => {
-  const map = { vm: 'host', offsetNs: 1_000_000n, errorMs: 0 };
+  const map = { vm: 'host', offsetNs: 1_000_000n, errorMs: 0, atNs: 0n };
   const tl = { startNs: 11_000_000, intervalNs: 10_000_000, reads: [1, 0], writes: [2, 0], errors: [0, 1], p50Ns: [], p99Ns: [], maxNs: [] };
   const load = { timeline: tl } as unknown as Parameters<typeof ioSeries>[0];
   t.same(ioSeries(load, map, 0n), [

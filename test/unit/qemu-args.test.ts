@@ -61,6 +61,14 @@ t.test('kernel command line carries the guest parameters and refuses white space
   t.throws(() => kernelAppend({ modulesDir: '/my modules', project: '/p', hostname: 'h', role: 'host' }), /white space/);
 });
 
+t.test('a TCG guest keeps time on the HPET, never a TSC it may have miscalibrated; a KVM guest keeps its own', async (t) => {
+  const p = { modulesDir: '/m', project: '/p', hostname: 'h', role: 'host' };
+  const tcg = kernelAppend({ ...p, accel: 'tcg' }).split(' ');
+  t.ok(tcg.includes('clocksource=hpet') && tcg.includes('tsc=unstable'), tcg.join(' '));
+  const kvm = kernelAppend({ ...p, accel: 'kvm' });
+  t.notMatch(kvm, /clocksource=|tsc=/);
+});
+
 t.test('accelerator: forced by env, else TCG without vmx/svm', async (t) => {
   t.equal(detectAccel({ RESET_BENCH_ACCEL: 'tcg' }), 'tcg');
   t.equal(detectAccel({ RESET_BENCH_ACCEL: 'kvm' }), 'kvm');

@@ -2,7 +2,7 @@ import t from 'tap';
 import { exitCodeFor, jobsWithinCores, parseShard, planRuns, resolveScenarios } from '../../src/cli/run-command.js';
 import { CATALOG, DEFAULT_SUITE, findScenario } from '../../src/scenario/catalog.js';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/spec.js';
-import { bestOffset, toRunMs } from '../../src/orchestrate/clock.js';
+import { bestOffset, checkClockRate, clockRate, toRunMs } from '../../src/orchestrate/clock.js';
 import { UsageError } from '../../src/util/errors.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,8 +65,20 @@ t.test('clock alignment picks the shortest round trip', async (t) => {
   ]);
   t.equal(b.offsetNs, 5_010_500_000n - 10_500_000n);
   t.equal(b.errorMs, 0.5);
+  t.equal(b.atNs, 10_500_000n, 'taken at the best round trip\'s midpoint');
   t.equal(toRunMs({ vm: 'x', ...b }, 5_010_500_000n + 1_000_000n, 0n), 11.5);
   t.throws(() => bestOffset([]));
+});
+
+t.test('clock rate: a guest clock that kept time passes, a miscalibrated one is an error naming the rate', async (t) => {
+  const at = (s: number, offsetMs: number, errorMs = 0.5) => ({ vm: 'host', offsetNs: BigInt(offsetMs * 1e6), errorMs, atNs: BigInt(s * 1e9) });
+  t.equal(clockRate(at(0, 100), at(100, 100)).rate, 1);
+  t.doesNotThrow(() => checkClockRate(at(0, 100), at(100, 100 + 1500)), '1.5 % off is within tolerance');
+  // 138 MHz taken for 2096 MHz: guest time runs 15.2x; over 20 s the offset grows by 283 s.
+  t.throws(() => checkClockRate(at(0, 100), at(20, 100 + 283_000)), /host's clock ran at 15\.150x the harness's over 20\.0 s/);
+  t.throws(() => checkClockRate(at(0, 0), at(10, -5_000)), /ran at 0\.500x/, 'a slow clock too');
+  t.doesNotThrow(() => checkClockRate(at(0, 0, 200), at(1, 30, 200)), 'a 3 % drift inside the round trips\' uncertainty is not an error');
+  t.throws(() => clockRate(at(5, 0), at(5, 0)), /not in order/);
 });
 
 t.test('--jobs is capped so the parallel runs\' VMs fit the cores', async (t) => {

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TimelineSample } from '../../guest/ops-timeline.js';
 import type { LoadResult } from '../../load/run.js';
-import { toRunMs, type ClockMap } from '../../orchestrate/clock.js';
+import { alignClock, checkClockRate, toRunMs, type ClockMap } from '../../orchestrate/clock.js';
 import { need, type RunContext } from '../context.js';
 import type { RunLab } from '../lab.js';
 import type { GapMs } from '../metrics.js';
@@ -72,11 +72,17 @@ export function gapsOf(load: LoadResult | undefined, hostMap: ClockMap, t0: bigi
   }));
 }
 
+/** Each guest's clock aligned again: it must have kept the harness's rate since instrument. */
+async function checkClocks(ctx: RunContext, lab: RunLab): Promise<void> {
+  for (const m of lab.machines) checkClockRate(need(ctx.clocks.get(m.name), `${m.name}'s clock`), await alignClock(m));
+}
+
 export const collect: Phase = {
   name: 'collect',
   async run(ctx) {
     ctx.endMs ??= ctx.nowMs();
     const lab = need(ctx.lab, 'the lab');
+    await checkClocks(ctx, lab);
     const events = [...(await guestEvents(ctx, lab)), ...harnessEvents(ctx, lab)];
     events.sort((a, b) => a.t_ms - b.t_ms);
     ctx.events = events;
