@@ -19,6 +19,7 @@ const COMMAND_MODULES: readonly { names: readonly string[]; load: () => Promise<
   { names: ['run', 'compare', 'list'], load: async () => (await import('./run-command.js')).registerRunCommands },
   { names: ['load'], load: async () => (await import('./load-command.js')).registerLoadCommand },
   { names: ['report', 'merge'], load: async () => (await import('./report-command.js')).registerReportCommand },
+  { names: ['bench'], load: async () => (await import('./bench-command.js')).registerBenchCommand },
 ];
 
 /** The modules to import for this command line: the named command's, or all (help, typos). */

@@ -14,7 +14,7 @@ t.test('top-level help lists every command, in order', async (t) => {
   const r = await rb(['--help']);
   t.equal(r.exitCode, 0);
   const names = [...String(r.stdout).matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]);
-  t.same(names, ['kernel', 'vm', 'run', 'compare', 'list', 'load', 'report', 'merge', 'help']);
+  t.same(names, ['kernel', 'vm', 'run', 'compare', 'list', 'load', 'report', 'merge', 'bench', 'help']);
 });
 
 t.test('load on its own: help, usage errors, exit codes', async (t) => {
