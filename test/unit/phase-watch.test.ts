@@ -1,16 +1,21 @@
 // The watch phase against the fake lab: what the scenario expects decides what it waits
 // for, and when it stops waiting.
 import t from 'tap';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { boot } from '../../src/scenario/phases/boot.js';
 import { connect } from '../../src/scenario/phases/connect.js';
 import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
 import { resets } from '../../src/scenario/phases/resets.js';
 import { target } from '../../src/scenario/phases/target.js';
-import { EXPECTATIONS, watch } from '../../src/scenario/phases/watch.js';
+import { DELETION_CHECK_MS, EXPECTATIONS, deletionIsFinal, watch } from '../../src/scenario/phases/watch.js';
+import { runScenario } from '../../src/scenario/runner.js';
 import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
+import { FakeLab } from '../helpers/fake-lab.js';
 import type { FakeLabOptions } from '../helpers/fake-lab.js';
-import type { ScenarioInput } from '../../src/scenario/spec.js';
+import { ADMIN_ACTIONS, type ScenarioInput } from '../../src/scenario/spec.js';
 
 const upToResets = [boot, target, instrument, connect, load, resets, watch];
 
@@ -49,4 +54,41 @@ t.test('deleted expected: reached when the controller is gone', async (t) => {
   const { ctx, said } = await watched({ expect: { controller: 'deleted', io_errors: 'allowed' } }, { onReset: 'deleted', deleteAfterMs: 150 });
   t.equal(ctx.reachedExpected, true);
   t.equal(said.at(-1), 'quick-patched-1: controller deleted; finishing the load');
+});
+
+t.test('recovers expected, the controller deleted (stock) and no admin action connects again: the wait ends at once', async (t) => {
+  const { ctx, said } = await watched({ recovery_deadline_ms: 8000 }, { onReset: 'deleted', deleteAfterMs: 20 });
+  t.equal(ctx.reachedExpected, false);
+  t.ok(ctx.phasesMs.watch! < DELETION_CHECK_MS + 700, `did not wait out the 8 s deadline (${ctx.phasesMs.watch} ms)`);
+  t.equal(said.at(-1), 'quick-patched-1: controller deleted, and nothing in the scenario connects again: not waiting out the deadline; finishing the load');
+});
+
+t.test('a deletion during the watch ends it too, within one check', async (t) => {
+  // deleted 1.2 s after the device went away: down_ms is 100, so well into the watch
+  const { ctx } = await watched({ recovery_deadline_ms: 8000 }, { onReset: 'deleted', deleteAfterMs: 1200 });
+  t.equal(ctx.reachedExpected, false);
+  t.ok(ctx.phasesMs.watch! >= 1000, `waited while it still existed (${ctx.phasesMs.watch} ms)`);
+  t.ok(ctx.phasesMs.watch! < 1100 + DELETION_CHECK_MS + 700, `ended soon after the deletion (${ctx.phasesMs.watch} ms)`);
+});
+
+t.test('no admin action of today re-creates a deleted controller', async (t) => {
+  t.equal(deletionIsFinal(quickSpec()), true);
+  for (const action of ADMIN_ACTIONS) t.equal(deletionIsFinal(quickSpec({ down_ms: 4000, admin: { action, after_ms: 1000 } })), true, action);
+});
+
+t.test('the early end changes no verdict: a stock-like deletion is the same FAIL with the same reason, sooner', async (t) => {
+  const fullRun = async (deadline: number) => {
+    const fake = new FakeLab({ onReset: 'deleted', deleteAfterMs: 20 });
+    const resultsDir = mkdtempSync(join(tmpdir(), 'rb-watch-'));
+    return runScenario(quickSpec({ recovery_deadline_ms: deadline }), { kernel: 'stock', resultsDir, iteration: 1, project: '/project' }, fake.driver());
+  };
+  // A 1 s deadline is waited out whole either way; a 20 s one would be waited out without the early end.
+  const [short, long] = [await fullRun(1000), await fullRun(20_000)];
+  for (const r of [short, long]) {
+    t.equal(r.verdict, 'FAIL');
+    t.match(r.reason, /^controller nvme0 deleted 0\.0\d s after the device went away; no I\/O completed after the reset$/);
+  }
+  t.equal(long.reason, short.reason);
+  t.same({ ...long.metrics, outage_ms: 0 }, { ...short.metrics, outage_ms: 0 }, 'the metrics but the open gap (it ends with the load)');
+  t.ok(long.phases_ms!.watch! < 1500, `the 20 s deadline was not waited out (${long.phases_ms!.watch} ms)`);
 });

@@ -1,10 +1,13 @@
 // Watch: after the last reset, only watch. The scenario's expectation says what to wait
 // for: the controller live again with I/O completing (recovers), or the controller gone
 // (deleted). Either, or the recovery deadline; the verdict is decided later from the
-// whole record, this only decides when to stop waiting.
+// whole record, this only decides when to stop waiting. A controller that is waited on
+// to recover but has been deleted cannot come back when nothing in the scenario
+// connects again: that is certain at once, so the wait ends then, not at the deadline.
 import { need } from '../context.js';
+import type { LabAgent } from '../../orchestrate/nvme-lab.js';
 import { ioAfter } from '../loader.js';
-import type { ScenarioSpec } from '../spec.js';
+import type { AdminAction, ScenarioSpec } from '../spec.js';
 import { hasController, type Phase } from './phase.js';
 
 /** The least time left to see I/O complete once the controller is live again. */
@@ -29,6 +32,49 @@ export const EXPECTATIONS: Record<ScenarioSpec['expect']['controller'], Expectat
   deleted: { test: 'absent', io: false, reached: 'deleted' },
 };
 
+/**
+ * Whether the scenario's admin action could make the deleted controller exist again.
+ * None of today's does (none connects); a new action must say, or this fails to compile.
+ */
+const RECREATES_CONTROLLER: Record<AdminAction, boolean> = {
+  'delete-controller': false,
+  'reset-controller': false,
+  'unload-host-module': false,
+  'remove-target-port': false,
+};
+
+/** Whether a deleted host controller stays deleted for the rest of the run. */
+export function deletionIsFinal(spec: Pick<ScenarioSpec, 'admin'>): boolean {
+  return spec.admin === undefined || !RECREATES_CONTROLLER[spec.admin.action];
+}
+
+/**
+ * How long each wait for the state lasts before the harness looks whether the controller
+ * still exists: the most a certain FAIL can take longer than its deletion.
+ */
+export const DELETION_CHECK_MS = 500;
+
+type Outcome = 'reached' | 'deleted' | 'deadline';
+
+/**
+ * Waits up to deadlineMs for the expectation's state on `ctrl`. With `deletionEnds`, a
+ * controller found deleted ends the wait at once (checked every DELETION_CHECK_MS).
+ */
+export async function waitForState(agent: LabAgent, ctrl: string, want: Expectation, deadlineMs: number, deletionEnds: boolean): Promise<Outcome> {
+  const start = Date.now();
+  const chunk = deletionEnds ? DELETION_CHECK_MS : deadlineMs;
+  for (;;) {
+    const left = deadlineMs - (Date.now() - start);
+    const ok = await agent.waitFor(`/sys/class/nvme/${ctrl}/state`, want.test, want.value, Math.max(1, Math.min(chunk, left)), STATE_POLL_MS).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return 'reached';
+    if (Date.now() - start >= deadlineMs) return 'deadline';
+    if (deletionEnds && !(await agent.fs().exists(`/sys/class/nvme/${ctrl}`))) return 'deleted';
+  }
+}
+
 export const watch: Phase = {
   name: 'watch',
   when: hasController,
@@ -40,9 +86,10 @@ export const watch: Phase = {
     const want = EXPECTATIONS[ctx.spec.expect.controller];
     const ioAtBack = await loader.completed().catch(() => 0);
     const backAt = Date.now();
-    let reached = await lab.host.agent
-      .waitFor(`/sys/class/nvme/${ctrl.device}/state`, want.test, want.value, deadline, STATE_POLL_MS)
-      .then(() => true, () => false);
+    // Waiting for "absent" already ends at a deletion.
+    const deletionEnds = want.test !== 'absent' && deletionIsFinal(ctx.spec);
+    const outcome = await waitForState(lab.host.agent, ctrl.device, want, deadline, deletionEnds);
+    let reached = outcome === 'reached';
     let stalled = false;
     if (reached && want.io) {
       const left = Math.max(MIN_IO_WAIT_MS, deadline - (Date.now() - backAt));
@@ -50,7 +97,13 @@ export const watch: Phase = {
       reached = !stalled;
     }
     ctx.reachedExpected = reached;
-    const state = reached ? want.reached : stalled ? 'live but no I/O completed' : 'not recovered';
+    const state = reached
+      ? want.reached
+      : stalled
+        ? 'live but no I/O completed'
+        : outcome === 'deleted'
+          ? 'deleted, and nothing in the scenario connects again: not waiting out the deadline'
+          : 'not recovered';
     ctx.say(`controller ${state}; finishing the load`);
   },
 };
