@@ -4,9 +4,15 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toRunMs, type ClockMap } from '../orchestrate/clock.js';
 import type { LabVm } from './lab.js';
+import type { LogLine } from './stuck-where.js';
 
 export function kmsgPath(runDir: string, vm: string): string {
   return join(runDir, `${vm}.kmsg.log`);
+}
+
+/** A VM's kernel messages on the run's clock, for the verdict. */
+export function kmsgRunLines(vm: Pick<LabVm, 'kmsg'>, map: ClockMap, t0: bigint): LogLine[] {
+  return vm.kmsg.map((k) => ({ ms: toRunMs(map, BigInt(k.usec) * 1000n, t0), text: k.text }));
 }
 
 export async function saveKmsg(machines: readonly LabVm[], runDir: string, clocks: Map<string, ClockMap>, t0: bigint): Promise<void> {

@@ -5,6 +5,7 @@ import { controllerStates, stateAt, type ResetWindow } from './metrics.js';
 import type { Metrics, TimelineEvent, Verdict } from './types.js';
 import type { AdminOutcome } from './admin-actions.js';
 import type { ConnectRace } from './connect-race.js';
+import { stuckWhere, type LogLine } from './stuck-where.js';
 
 export interface VerdictInputs {
   spec: ScenarioSpec;
@@ -21,6 +22,8 @@ export interface VerdictInputs {
   admin?: AdminOutcome[];
   /** EAGAIN completions the loader resubmitted (not I/O errors; see countIoErrors). */
   eagainRetried?: number;
+  /** The kernel logs (run ms): where a controller that never came back is stuck. */
+  kmsg?: { host: readonly LogLine[]; target?: readonly LogLine[] };
 }
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
@@ -72,9 +75,12 @@ export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
     return { verdict: 'FAIL', reason: `controller ${c} deleted ${s(deletedAt - firstGone)} after the device went away${noIo}${splat}` };
   }
   if (m.ctrl_live_ms === null) {
+    const where = v.kmsg
+      ? stuckWhere({ controller: c, state: finalState, host: v.kmsg.host, target: v.kmsg.target, sinceMs: firstGone, endMs: v.endMs }).text
+      : '';
     return {
       verdict: 'FAIL',
-      reason: `controller ${c} still ${finalState} ${s(v.endMs - lastBack)} after the device came back${noIo}${splat}`,
+      reason: `controller ${c} still ${finalState} ${s(v.endMs - lastBack)} after the device came back${where}${noIo}${splat}`,
     };
   }
   if (m.recovery_ms === null) {

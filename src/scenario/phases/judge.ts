@@ -2,6 +2,7 @@
 // functions of what the earlier phases collected (metrics.ts, verdict.ts).
 import { toRunMs } from '../../orchestrate/clock.js';
 import { need, type RunContext } from '../context.js';
+import { kmsgRunLines } from '../kmsg.js';
 import { computeMetrics, countIoErrors } from '../metrics.js';
 import { decide } from '../verdict.js';
 import type { Phase } from './phase.js';
@@ -34,6 +35,7 @@ export const judge: Phase = {
     });
     const e0 = load?.errors.find((e) => e.code !== 'EAGAIN');
     const hostMap = need(ctx.clocks.get(lab.host.name), "the host's clock");
+    const targetMap = lab.target === lab.host ? undefined : ctx.clocks.get(lab.target.name);
     const { verdict, reason } = decide({
       spec: ctx.spec,
       metrics,
@@ -44,6 +46,10 @@ export const judge: Phase = {
       race: ctx.race,
       admin: ctx.admin.map((a) => a.outcome),
       eagainRetried: counted.eagain,
+      kmsg: {
+        host: kmsgRunLines(lab.host, hostMap, ctx.t0),
+        target: targetMap ? kmsgRunLines(lab.target, targetMap, ctx.t0) : undefined,
+      },
       firstSplat: ctx.splatLines[0],
       firstIoError: e0 ? `${e0.code} on ${e0.op} at ${toRunMs(hostMap, BigInt(Math.round(e0.timeNs)), ctx.t0).toFixed(0)} ms` : undefined,
     });
