@@ -75,7 +75,7 @@ export function registerVmCommand(program: Command): void {
       const ctx = makeContext({ cacheDir: o.cacheDir });
       const kernel = await resolveKernel(o.kernel, { cache: ctx.cache, progress: ctx.progress });
       const logDir = defaultRunLogDir(ctx.project);
-      const goals = { loopback: 4000, pair: 6000 } as const;
+      const goals: Record<TopologyKind, number> = { loopback: 4000, pair: 6000, pair2: 6000 };
       const medians: Record<string, number> = {};
       for (const kind of TOPOLOGIES) {
         const times: number[] = [];

@@ -17,6 +17,8 @@ export const LAB_HOSTNQN = 'nqn.2026-11.dev.reset-bench:host';
  */
 export const LAB_HOSTID = '6f1d2b3c-5e7a-4c8b-9d0e-1f2a3b4c5d6e';
 export const RXE = 'rxe0';
+/** The rxe device on link i's netdev (eth<i>): rxe0, rxe1. */
+export const rxeOf = (link: number): string => `rxe${link}`;
 export const NETDEV = 'eth0';
 export const TRSVCID = '4420';
 
@@ -40,9 +42,14 @@ export interface ConnectOptions {
 }
 
 async function ensureRxe(agent: LabAgent): Promise<void> {
-  await agent.check(['modprobe', 'rdma_rxe']);
-  if (await agent.fs().exists(`/sys/class/infiniband/${RXE}`)) return;
-  await createRxe(agent, RXE, NETDEV);
+  await ensureRxeOn(agent, RXE, NETDEV);
+}
+
+/** rdma_rxe loaded and an rxe device named `rxe` on `netdev` (made unless there). */
+export async function ensureRxeOn(agent: LabAgent, rxe: string, netdev: string): Promise<void> {
+  if (!(await agent.fs().exists('/sys/module/rdma_rxe'))) await agent.check(['modprobe', 'rdma_rxe']);
+  if (await agent.fs().exists(`/sys/class/infiniband/${rxe}`)) return;
+  await createRxe(agent, rxe, netdev);
 }
 
 /** Target: a 256 MiB brd ramdisk (stores data, so writes can be verified) as namespace 1. */

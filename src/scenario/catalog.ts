@@ -103,7 +103,30 @@ const stress: ScenarioInput[] = [
   },
 ];
 
-export const CATALOG: ScenarioSpec[] = [...base, ...stress].map((s) => parseScenario(s, `built-in ${s.name}`));
+/**
+ * Native multipath over the pair2 topology: the host connected over both links to one
+ * head, the loader on the head, one path's device reset. Stock deletes that path's
+ * controller for good; patched must bring it back while I/O goes over the other path.
+ */
+const MPATH_RESETS: [side: 'host' | 'target', reset: 'rdma-link' | 'pci-rebind' | 'hotplug'][] = [
+  ['host', 'rdma-link'],
+  ['host', 'pci-rebind'],
+  ['host', 'hotplug'],
+  ['target', 'rdma-link'],
+];
+
+const multipath: ScenarioInput[] = [
+  ...MPATH_RESETS.map(([side, reset]) => ({
+    name: `mpath-${side}-${reset}`,
+    topology: 'pair2' as const,
+    side,
+    reset,
+    paths: { connect: [0, 1], reset: [0] },
+    description: `multipath, two links: ${side} ${reset} of path 0 during I/O on the head; I/O goes on over path 1 and path 0 comes back`,
+  })),
+];
+
+export const CATALOG: ScenarioSpec[] = [...base, ...stress, ...multipath].map((s) => parseScenario(s, `built-in ${s.name}`));
 
 /** What `compare` and CI run when no scenario is named. */
 export const DEFAULT_SUITE = ['host-rdma-link', 'target-rdma-link', 'host-link-flap'];

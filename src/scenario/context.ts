@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import type { ClockMap } from '../orchestrate/clock.js';
 import type { HostController } from '../orchestrate/nvme-lab.js';
+import type { HostPath } from '../orchestrate/paths-lab.js';
 import type { LoadResult } from '../load/run.js';
 import type { ExecResult } from '../guest/ops.js';
 import { HarnessError } from '../util/errors.js';
@@ -77,6 +78,8 @@ export interface RunContext {
   leakChecked: LabVm[];
 
   ctrl?: HostController;
+  /** pair2: every connected path (ctrl is then the first reset path's controller, on the multipath head). */
+  paths?: HostPath[];
   race?: ConnectRace;
   readonly resets: ResetWindow[];
   readonly admin: AdminRecord[];

@@ -7,6 +7,7 @@ import type { KernelSpec } from '../kernel/resolve.js';
 import type { LabAgent, NvmeLab } from '../orchestrate/nvme-lab.js';
 import type { Logger } from '../util/logger.js';
 import type { Splat } from '../vm/splats.js';
+import type { LabLink } from '../vm/topology.js';
 import type { ScenarioSpec } from './spec.js';
 
 /** One VM of the lab, as the runner sees it. */
@@ -42,7 +43,9 @@ export interface RunLab extends NvmeLab {
   /** Every VM once (on loopback host and target are the same one). */
   machines: LabVm[];
   hostAddr: string;
-  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset'>): ResetPlan;
+  /** Every link between the VMs (pair2 has two; link 0 carries targetAddr and hostAddr). */
+  links: LabLink[];
+  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths'>): ResetPlan;
   /** Clean power-off. */
   shutdown(): Promise<void>;
   /** Kill, after a harness error. */

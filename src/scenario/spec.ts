@@ -39,6 +39,17 @@ export const Expect = z
   })
   .strict();
 
+/**
+ * Which links of the pair2 topology the host connects over (one controller each, one
+ * multipath head) and which of them have their device reset; link i is eth<i>/rxe<i>.
+ */
+export const PathsSpec = z
+  .object({
+    connect: z.array(z.number().int().min(0).max(1)).min(1).max(2).default([0, 1]),
+    reset: z.array(z.number().int().min(0).max(1)).min(1).max(2).default([0]),
+  })
+  .strict();
+
 export const ADMIN_ACTIONS = ['delete-controller', 'reset-controller', 'unload-host-module', 'remove-target-port'] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
@@ -55,7 +66,9 @@ export const ScenarioSpec = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
     description: z.string().default(''),
-    topology: z.enum(['pair', 'loopback']).default('pair'),
+    topology: z.enum(['pair', 'loopback', 'pair2']).default('pair'),
+    /** pair2 only: the paths connected and the paths reset. */
+    paths: PathsSpec.optional(),
     side: z.enum(SIDES),
     reset: z.enum(RESET_KINDS),
     /** How long the device stays away, ms. */
@@ -84,7 +97,24 @@ export const ScenarioSpec = z
     if (s.admin && s.during === 'connect') {
       ctx.addIssue({ code: 'custom', path: ['admin'], message: 'not with during: connect; use one or the other' });
     }
-  });
+    checkPaths(s, ctx);
+  })
+  .transform((s) => (s.topology === 'pair2' ? { ...s, paths: s.paths ?? PathsSpec.parse({}) } : s));
+
+/** The pair2 fields: paths only there, reset paths among the connected ones, one device per path. */
+function checkPaths(s: { topology: string; paths?: z.output<typeof PathsSpec>; reset: string; during: string; admin?: unknown }, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (s.topology !== 'pair2') {
+    if (s.paths) issue(['paths'], 'only with topology: pair2 (two links); remove it or set topology: pair2');
+    return;
+  }
+  const p = s.paths ?? PathsSpec.parse({});
+  if (new Set(p.connect).size !== p.connect.length) issue(['paths', 'connect'], 'a link may be connected once: e.g. [0, 1]');
+  const missing = p.reset.filter((i) => !p.connect.includes(i));
+  if (missing.length) issue(['paths', 'reset'], `link ${missing.join(', ')} is reset but not connected; reset only links in paths.connect`);
+  if (s.reset === 'module-reload') issue(['reset'], 'module-reload takes every rxe device at once, not one path; use rdma-link, pci-rebind, hotplug or link-flap');
+  if (s.during === 'connect' || s.admin) issue(s.admin ? ['admin'] : ['during'], 'not with topology: pair2 yet; multipath runs are during: io without an admin action');
+}
 export type ScenarioSpec = z.output<typeof ScenarioSpec>;
 export type ScenarioInput = z.input<typeof ScenarioSpec>;
 

@@ -29,6 +29,8 @@ export interface MachineOptions {
   logDir: string;
   project: string;
   ip?: string;
+  /** Addresses of eth1, eth2...: one per further NIC (pair2). */
+  moreIps?: string[];
   nics: NicSpec[];
   memMb?: number;
   accel?: Accel;
@@ -89,7 +91,7 @@ export class Machine {
       name: o.name,
       kernel: o.kernel.image,
       initrd,
-      append: kernelAppend({ modulesDir: o.kernel.modulesDir, project: o.project, hostname: o.name, role: o.role, ip: o.ip, accel }),
+      append: kernelAppend({ modulesDir: o.kernel.modulesDir, project: o.project, hostname: o.name, role: o.role, ip: o.ip, moreIps: o.moreIps, accel }),
       memMb: o.memMb ?? 1024,
       accel,
       shareRoot: '/',

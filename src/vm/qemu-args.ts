@@ -92,6 +92,8 @@ export interface GuestParams {
   hostname: string;
   role: string;
   ip?: string;
+  /** eth1's address, eth2's...: rb.ip1=, rb.ip2= (vm/init configures them). */
+  moreIps?: string[];
   /** TCG guests get a clocksource that needs no calibration (see TCG_CLOCK). */
   accel?: Accel;
   extra?: string[];
@@ -124,6 +126,7 @@ export function kernelAppend(p: GuestParams): string {
     `rb.role=${p.role}`,
   ];
   if (p.ip) words.push(`rb.ip=${p.ip}`);
+  (p.moreIps ?? []).forEach((ip, i) => words.push(`rb.ip${i + 1}=${ip}`));
   if (p.accel === 'tcg') words.push(...TCG_CLOCK);
   for (const w of [p.modulesDir, p.project]) {
     if (/[\s"]/.test(w)) throw new Error(`path ${JSON.stringify(w)} has white space or quotes: the kernel command line cannot carry it`);

@@ -1,6 +1,7 @@
-// The lab's shapes: loopback (one VM is both NVMe host and target, on one rxe device)
-// and pair (a target VM and a host VM on a point-to-point L2 link of unix datagram
-// sockets: no host network, no ports). VMs of a pair boot in parallel.
+// The lab's shapes: loopback (one VM is both NVMe host and target, on one rxe device),
+// pair (a target VM and a host VM on a point-to-point L2 link of unix datagram sockets:
+// no host network, no ports) and pair2 (the same two VMs on two such links, two NICs
+// each on two subnets: two paths for native multipath). VMs of a pair boot in parallel.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +10,31 @@ import type { KernelSpec } from '../kernel/resolve.js';
 import { Machine } from './machine.js';
 import type { NicSpec } from './qemu-args.js';
 
-export type TopologyKind = 'loopback' | 'pair';
-export const TOPOLOGIES: readonly TopologyKind[] = ['loopback', 'pair'];
+export type TopologyKind = 'loopback' | 'pair' | 'pair2';
+export const TOPOLOGIES: readonly TopologyKind[] = ['loopback', 'pair', 'pair2'];
 
 /** Addresses inside the lab; they exist only on the VMs' private link. */
 export const LAB_NET = { prefix: 24, target: '10.99.0.1', host: '10.99.0.2' } as const;
+
+/** The links of each topology: link i is eth<i> in both VMs, on 10.99.<i>.0/24. */
+export const LINK_COUNT: Record<TopologyKind, number> = { loopback: 1, pair: 1, pair2: 2 };
+
+/** One L2 link between the VMs: the netdev on it in each VM and their addresses. */
+export interface LabLink {
+  index: number;
+  netdev: string;
+  /** QEMU id of the NIC on this link (the same in both VMs). */
+  nicId: string;
+  targetAddr: string;
+  hostAddr: string;
+}
+
+/** Link i's names and addresses (pure). On loopback the one VM has the target's address. */
+export function labLink(kind: TopologyKind, index: number): LabLink {
+  const net = `10.99.${index}`;
+  const targetAddr = `${net}.1`;
+  return { index, netdev: `eth${index}`, nicId: `nic${index}`, targetAddr, hostAddr: kind === 'loopback' ? targetAddr : `${net}.2` };
+}
 
 export interface Lab {
   kind: TopologyKind;
@@ -26,6 +47,8 @@ export interface Lab {
   machines: Machine[];
   targetAddr: string;
   hostAddr: string;
+  /** Every link, in order; link 0's addresses are targetAddr and hostAddr. */
+  links: LabLink[];
   shutdown(): Promise<void>;
   kill(): Promise<void>;
 }
@@ -61,10 +84,18 @@ export async function bootLab(o: LabOptions): Promise<Lab> {
         nics: [nic],
       });
       machines = [vm];
-      return lab(o.kind, runDir, o.logDir, vm, vm, machines, LAB_NET.target, LAB_NET.target, cleanup);
+      return lab(o.kind, runDir, o.logDir, vm, vm, machines, [labLink(o.kind, 0)], cleanup);
     }
-    const tSock = join(runDir, 'link-target.sock');
-    const hSock = join(runDir, 'link-host.sock');
+    const links = Array.from({ length: LINK_COUNT[o.kind] }, (_, i) => labLink(o.kind, i));
+    const sock = (vm: string, l: LabLink) => join(runDir, `link${l.index === 0 ? '' : l.index}-${vm}.sock`);
+    const nics = (me: string, peer: string, macBase: number): NicSpec[] =>
+      links.map((l) => ({
+        id: l.nicId,
+        mac: mac(macBase + 16 * l.index),
+        link: { kind: 'dgram', local: sock(me, l), remote: sock(peer, l) },
+        rootPort: `rp${l.index + 1}`,
+      }));
+    const extraIps = (side: 'targetAddr' | 'hostAddr') => links.slice(1).map((l) => `${l[side]}/${LAB_NET.prefix}`);
     const results = await Promise.allSettled([
       Machine.boot({
         ...common,
@@ -72,7 +103,8 @@ export async function bootLab(o: LabOptions): Promise<Lab> {
         role: 'target',
         runDir: join(runDir, 'target'),
         ip: `${LAB_NET.target}/${LAB_NET.prefix}`,
-        nics: [{ id: 'nic0', mac: mac(1), link: { kind: 'dgram', local: tSock, remote: hSock }, rootPort: 'rp1' }],
+        moreIps: extraIps('targetAddr'),
+        nics: nics('target', 'host', 1),
       }),
       Machine.boot({
         ...common,
@@ -80,13 +112,14 @@ export async function bootLab(o: LabOptions): Promise<Lab> {
         role: 'host',
         runDir: join(runDir, 'host'),
         ip: `${LAB_NET.host}/${LAB_NET.prefix}`,
-        nics: [{ id: 'nic0', mac: mac(2), link: { kind: 'dgram', local: hSock, remote: tSock }, rootPort: 'rp1' }],
+        moreIps: extraIps('hostAddr'),
+        nics: nics('host', 'target', 2),
       }),
     ]);
     machines = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    return lab(o.kind, runDir, o.logDir, machines[1]!, machines[0]!, machines, LAB_NET.target, LAB_NET.host, cleanup);
+    return lab(o.kind, runDir, o.logDir, machines[1]!, machines[0]!, machines, links, cleanup);
   } catch (err) {
     await Promise.all(machines.map((m) => m.kill()));
     await cleanup();
@@ -101,8 +134,7 @@ function lab(
   host: Machine,
   target: Machine,
   machines: Machine[],
-  targetAddr: string,
-  hostAddr: string,
+  links: LabLink[],
   cleanup: () => Promise<void>,
 ): Lab {
   return {
@@ -112,8 +144,9 @@ function lab(
     host,
     target,
     machines,
-    targetAddr,
-    hostAddr,
+    targetAddr: links[0]!.targetAddr,
+    hostAddr: links[0]!.hostAddr,
+    links,
     shutdown: async () => {
       await Promise.all(machines.map((m) => m.poweroff()));
       await cleanup();

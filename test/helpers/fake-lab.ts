@@ -16,6 +16,7 @@ import type { BootRequest, LabDriver, LabVm, ResetPlan, RunLab } from '../../src
 import { PROGRESS_FILE } from '../../src/scenario/loader.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import type { Splat } from '../../src/vm/splats.js';
+import type { LabLink } from '../../src/vm/topology.js';
 import { FakeAgent, failed, guestError, ok } from './fake-lab-agent.js';
 import { fakeLoadResult, type FakeLoaderOutcome } from './fake-lab-loader.js';
 
@@ -69,6 +70,7 @@ export class FakeLab implements RunLab {
   readonly machines: FakeVm[];
   readonly targetAddr = '10.99.0.1';
   readonly hostAddr: string;
+  readonly links: LabLink[];
   deviceUp = true;
   /** Every trigger and restore, in order, with the VMs named. */
   readonly resetLog: string[] = [];
@@ -94,6 +96,7 @@ export class FakeLab implements RunLab {
       this.machines = [this.target, this.host];
       this.hostAddr = '10.99.0.2';
     }
+    this.links = [{ index: 0, netdev: 'eth0', nicId: 'nic0', targetAddr: this.targetAddr, hostAddr: this.hostAddr }];
     for (const m of this.machines) this.installCommon(m);
     this.installHost(this.host);
   }

@@ -11,6 +11,7 @@ import { judge } from './judge.js';
 import { leakScan } from './leak-scan.js';
 import { load } from './load.js';
 import type { Phase } from './phase.js';
+import { connectMultipath, judgeMultipath, targetPaths } from './paths.js';
 import { resets } from './resets.js';
 import { shutdown } from './shutdown.js';
 import { target } from './target.js';
@@ -22,6 +23,22 @@ export const DURING: Record<ScenarioSpec['during'], Phase[]> = {
   connect: [connectRace, load, finish],
 };
 
+/** What a topology changes: how the target is built, how the host connects, and what is judged on top. */
+interface TopologyRows {
+  target: Phase;
+  /** Replaces `connect` in the DURING row. */
+  connect?: Phase;
+  judgeMore: Phase[];
+}
+
+export const TOPOLOGY_ROWS: Record<ScenarioSpec['topology'], TopologyRows> = {
+  loopback: { target, judgeMore: [] },
+  pair: { target, judgeMore: [] },
+  pair2: { target: targetPaths, connect: connectMultipath, judgeMore: [judgeMultipath] },
+};
+
 export function planFor(spec: ScenarioSpec): Phase[] {
-  return [boot, target, instrument, ...DURING[spec.during], collect, leakScan, judge, shutdown];
+  const t = TOPOLOGY_ROWS[spec.topology];
+  const during = DURING[spec.during].map((p) => (p === connect && t.connect ? t.connect : p));
+  return [boot, t.target, instrument, ...during, collect, leakScan, judge, ...t.judgeMore, shutdown];
 }
