@@ -23,35 +23,53 @@ export interface PathsLab extends NvmeLab {
   links: LabLink[];
 }
 
-/** One connected path: its link and its controller. */
+export type Transport = 'rdma' | 'tcp';
+/** The transport of link i: rdma unless the scenario says tcp. */
+const transportOf = (transports: readonly Transport[] | undefined, i: number): Transport => transports?.[i] ?? 'rdma';
+
+/** One connected path: its link, its transport and its controller. */
 export interface HostPath {
   link: number;
+  transport: Transport;
   device: string;
 }
 
 /** The target's configuration: the ramdisk as namespace 1 behind an RDMA port on each link (port id = link + 1). */
-export function pathsTargetConfig(links: readonly LabLink[]): TargetConfigInput {
+export function pathsTargetConfig(links: readonly LabLink[], transports?: readonly Transport[]): TargetConfigInput {
   return {
     hosts: [],
     subsystems: [{ nqn: LAB_NQN, allowAnyHost: true, namespaces: [{ nsid: 1, path: '/dev/ram0', backing: 'block', enable: true }] }],
-    ports: links.map((l) => ({ portid: l.index + 1, trtype: 'rdma', adrfam: 'ipv4', traddr: l.targetAddr, trsvcid: TRSVCID, subsystems: [LAB_NQN] })),
+    ports: links.map((l) => ({
+      portid: l.index + 1,
+      trtype: transportOf(transports, l.index),
+      adrfam: 'ipv4',
+      traddr: l.targetAddr,
+      trsvcid: TRSVCID,
+      subsystems: [LAB_NQN],
+    })),
   };
 }
 
-/** Target: an rxe device per link, the ramdisk, nvmet-rdma and a port per link. */
-export async function setupTargetPaths(lab: PathsLab, ramdiskMiB = 256): Promise<void> {
-  const t = lab.target.agent;
-  for (const l of lab.links) await ensureRxeOn(t, rxeOf(l.index), l.netdev);
-  await t.check(['modprobe', 'brd', 'rd_nr=1', `rd_size=${ramdiskMiB * 1024}`]);
-  await t.check(['modprobe', 'nvmet-rdma']);
-  await applyTarget(t.fs(), pathsTargetConfig(lab.links));
+/** One side's modules and rxe devices: an rxe device on each RDMA link, `prefix`-rdma and -tcp as the links need. */
+async function prepareSide(agent: PathsLab['host']['agent'], links: readonly LabLink[], transports: readonly Transport[] | undefined, prefix: 'nvme' | 'nvmet'): Promise<void> {
+  for (const l of links) if (transportOf(transports, l.index) === 'rdma') await ensureRxeOn(agent, rxeOf(l.index), l.netdev);
+  for (const tr of new Set(links.map((l) => transportOf(transports, l.index)))) {
+    const mod = `${prefix}_${tr}`;
+    if (!(await agent.fs().exists(`/sys/module/${mod}`))) await agent.check(['modprobe', mod]);
+  }
 }
 
-/** Host: an rxe device per link and nvme-rdma loaded. */
-export async function prepareHostPaths(lab: PathsLab): Promise<void> {
-  const h = lab.host.agent;
-  for (const l of lab.links) await ensureRxeOn(h, rxeOf(l.index), l.netdev);
-  if (!(await h.fs().exists('/sys/module/nvme_rdma'))) await h.check(['modprobe', 'nvme-rdma']);
+/** Target: the ramdisk, and per link an rxe device (RDMA links), the transport's nvmet module and a port. */
+export async function setupTargetPaths(lab: PathsLab, transports?: readonly Transport[], ramdiskMiB = 256): Promise<void> {
+  const t = lab.target.agent;
+  await t.check(['modprobe', 'brd', 'rd_nr=1', `rd_size=${ramdiskMiB * 1024}`]);
+  await prepareSide(t, lab.links, transports, 'nvmet');
+  await applyTarget(t.fs(), pathsTargetConfig(lab.links, transports));
+}
+
+/** Host: an rxe device per RDMA link, nvme-rdma and (for a TCP link) nvme-tcp loaded. */
+export async function prepareHostPaths(lab: PathsLab, transports?: readonly Transport[]): Promise<void> {
+  await prepareSide(lab.host.agent, lab.links, transports, 'nvme');
 }
 
 /**
@@ -59,14 +77,19 @@ export async function prepareHostPaths(lab: PathsLab): Promise<void> {
  * the next; returns the paths and the multipath head's namespace (the first path's
  * namespace with its controller instance taken out: nvme0c1n1 -> nvme0n1).
  */
-export async function connectPaths(lab: PathsLab, connect: readonly number[], opts: ConnectOptions): Promise<{ paths: HostPath[]; head: HostController }> {
+export async function connectPaths(
+  lab: PathsLab,
+  connect: readonly number[],
+  opts: ConnectOptions,
+  transports?: readonly Transport[],
+): Promise<{ paths: HostPath[]; head: HostController }> {
   const paths: HostPath[] = [];
   let head: HostController | undefined;
   for (const i of connect) {
     const link = lab.links[i];
     if (!link) throw new Error(`the lab has no link ${i} (it has ${lab.links.length})`);
-    const c = await connectAndWaitLive(hostFabricsPort(lab), lab.host.agent.fs(), { ...labFabricsOptions(lab, opts), traddr: link.targetAddr }, { deadlineMs: CONNECT_LIVE_MS });
-    paths.push({ link: i, device: c.device });
+    const c = await connectAndWaitLive(hostFabricsPort(lab), lab.host.agent.fs(), { ...labFabricsOptions(lab, opts), transport: transportOf(transports, i), traddr: link.targetAddr }, { deadlineMs: CONNECT_LIVE_MS });
+    paths.push({ link: i, transport: transportOf(transports, i), device: c.device });
     head ??= await findNamespace(lab, c.device, c.options);
   }
   if (!head) throw new Error('no path to connect: paths.connect is empty');

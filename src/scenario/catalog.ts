@@ -124,6 +124,22 @@ const multipath: ScenarioInput[] = [
     paths: { connect: [0, 1], reset: [0] },
     description: `multipath, two links: ${side} ${reset} of path 0 during I/O on the head; I/O goes on over path 1 and path 0 comes back`,
   })),
+  {
+    name: 'mpath-both-paths',
+    topology: 'pair2',
+    side: 'host',
+    reset: 'rdma-link',
+    paths: { connect: [0, 1], reset: [0, 1], stagger_ms: 2000 },
+    description: 'multipath: both host devices reset, path 1 two seconds after path 0 while path 0 is still away; I/O resumes and both paths come back',
+  },
+  {
+    name: 'tcp-rdma-mixed',
+    topology: 'pair2',
+    side: 'host',
+    reset: 'rdma-link',
+    paths: { connect: [0, 1], reset: [0], transports: ['rdma', 'tcp'] },
+    description: 'an nvme-rdma path (link 0) and an nvme-tcp path (link 1) to one subsystem: the RDMA device reset; TCP carries the I/O and the RDMA path comes back',
+  },
 ];
 
 export const CATALOG: ScenarioSpec[] = [...base, ...stress, ...multipath].map((s) => parseScenario(s, `built-in ${s.name}`));

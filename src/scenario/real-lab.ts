@@ -4,6 +4,7 @@
 import { resolveKernel } from '../kernel/resolve.js';
 import { rxeOf } from '../orchestrate/nvme-lab.js';
 import { INJECTORS, type RdmaSite } from '../reset/index.js';
+import { sleep } from '../util/deadline.js';
 import type { Machine } from '../vm/machine.js';
 import { nicDevice } from '../vm/qemu-args.js';
 import { bootLab, LAB_NET, type Lab, type LabLink } from '../vm/topology.js';
@@ -30,15 +31,32 @@ export function resetSites(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'paths'>)
   return links.flatMap((l) => vms.map((vm) => site(vm, lab, l)));
 }
 
-/** The scenario's injector on every site at once. */
+/**
+ * Runs `act` on every site: at once, or (pair2's paths.stagger_ms) link by link,
+ * stagger_ms apart, the sites of one link together.
+ */
+export async function onSites(sites: readonly RdmaSite[], staggerMs: number, act: (s: RdmaSite) => Promise<void>): Promise<void> {
+  if (staggerMs <= 0) return void (await Promise.all(sites.map(act)));
+  const byLink = new Map<string, RdmaSite[]>();
+  for (const s of sites) byLink.set(s.netdev, [...(byLink.get(s.netdev) ?? []), s]);
+  let first = true;
+  for (const group of byLink.values()) {
+    if (!first) await sleep(staggerMs);
+    first = false;
+    await Promise.all(group.map(act));
+  }
+}
+
+/** The scenario's injector on every site: at once, or staggered per link. */
 export function injectorPlan(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths'>): ResetPlan {
   const injector = INJECTORS[spec.reset];
   const sites = resetSites(lab, spec);
+  const stagger = spec.paths?.stagger_ms ?? 0;
   return {
-    describe: injector.describe,
+    describe: `${injector.describe}${stagger ? `, link by link ${stagger} ms apart` : ''}`,
     vms: sites.map((s) => s.vm.name),
-    trigger: async () => void (await Promise.all(sites.map((s) => injector.trigger(s)))),
-    restore: async () => void (await Promise.all(sites.map((s) => injector.restore(s)))),
+    trigger: () => onSites(sites, stagger, (s) => injector.trigger(s)),
+    restore: () => onSites(sites, stagger, (s) => injector.restore(s)),
   };
 }
 

@@ -47,8 +47,13 @@ export const PathsSpec = z
   .object({
     connect: z.array(z.number().int().min(0).max(1)).min(1).max(2).default([0, 1]),
     reset: z.array(z.number().int().min(0).max(1)).min(1).max(2).default([0]),
+    /** The transport on each link (index = link): an nvme-tcp path beside an RDMA one. */
+    transports: z.array(z.enum(['rdma', 'tcp'])).length(2).default(['rdma', 'rdma']),
+    /** With several reset links: the next link's device goes this long after the previous one's, ms. */
+    stagger_ms: z.number().int().min(0).max(60_000).default(0),
   })
   .strict();
+export type PathsSpec = z.output<typeof PathsSpec>;
 
 export const ADMIN_ACTIONS = ['delete-controller', 'reset-controller', 'unload-host-module', 'remove-target-port'] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
@@ -102,7 +107,7 @@ export const ScenarioSpec = z
   .transform((s) => (s.topology === 'pair2' ? { ...s, paths: s.paths ?? PathsSpec.parse({}) } : s));
 
 /** The pair2 fields: paths only there, reset paths among the connected ones, one device per path. */
-function checkPaths(s: { topology: string; paths?: z.output<typeof PathsSpec>; reset: string; during: string; admin?: unknown }, ctx: z.RefinementCtx): void {
+function checkPaths(s: { topology: string; paths?: PathsSpec; reset: string; during: string; admin?: unknown; down_ms: number }, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   if (s.topology !== 'pair2') {
     if (s.paths) issue(['paths'], 'only with topology: pair2 (two links); remove it or set topology: pair2');
@@ -112,6 +117,9 @@ function checkPaths(s: { topology: string; paths?: z.output<typeof PathsSpec>; r
   if (new Set(p.connect).size !== p.connect.length) issue(['paths', 'connect'], 'a link may be connected once: e.g. [0, 1]');
   const missing = p.reset.filter((i) => !p.connect.includes(i));
   if (missing.length) issue(['paths', 'reset'], `link ${missing.join(', ')} is reset but not connected; reset only links in paths.connect`);
+  const tcp = p.reset.filter((i) => p.transports[i] === 'tcp');
+  if (tcp.length) issue(['paths', 'reset'], `link ${tcp.join(', ')} carries nvme-tcp: it has no RDMA device to reset; reset an rdma link`);
+  if (p.stagger_ms > 0 && p.stagger_ms >= s.down_ms) issue(['paths', 'stagger_ms'], `must be less than down_ms (${s.down_ms}): the next device goes while the first is still away`);
   if (s.reset === 'module-reload') issue(['reset'], 'module-reload takes every rxe device at once, not one path; use rdma-link, pci-rebind, hotplug or link-flap');
   if (s.during === 'connect' || s.admin) issue(s.admin ? ['admin'] : ['during'], 'not with topology: pair2 yet; multipath runs are during: io without an admin action');
 }

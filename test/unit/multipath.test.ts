@@ -7,7 +7,8 @@ import { findScenario } from '../../src/scenario/catalog.js';
 import type { Judgement } from '../../src/scenario/context.js';
 import { judgePaths, type PathEnd } from '../../src/scenario/phases/paths.js';
 import { planFor } from '../../src/scenario/phases/plan.js';
-import { resetSites } from '../../src/scenario/real-lab.js';
+import { onSites, resetSites } from '../../src/scenario/real-lab.js';
+import type { RdmaSite } from '../../src/reset/types.js';
 import { parseScenario } from '../../src/scenario/spec.js';
 import type { Machine } from '../../src/vm/machine.js';
 import { kernelAppend } from '../../src/vm/qemu-args.js';
@@ -23,7 +24,7 @@ t.test('pair2 has two links: eth<i> on 10.99.<i>.0/24, target .1, host .2', asyn
 
 t.test('paths: defaults on pair2, refused elsewhere, reset only connected links, no module-reload', async (t) => {
   const base = { name: 'm', topology: 'pair2', side: 'host', reset: 'rdma-link' };
-  t.same(parseScenario(base).paths, { connect: [0, 1], reset: [0] });
+  t.same(parseScenario(base).paths, { connect: [0, 1], reset: [0], transports: ['rdma', 'rdma'], stagger_ms: 0 });
   t.equal(parseScenario({ ...base, topology: 'pair' }).paths, undefined);
   t.throws(() => parseScenario({ ...base, topology: 'pair', paths: { reset: [1] } }), /paths: only with topology: pair2/);
   t.throws(() => parseScenario({ ...base, paths: { connect: [1], reset: [0] } }), /paths\.reset: link 0 is reset but not connected/);
@@ -31,6 +32,9 @@ t.test('paths: defaults on pair2, refused elsewhere, reset only connected links,
   t.throws(() => parseScenario({ ...base, paths: { reset: [2] } }), /paths\.reset\[0\]: Too big/);
   t.throws(() => parseScenario({ ...base, reset: 'module-reload' }), /reset: module-reload takes every rxe device/);
   t.throws(() => parseScenario({ ...base, during: 'connect' }), /during: not with topology: pair2/);
+  t.throws(() => parseScenario({ ...base, paths: { reset: [1], transports: ['rdma', 'tcp'] } }), /paths\.reset: link 1 carries nvme-tcp: it has no RDMA device to reset/);
+  t.throws(() => parseScenario({ ...base, paths: { reset: [0, 1], stagger_ms: 5000 } }), /paths\.stagger_ms: must be less than down_ms \(4000\)/);
+  t.throws(() => parseScenario({ ...base, paths: { transports: ['tcp'] } }), /paths\.transports/);
 });
 
 const vm = (name: string, nics: number): Machine =>
@@ -53,11 +57,31 @@ t.test('a pair2 reset takes only the named path\'s device, on the side(s) named'
   t.same(pair.map((s) => [s.vm.name, s.netdev, s.rxe, s.cidr]), [['target', 'eth0', 'rxe0', '10.99.0.1/24']], 'pair: as before');
 });
 
+t.test('staggered resets go link by link, the sites of one link together; no stagger: all at once', async (t) => {
+  const sites = [
+    { netdev: 'eth0', rxe: 'target0' },
+    { netdev: 'eth0', rxe: 'host0' },
+    { netdev: 'eth1', rxe: 'target1' },
+  ] as unknown as RdmaSite[];
+  const at = async (stagger: number) => {
+    const t0 = Date.now();
+    const seen: [string, number][] = [];
+    await onSites(sites, stagger, async (s) => void seen.push([s.rxe, Date.now() - t0]));
+    return seen;
+  };
+  const staggered = await at(300);
+  t.same(staggered.map(([n]) => n), ['target0', 'host0', 'target1']);
+  t.ok(staggered[1]![1] < 100 && staggered[2]![1] >= 290, `link 1 after the stagger: ${JSON.stringify(staggered)}`);
+  const together = await at(0);
+  t.ok(together.every(([, ms]) => ms < 100), 'no stagger: every site at once');
+});
+
 t.test('the target exports the namespace on a port per link', async (t) => {
   const c = pathsTargetConfig([labLink('pair2', 0), labLink('pair2', 1)]);
   t.same(c.ports.map((p) => [p.portid, p.traddr]), [[1, '10.99.0.1'], [2, '10.99.1.1']]);
   t.equal(c.subsystems.length, 1);
   t.ok(c.ports.every((p) => p.subsystems.length === 1 && p.subsystems[0] === c.subsystems[0]!.nqn), 'both ports link the one subsystem');
+  t.same(pathsTargetConfig([labLink('pair2', 0), labLink('pair2', 1)], ['rdma', 'tcp']).ports.map((p) => p.trtype), ['rdma', 'tcp'], 'tcp-rdma-mixed: a tcp port on link 1');
 });
 
 t.test('a multipath scenario\'s phases: target and connect per path, the path verdict after judge', async (t) => {
@@ -73,8 +97,8 @@ const pass: Judgement = {
 };
 const spec = { down_ms: 4000, paths: { connect: [0, 1], reset: [0] } };
 const ends = (s0: string, s1 = 'live'): PathEnd[] => [
-  { link: 0, device: 'nvme1', state: s0 },
-  { link: 1, device: 'nvme0', state: s1 },
+  { link: 0, transport: 'rdma', device: 'nvme1', state: s0 },
+  { link: 1, transport: 'rdma', device: 'nvme0', state: s1 },
 ];
 
 t.test('path verdict: PASS keeps, with what became of each path', async (t) => {
@@ -92,6 +116,11 @@ t.test('path verdict: a path left behind or I/O that waited for it is a FAIL', a
   t.match(waited.reason, /I\/O on the head stalled 4\.20 s, as long as the device was away: it did not go over the other path/);
   const bothReset = judgePaths({ ...pass, metrics: { ...pass.metrics, outage_ms: 4200 } }, ends('live'), { ...spec, paths: { connect: [0, 1], reset: [0, 1] } });
   t.equal(bothReset.verdict, 'PASS', 'with every path reset, a stall is expected');
+});
+
+t.test('path verdict: a tcp path is named as such', async (t) => {
+  const mixed = judgePaths(pass, [ends('live')[0]!, { link: 1, transport: 'tcp', device: 'nvme0', state: 'live' }], spec);
+  t.match(mixed.reason, /nvme0 \(tcp, link 1\) live; 2 of 2/);
 });
 
 t.test('path verdict: a FAIL keeps its reason and gets the paths added', async (t) => {

@@ -11,7 +11,8 @@ export const targetPaths: Phase = {
   name: 'target',
   async run(ctx) {
     const lab = need(ctx.lab, 'the lab');
-    await Promise.all([setupTargetPaths(lab), prepareHostPaths(lab)]);
+    const transports = ctx.spec.paths?.transports;
+    await Promise.all([setupTargetPaths(lab, transports), prepareHostPaths(lab, transports)]);
   },
 };
 
@@ -19,12 +20,12 @@ export const connectMultipath: Phase = {
   name: 'connect',
   async run(ctx) {
     const paths = need(ctx.spec.paths, 'the scenario\'s paths');
-    const { paths: connected, head } = await connectPaths(need(ctx.lab, 'the lab'), paths.connect, ctx.spec.connect);
+    const { paths: connected, head } = await connectPaths(need(ctx.lab, 'the lab'), paths.connect, ctx.spec.connect, paths.transports);
     const resetLink = paths.reset[0] ?? paths.connect[0];
     const watched = connected.find((p) => p.link === resetLink) ?? need(connected[0], 'a connected path');
     ctx.paths = connected;
     ctx.ctrl = { ...head, device: watched.device };
-    ctx.say(`${connected.map((p) => `${p.device} over link ${p.link}`).join(', ')}; I/O on the head ${head.namespace}`);
+    ctx.say(`${connected.map((p) => `${p.device} (${p.transport}) over link ${p.link}`).join(', ')}; I/O on the head ${head.namespace}`);
   },
 };
 
@@ -41,7 +42,7 @@ export interface PathEnd extends HostPath {
  */
 export function judgePaths(j: Judgement, ends: readonly PathEnd[], spec: Pick<ScenarioSpec, 'down_ms' | 'paths'>): Judgement {
   const live = ends.filter((e) => e.state === 'live');
-  const summary = `paths: ${ends.map((e) => `${e.device} (link ${e.link}) ${e.state}`).join(', ')}; ${live.length} of ${ends.length} paths live`;
+  const summary = `paths: ${ends.map((e) => `${e.device} (${e.transport === 'tcp' ? 'tcp, ' : ''}link ${e.link}) ${e.state}`).join(', ')}; ${live.length} of ${ends.length} paths live`;
   const stall = j.metrics.outage_ms;
   const oneReset = (spec.paths?.reset.length ?? 1) < ends.length;
   const problems: string[] = [];
