@@ -90,6 +90,8 @@ interface Attempt {
 
 interface HostStory {
   recoveryMs?: number;
+  /** The first "Reconnecting in" after error recovery began: its teardown is over. */
+  tornDownMs?: number;
   attempts: Attempt[];
 }
 
@@ -110,6 +112,7 @@ export function hostStory(lines: readonly LogLine[], controller: string, since: 
     if (/starting error recovery/.test(l.text)) story.recoveryMs ??= l.ms;
     const wait = /Reconnecting in (\d+) seconds/.exec(l.text);
     if (wait) {
+      story.tornDownMs ??= l.ms;
       const startMs = l.ms + Number(wait[1]) * 1000;
       current = { n: story.attempts.length + 1, startMs, errors: [] };
       story.attempts.push(current);
@@ -175,6 +178,35 @@ function inAttempt(a: Attempt, v: StuckInputs): StuckWhere {
   };
 }
 
+/** When the RDMA device's link came back ("infiniband rxe0: set active") after `since`. */
+function linkBackMs(lines: readonly LogLine[], since: number): { dev: string; ms: number } | undefined {
+  for (const l of [...lines].sort((a, b) => a.ms - b.ms)) {
+    const m = /^infiniband (\S+): set active/.exec(l.text);
+    if (m && l.ms >= since) return { dev: m[1]!, ms: l.ms };
+  }
+  return undefined;
+}
+
+/** How close to the link's return a teardown may end and still have sent its DREQs on the dead link. */
+export const TEARDOWN_OVERLAP_MS = 1000;
+
+/**
+ * The rdma_rxe signature of issue 17: error recovery tore the queues down (sending the
+ * CM's DREQs) while the link was down. A UD send rxe cannot route moves QP1 to the error
+ * state, which flushes its posted receives; ib_mad does not post them again, so the
+ * host hears no CM reply from then on.
+ */
+function teardownWhileDown(story: HostStory, v: StuckInputs): string {
+  if (story.recoveryMs === undefined || story.tornDownMs === undefined) return '';
+  const back = linkBackMs(v.host, v.sinceMs);
+  if (!back || story.recoveryMs > back.ms || story.tornDownMs > back.ms + TEARDOWN_OVERLAP_MS) return '';
+  const when = story.tornDownMs <= back.ms ? `${secs(back.ms - story.tornDownMs)} before` : `${secs(story.tornDownMs - back.ms)} after`;
+  return (
+    `; its error recovery tore the queues down (sending the CM's DREQs) while the link was down, ending ${when} ${back.dev} was active again: ` +
+    "with rdma_rxe a send that fails there flushes the host's GSI QP (QP1) receives, which ib_mad never posts again, so no CM reply can arrive"
+  );
+}
+
 function connecting(v: StuckInputs): StuckWhere {
   const story = hostStory(v.host, v.controller, v.sinceMs, v.endMs);
   const last = story.attempts[story.attempts.length - 1];
@@ -189,7 +221,8 @@ function connecting(v: StuckInputs): StuckWhere {
     return { stage: 'waiting-to-reconnect', text: `: waiting ${secs(last.startMs - v.endMs)} more to start reconnect attempt ${last.n}${history}` };
   }
   const where = inAttempt(last, v);
-  return { stage: where.stage, text: `: ${where.text}${history}` };
+  const cause = where.stage === 'rdma-cm' ? teardownWhileDown(story, v) : '';
+  return { stage: where.stage, text: `: ${where.text}${history}${cause}` };
 }
 
 export function stuckWhere(v: StuckInputs): StuckWhere {
