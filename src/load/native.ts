@@ -73,6 +73,8 @@ export interface FinalPass {
   unreadable: number;
   bad: number;
   byKind: Record<MismatchKind, number>;
+  /** Reads the pass issued, retries not counted (one read spans up to 128 KiB of blocks); absent from older loaders. */
+  reads?: number;
 }
 export interface RawResult {
   direct: boolean;

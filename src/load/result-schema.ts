@@ -83,6 +83,7 @@ const finalPass = z.object({
   unreadable: count,
   bad: count,
   byKind,
+  reads: count.optional(),
 });
 
 const series = z.array(z.number().nonnegative());
