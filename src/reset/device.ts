@@ -1,5 +1,5 @@
 // Steps shared by the injectors: bring an RDMA site's netdev and rxe device back.
-import { pollUntil } from '../util/deadline.js';
+import { pollUntil, sleep } from '../util/deadline.js';
 import { createRxe as createRxeOn } from '../orchestrate/rxe.js';
 import { NETDEV_CHANGE_MS, RXE_GONE_MS } from '../util/timeouts.js';
 import type { RdmaSite } from './types.js';
@@ -8,16 +8,28 @@ export async function waitNetdev(site: RdmaSite, present: boolean, deadlineMs = 
   await site.vm.agent.waitFor(`/sys/class/net/${site.netdev}/operstate`, present ? 'exists' : 'absent', undefined, deadlineMs);
 }
 
-/** Address and link up on the netdev, then the rxe device on it, then wait for ACTIVE. */
+/**
+ * Address and link up on the netdev, then the rxe device on it, then wait for ACTIVE.
+ * With addressDelayMs the order real hardware often has instead: link up, the RDMA
+ * device registered, and only that long later the address (an init system's DHCP or
+ * NetworkManager catching up).
+ */
 export async function restoreRdmaDevice(site: RdmaSite, opts: { address: boolean }): Promise<void> {
   const a = site.vm.agent;
-  if (opts.address) await a.call('rtnl.addAddr', { name: site.netdev, cidr: site.cidr });
+  const addAddr = async () => void (await a.call('rtnl.addAddr', { name: site.netdev, cidr: site.cidr }));
+  const late = opts.address && (site.addressDelayMs ?? 0) > 0;
+  if (opts.address && !late) await addAddr();
   await a.call('rtnl.setUp', { name: site.netdev, up: true });
   await createRxe(site);
+  if (late) {
+    await sleep(site.addressDelayMs ?? 0);
+    await addAddr();
+  }
 }
 
+/** The rxe device back on the site's netdev, under its name or the scenario's new one. */
 export function createRxe(site: RdmaSite): Promise<void> {
-  return createRxeOn(site.vm.agent, site.rxe, site.netdev);
+  return createRxeOn(site.vm.agent, site.restoreAs ?? site.rxe, site.netdev);
 }
 
 export async function rxeGone(site: RdmaSite, deadlineMs = RXE_GONE_MS): Promise<void> {

@@ -17,6 +17,10 @@ export interface RdmaSite {
   nicId: string;
   /** The -device properties to plug the same NIC back. */
   nicDevice: string;
+  /** The name the rxe device comes back under, when not `rxe` (a renamed device). */
+  restoreAs?: string;
+  /** Where the netdev's address is restored (re-plug, rebind): this long after the rxe device, ms. */
+  addressDelayMs?: number;
 }
 
 export interface Injector {

@@ -142,7 +142,39 @@ const multipath: ScenarioInput[] = [
   },
 ];
 
-export const CATALOG: ScenarioSpec[] = [...base, ...stress, ...multipath].map((s) => parseScenario(s, `built-in ${s.name}`));
+/** How real hardware comes back: under another name, or with its address late. */
+const restoreOrder: ScenarioInput[] = [
+  {
+    name: 'renamed-device',
+    side: 'host',
+    reset: 'rdma-link',
+    restore: { rxe_name: 'rxe1' },
+    description: 'the host device returns as rxe1, not rxe0, on the same netdev and address; the controller must find it',
+  },
+  {
+    name: 'renamed-device-target',
+    side: 'target',
+    reset: 'rdma-link',
+    restore: { rxe_name: 'rxe1' },
+    description: 'the target device returns as rxe1, not rxe0, on the same netdev and address; the port must re-bind to it',
+  },
+  {
+    name: 'ip-after-device',
+    side: 'host',
+    reset: 'pci-rebind',
+    restore: { address_delay_ms: 3000 },
+    description: 'the host NIC rebinds and its rxe device registers 3 s before its address: the attempt at device add fails, a later one succeeds',
+  },
+  {
+    name: 'ip-after-device-target',
+    side: 'target',
+    reset: 'pci-rebind',
+    restore: { address_delay_ms: 3000 },
+    description: 'the target NIC rebinds and its rxe device registers 3 s before its address: the port re-binds once the address is there',
+  },
+];
+
+export const CATALOG: ScenarioSpec[] = [...base, ...stress, ...multipath, ...restoreOrder].map((s) => parseScenario(s, `built-in ${s.name}`));
 
 /** What `compare` and CI run when no scenario is named. */
 export const DEFAULT_SUITE = ['host-rdma-link', 'target-rdma-link', 'host-link-flap'];

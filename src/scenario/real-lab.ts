@@ -11,7 +11,7 @@ import { bootLab, LAB_NET, type Lab, type LabLink } from '../vm/topology.js';
 import type { LabDriver, ResetPlan, RunLab } from './lab.js';
 import type { ScenarioSpec } from './spec.js';
 
-function site(vm: Machine, lab: Lab, link: LabLink): RdmaSite {
+function site(vm: Machine, lab: Lab, link: LabLink, restore?: ScenarioSpec['restore']): RdmaSite {
   const nic = vm.opts.nics.find((n) => n.id === link.nicId);
   if (!nic) throw new Error(`${vm.name} has no NIC ${link.nicId} for link ${link.index}`);
   return {
@@ -21,14 +21,16 @@ function site(vm: Machine, lab: Lab, link: LabLink): RdmaSite {
     cidr: `${vm === lab.host ? link.hostAddr : link.targetAddr}/${LAB_NET.prefix}`,
     nicId: nic.id,
     nicDevice: nicDevice(nic),
+    ...(restore?.rxe_name ? { restoreAs: restore.rxe_name } : {}),
+    ...(restore?.address_delay_ms ? { addressDelayMs: restore.address_delay_ms } : {}),
   };
 }
 
 /** The VMs whose device the scenario resets, on each link it resets. On loopback, one VM is both. */
-export function resetSites(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'paths'>): RdmaSite[] {
+export function resetSites(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'paths' | 'restore'>): RdmaSite[] {
   const links = (spec.paths?.reset ?? [0]).map((i) => lab.links[i] ?? lab.links[0]!);
   const vms = lab.kind === 'loopback' || spec.side === 'host' ? [lab.host] : spec.side === 'target' ? [lab.target] : [lab.target, lab.host];
-  return links.flatMap((l) => vms.map((vm) => site(vm, lab, l)));
+  return links.flatMap((l) => vms.map((vm) => site(vm, lab, l, spec.restore)));
 }
 
 /**
@@ -47,13 +49,18 @@ export async function onSites(sites: readonly RdmaSite[], staggerMs: number, act
   }
 }
 
+function restoreNote(r: ScenarioSpec['restore']): string {
+  if (!r) return '';
+  return `${r.rxe_name ? `; back as ${r.rxe_name}` : ''}${r.address_delay_ms ? `; the address ${r.address_delay_ms} ms after the rxe device` : ''}`;
+}
+
 /** The scenario's injector on every site: at once, or staggered per link. */
-export function injectorPlan(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths'>): ResetPlan {
+export function injectorPlan(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore'>): ResetPlan {
   const injector = INJECTORS[spec.reset];
   const sites = resetSites(lab, spec);
   const stagger = spec.paths?.stagger_ms ?? 0;
   return {
-    describe: `${injector.describe}${stagger ? `, link by link ${stagger} ms apart` : ''}`,
+    describe: `${injector.describe}${stagger ? `, link by link ${stagger} ms apart` : ''}${restoreNote(spec.restore)}`,
     vms: sites.map((s) => s.vm.name),
     trigger: () => onSites(sites, stagger, (s) => injector.trigger(s)),
     restore: () => onSites(sites, stagger, (s) => injector.restore(s)),

@@ -55,6 +55,16 @@ export const PathsSpec = z
   .strict();
 export type PathsSpec = z.output<typeof PathsSpec>;
 
+/** How the device comes back, when not as it went: under another name, or its address late. */
+export const RestoreSpec = z
+  .object({
+    /** The rxe device returns under this name (same netdev and address). */
+    rxe_name: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'an RDMA device name like rxe1').optional(),
+    /** pci-rebind and hotplug: the address comes this long after the rxe device, ms. */
+    address_delay_ms: z.number().int().min(0).max(60_000).default(0),
+  })
+  .strict();
+
 export const ADMIN_ACTIONS = ['delete-controller', 'reset-controller', 'unload-host-module', 'remove-target-port'] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
@@ -90,6 +100,7 @@ export const ScenarioSpec = z
     /** For during: connect, how long after the connect write starts the reset comes, ms. */
     inject_after_ms: z.number().int().min(0).max(60_000).default(50),
     admin: AdminSpec.optional(),
+    restore: RestoreSpec.optional(),
     load: LoadSpec.default(LoadSpec.parse({})),
     connect: ConnectSpec.default(ConnectSpec.parse({})),
     expect: Expect.default(Expect.parse({})),
@@ -103,8 +114,18 @@ export const ScenarioSpec = z
       ctx.addIssue({ code: 'custom', path: ['admin'], message: 'not with during: connect; use one or the other' });
     }
     checkPaths(s, ctx);
+    checkRestore(s, ctx);
   })
   .transform((s) => (s.topology === 'pair2' ? { ...s, paths: s.paths ?? PathsSpec.parse({}) } : s));
+
+/** A renamed device only for one reset (the next trigger would look for the old name); a late address only where the address goes. */
+function checkRestore(s: { restore?: z.output<typeof RestoreSpec>; reset: string; resets: number }, ctx: z.RefinementCtx): void {
+  if (!s.restore) return;
+  if (s.restore.rxe_name && s.resets !== 1) ctx.addIssue({ code: 'custom', path: ['restore', 'rxe_name'], message: 'only with resets: 1' });
+  if (s.restore.address_delay_ms > 0 && !['pci-rebind', 'hotplug'].includes(s.reset)) {
+    ctx.addIssue({ code: 'custom', path: ['restore', 'address_delay_ms'], message: `${s.reset} keeps the netdev and its address; use reset: pci-rebind or hotplug` });
+  }
+}
 
 /** The pair2 fields: paths only there, reset paths among the connected ones, one device per path. */
 function checkPaths(s: { topology: string; paths?: PathsSpec; reset: string; during: string; admin?: unknown; down_ms: number }, ctx: z.RefinementCtx): void {

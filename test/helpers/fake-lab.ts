@@ -113,7 +113,7 @@ export class FakeLab implements RunLab {
     };
   }
 
-  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset'>): ResetPlan {
+  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore'>): ResetPlan {
     const vms = this.kind === 'loopback' ? ['lab'] : spec.side === 'both' ? ['target', 'host'] : [spec.side];
     return {
       describe: `fake ${spec.reset}`,
