@@ -174,7 +174,25 @@ const restoreOrder: ScenarioInput[] = [
   },
 ];
 
-export const CATALOG: ScenarioSpec[] = [...base, ...stress, ...multipath, ...restoreOrder].map((s) => parseScenario(s, `built-in ${s.name}`));
+/** Several controllers on the one reset device. */
+const controllers: ScenarioInput[] = [
+  {
+    name: 'two-ctrl',
+    side: 'host',
+    reset: 'rdma-link',
+    extra_controllers: ['subsystem'],
+    description: 'two subsystems on one port, the host connected to both through one device: a reset, and both controllers recover',
+  },
+  {
+    name: 'discovery-persistent',
+    side: 'host',
+    reset: 'rdma-link',
+    extra_controllers: ['discovery'],
+    description: 'a persistent discovery controller beside the I/O controller over the reset device: both come back',
+  },
+];
+
+export const CATALOG: ScenarioSpec[] = [...base, ...stress, ...multipath, ...restoreOrder, ...controllers].map((s) => parseScenario(s, `built-in ${s.name}`));
 
 /** What `compare` and CI run when no scenario is named. */
 export const DEFAULT_SUITE = ['host-rdma-link', 'target-rdma-link', 'host-link-flap'];

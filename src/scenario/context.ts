@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { ClockMap } from '../orchestrate/clock.js';
 import type { HostController } from '../orchestrate/nvme-lab.js';
 import type { HostPath } from '../orchestrate/paths-lab.js';
+import type { ExtraController } from '../orchestrate/extra-ctrls.js';
 import type { LoadResult } from '../load/run.js';
 import type { ExecResult } from '../guest/ops.js';
 import { HarnessError } from '../util/errors.js';
@@ -80,6 +81,8 @@ export interface RunContext {
   ctrl?: HostController;
   /** pair2: every connected path (ctrl is then the first reset path's controller, on the multipath head). */
   paths?: HostPath[];
+  /** extra_controllers: the host's other controllers on the reset device. */
+  extra?: ExtraController[];
   race?: ConnectRace;
   readonly resets: ResetWindow[];
   readonly admin: AdminRecord[];

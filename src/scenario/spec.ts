@@ -101,6 +101,8 @@ export const ScenarioSpec = z
     inject_after_ms: z.number().int().min(0).max(60_000).default(50),
     admin: AdminSpec.optional(),
     restore: RestoreSpec.optional(),
+    /** More controllers on the reset device than the loaded one: a second subsystem, a persistent discovery controller. */
+    extra_controllers: z.array(z.enum(['subsystem', 'discovery'])).min(1).max(2).optional(),
     load: LoadSpec.default(LoadSpec.parse({})),
     connect: ConnectSpec.default(ConnectSpec.parse({})),
     expect: Expect.default(Expect.parse({})),
@@ -115,6 +117,12 @@ export const ScenarioSpec = z
     }
     checkPaths(s, ctx);
     checkRestore(s, ctx);
+    if (s.extra_controllers && (s.topology === 'pair2' || s.during === 'connect')) {
+      ctx.addIssue({ code: 'custom', path: ['extra_controllers'], message: 'only with topology pair or loopback and during: io' });
+    }
+    if (s.extra_controllers && new Set(s.extra_controllers).size !== s.extra_controllers.length) {
+      ctx.addIssue({ code: 'custom', path: ['extra_controllers'], message: 'each kind once: [subsystem], [discovery] or [subsystem, discovery]' });
+    }
   })
   .transform((s) => (s.topology === 'pair2' ? { ...s, paths: s.paths ?? PathsSpec.parse({}) } : s));
 

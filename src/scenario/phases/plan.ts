@@ -12,6 +12,7 @@ import { leakScan } from './leak-scan.js';
 import { load } from './load.js';
 import type { Phase } from './phase.js';
 import { connectMultipath, judgeMultipath, targetPaths } from './paths.js';
+import { connectWithExtra, judgeExtraControllers, targetExtra } from './extra-ctrls.js';
 import { resets } from './resets.js';
 import { shutdown } from './shutdown.js';
 import { target } from './target.js';
@@ -37,8 +38,11 @@ export const TOPOLOGY_ROWS: Record<ScenarioSpec['topology'], TopologyRows> = {
   pair2: { target: targetPaths, connect: connectMultipath, judgeMore: [judgeMultipath] },
 };
 
+/** A scenario with extra_controllers: the same rows on pair or loopback, its controllers built and judged too. */
+const EXTRA_ROWS: TopologyRows = { target: targetExtra, connect: connectWithExtra, judgeMore: [judgeExtraControllers] };
+
 export function planFor(spec: ScenarioSpec): Phase[] {
-  const t = TOPOLOGY_ROWS[spec.topology];
+  const t = spec.extra_controllers ? EXTRA_ROWS : TOPOLOGY_ROWS[spec.topology];
   const during = DURING[spec.during].map((p) => (p === connect && t.connect ? t.connect : p));
   return [boot, t.target, instrument, ...during, collect, leakScan, judge, ...t.judgeMore, shutdown];
 }

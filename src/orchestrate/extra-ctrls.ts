@@ -1,0 +1,68 @@
+// More controllers on the one device than the loaded one: a second subsystem on the
+// same port (two-ctrl) and a persistent discovery controller (discovery-persistent).
+// A device reset takes them all; the verdict then asks what became of each. The loader
+// stays on the lab's first subsystem.
+import { CONNECT_LIVE_MS } from '../util/timeouts.js';
+import { applyTarget, connectAndWaitLive, type TargetConfigInput } from './configfs/index.js';
+import {
+  ensureRxeOn,
+  hostFabricsPort,
+  LAB_NQN,
+  labFabricsOptions,
+  labTargetConfig,
+  NETDEV,
+  prepareHost,
+  RXE,
+  type ConnectOptions,
+  type NvmeLab,
+} from './nvme-lab.js';
+
+export type ExtraKind = 'subsystem' | 'discovery';
+
+/** The well-known NQN of discovery controllers (NVMe over Fabrics 1.1, 7.2.1). */
+export const DISCOVERY_NQN = 'nqn.2014-08.org.nvmexpress.discovery';
+/** The second subsystem's NQN and its ramdisk. */
+export const SECOND_NQN = `${LAB_NQN}-2`;
+
+export interface ExtraController {
+  kind: ExtraKind;
+  device: string;
+}
+
+/** The lab's target config plus a second subsystem on /dev/ram1 when asked (pure). */
+export function extraTargetConfig(lab: Pick<NvmeLab, 'targetAddr'>, extra: readonly ExtraKind[]): TargetConfigInput {
+  const cfg = labTargetConfig(lab);
+  if (!extra.includes('subsystem')) return cfg;
+  return {
+    ...cfg,
+    subsystems: [...(cfg.subsystems ?? []), { nqn: SECOND_NQN, allowAnyHost: true, namespaces: [{ nsid: 1, path: '/dev/ram1', backing: 'block', enable: true }] }],
+    ports: (cfg.ports ?? []).map((p) => ({ ...p, subsystems: [...(p.subsystems ?? []), SECOND_NQN] })),
+  };
+}
+
+/** Target: as the lab's, with a ramdisk per subsystem. */
+export async function setupTargetExtra(lab: NvmeLab, extra: readonly ExtraKind[], ramdiskMiB = 256): Promise<void> {
+  const t = lab.target.agent;
+  await ensureRxeOn(t, RXE, NETDEV);
+  const disks = extra.includes('subsystem') ? 2 : 1;
+  await t.check(['modprobe', 'brd', `rd_nr=${disks}`, `rd_size=${ramdiskMiB * 1024}`]);
+  await t.check(['modprobe', 'nvmet-rdma']);
+  await applyTarget(t.fs(), extraTargetConfig(lab, extra));
+}
+
+/** The NQN an extra controller connects to. */
+export const nqnOf = (kind: ExtraKind): string => (kind === 'discovery' ? DISCOVERY_NQN : SECOND_NQN);
+
+/** Connects each extra controller over the lab's device, each live before the next. */
+export async function connectExtra(lab: NvmeLab, extra: readonly ExtraKind[], opts: ConnectOptions): Promise<ExtraController[]> {
+  await prepareHost(lab);
+  const out: ExtraController[] = [];
+  for (const kind of extra) {
+    // A discovery controller has no I/O queues: the kernel refuses nr_io_queues for it.
+    const { nr_io_queues: _q, queue_size: _s, ...common } = opts;
+    const options = { ...labFabricsOptions(lab, kind === 'discovery' ? common : opts), nqn: nqnOf(kind) };
+    const c = await connectAndWaitLive(hostFabricsPort(lab), lab.host.agent.fs(), options, { deadlineMs: CONNECT_LIVE_MS });
+    out.push({ kind, device: c.device });
+  }
+  return out;
+}
