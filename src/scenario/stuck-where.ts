@@ -62,6 +62,26 @@ const ERRNO: Record<string, string> = {
   '-113': 'EHOSTUNREACH',
 };
 
+/** enum rdma_cm_event_type (include/rdma/rdma_cm.h), for nvme-rdma's "Unexpected RDMA CM event (N)". */
+const CM_EVENTS = [
+  'ADDR_RESOLVED',
+  'ADDR_ERROR',
+  'ROUTE_RESOLVED',
+  'ROUTE_ERROR',
+  'CONNECT_REQUEST',
+  'CONNECT_RESPONSE',
+  'CONNECT_ERROR',
+  'UNREACHABLE',
+  'REJECTED',
+  'ESTABLISHED',
+  'DISCONNECTED',
+  'DEVICE_REMOVAL',
+  'MULTICAST_JOIN',
+  'MULTICAST_ERROR',
+  'ADDR_CHANGE',
+  'TIMEWAIT_EXIT',
+];
+
 /** The reasons an attempt can fail with, in the words of the kernel log. */
 const FAILURES: { re: RegExp; what: (m: RegExpMatchArray) => string }[] = [
   { re: /rdma_resolve_addr failed \((-?\d+)\)/, what: (m) => `rdma_resolve_addr ${errno(m[1]!)}` },
@@ -72,6 +92,7 @@ const FAILURES: { re: RegExp; what: (m: RegExpMatchArray) => string }[] = [
   { re: /Connect rejected: (.*?)\.?$/, what: (m) => `rejected by the target (${m[1]!})` },
   { re: /(Connect command failed.*?|Connect Invalid .*?)\.?$/, what: (m) => m[1]! },
   { re: /(I\/O (?:tag )?\d+ .*QID \d+ timeout)/, what: (m) => m[1]! },
+  { re: /Unexpected RDMA CM event \((\d+)\)/, what: (m) => `unexpected rdma_cm event ${CM_EVENTS[Number(m[1])] ?? m[1]!}` },
 ];
 
 function errno(code: string): string {

@@ -39,6 +39,9 @@ t.test('the attempts and what they failed with', async (t) => {
   t.equal(s.attempts[1]!.startMs, 60376);
   t.equal(s.attempts[1]!.failedMs, undefined, 'attempt 2 has no outcome');
   t.equal(hostStory(HOST_612, 'nvme1', GONE).attempts.length, 0, "another controller's lines are not read");
+  // nvme-rdma's dev_err for a CM event it does not handle names the event by number.
+  const odd = hostStory([L(1, 'nvme nvme0: Reconnecting in 1 seconds...'), L(2500, 'nvme nvme0: Unexpected RDMA CM event (11)')], 'nvme0', 0);
+  t.same(odd.attempts[0]?.errors, [{ ms: 2500, what: 'unexpected rdma_cm event DEVICE_REMOVAL' }]);
 });
 
 t.test('a silent attempt long past resolution is stuck in the rdma_cm exchange', async (t) => {
