@@ -32,7 +32,7 @@ else {
   t.test('stock: FAIL, the reset path deleted, the other path carried the I/O', async (t) => {
     const s = run('stock');
     t.equal(s.verdict, 'FAIL', s.reason);
-    t.match(s.reason, /path nvme\d+ \(link 0\) deleted, nvme\d+ \(link 1\) live; 1 of 2 paths live$/);
+    t.match(s.reason, /paths: nvme\d+ \(link 0\) deleted, nvme\d+ \(link 1\) live; 1 of 2 paths live$/);
     t.equal(s.metrics.io_errors, 0, 'multipath failed the I/O over, no error reached the loader');
     t.equal(s.metrics.verify_errors, 0);
   });
