@@ -3,7 +3,7 @@
 // the final read-back in the same process, SIGINT stops it without one.
 import { join } from 'node:path';
 import type { ExecResult } from '../guest/ops.js';
-import { parseProgressLine } from '../load/progress-file.js';
+import { controlFileOf, parseProgressLine } from '../load/progress-file.js';
 import { jobDocument } from '../load/job-doc.js';
 import { parseLoadResult } from '../load/result-schema.js';
 import type { LoadResult } from '../load/run.js';
@@ -75,9 +75,13 @@ export async function ioAfter(loader: LoaderRun, since: number, deadlineMs: numb
   }
 }
 
-/** Ends the loader: with its final read-back (verify) or without. */
+/**
+ * Ends the loader: with its final read-back (verify) or without. Through its control file
+ * (one agent round trip; it acts on its next progress tick), not pkill: a process start
+ * in the guest took seconds under TCG on a busy machine.
+ */
 export async function stopLoader(agent: LabAgent, loader: LoaderRun, verify: boolean): Promise<ExecResult> {
-  await agent.exec(['pkill', verify ? '-USR2' : '-INT', '-f', 'main.js load']);
+  await agent.fs().writeFile(controlFileOf(PROGRESS_FILE), verify ? 'SIGUSR2' : 'SIGINT');
   return loader.exit;
 }
 

@@ -13,6 +13,7 @@ import type { TimelineSample } from '../../src/guest/ops-timeline.js';
 import type { KernelSpec } from '../../src/kernel/resolve.js';
 import { LAB_NQN } from '../../src/orchestrate/nvme-lab.js';
 import type { BootRequest, LabDriver, LabVm, ResetPlan, RunLab } from '../../src/scenario/lab.js';
+import { controlFileOf } from '../../src/load/progress-file.js';
 import { PROGRESS_FILE } from '../../src/scenario/loader.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import type { Splat } from '../../src/vm/splats.js';
@@ -280,7 +281,9 @@ export class FakeLab implements RunLab {
       if (!this.portOffers()) throw guestError('ECONNREFUSED', 'write /dev/nvme-fabrics');
       return `instance=${this.addController().slice(4)},cntlid=1\n`;
     });
-    a.listeners.push((_op, path) => {
+    a.listeners.push((_op, path, data) => {
+      // The loader's control file: it signals itself with what the runner wrote there.
+      if (path === controlFileOf(PROGRESS_FILE)) this.signalLoader(data === 'SIGUSR2');
       const del = /^\/sys\/class\/nvme\/(nvme\d+)\/delete_controller$/.exec(path);
       if (del) this.removeController(del[1]!);
       const reset = /^\/sys\/class\/nvme\/(nvme\d+)\/reset_controller$/.exec(path);
@@ -310,6 +313,8 @@ export class FakeLab implements RunLab {
       this.noteFlow();
       // The progress file reads the I/O completed so far.
       this.host.agent.dynamicFiles.set(PROGRESS_FILE, () => `${this.completed()} 0 ${process.hrtime.bigint()}\n`);
+      // The in-memory fs creates no file on write (configfs's rule): the control file is there, empty.
+      this.host.agent.files.seedFile(controlFileOf(PROGRESS_FILE), '');
       const stopsAfter = this.o.loader?.stopsAfterMs;
       if (stopsAfter !== undefined) this.after(stopsAfter, () => this.endLoader(false, argv));
       this.loaderArgv = argv;

@@ -39,14 +39,14 @@ t.test('a controller that recovers: PASS, every phase timed, artifacts written, 
   t.ok(existsSync(join(resultsDir, r.artifacts.loader!)));
   t.ok(existsSync(join(resultsDir, r.artifacts.kmsg_host!)));
   t.match(lines.join('\n'), /verifying every acknowledged write/);
-  t.ok(fake.host.agent.execs().includes('pkill -USR2 -f main.js load'), 'recovered: the loader reads back (SIGUSR2)');
+  t.ok(fake.host.agent.ops('writeFile').some((a) => String(a.path).endsWith('.ctl') && a.data === 'SIGUSR2'), 'recovered: the loader reads back (SIGUSR2)');
 });
 
 t.test('a controller deleted when the device goes (stock): FAIL "deleted", loader stopped without read-back', async (t) => {
   const { r, fake } = await run({}, { onReset: 'deleted', deleteAfterMs: 20 });
   t.equal(r.verdict, 'FAIL');
   t.match(r.reason, /controller nvme0 deleted 0\.\d\d s after the device went away; no I\/O completed after the reset/);
-  t.ok(fake.host.agent.execs().includes('pkill -INT -f main.js load'));
+  t.ok(fake.host.agent.ops('writeFile').some((a) => String(a.path).endsWith('.ctl') && a.data === 'SIGINT'), 'not recovered: stopped without read-back (SIGINT)');
   t.equal(fake.state, 'shut down');
 });
 
