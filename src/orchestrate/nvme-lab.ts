@@ -55,9 +55,10 @@ export async function ensureRxeOn(agent: LabAgent, rxe: string, netdev: string):
 /** Target: a 256 MiB brd ramdisk (stores data, so writes can be verified) as namespace 1. */
 export async function setupTarget(lab: NvmeLab, ramdiskMiB = 256): Promise<void> {
   const t = lab.target.agent;
-  await ensureRxe(t);
-  await t.check(['modprobe', 'brd', 'rd_nr=1', `rd_size=${ramdiskMiB * 1024}`]);
-  await t.check(['modprobe', 'nvmet-rdma']);
+  // Independent until the port is enabled (it binds to the rxe device's address), so at
+  // once: a module load is seconds under TCG, and modprobe copes with a shared dependency
+  // (ib_core) loading in parallel, as it does for udev at every boot.
+  await Promise.all([ensureRxe(t), t.check(['modprobe', 'brd', 'rd_nr=1', `rd_size=${ramdiskMiB * 1024}`]), t.check(['modprobe', 'nvmet-rdma'])]);
   await applyTarget(t.fs(), labTargetConfig(lab));
 }
 
@@ -79,9 +80,12 @@ export interface HostController {
 /** Host: rxe and nvme-rdma loaded, ready to connect. */
 export async function prepareHost(lab: NvmeLab): Promise<void> {
   const h = lab.host.agent;
-  if (lab.host !== lab.target) await ensureRxe(h);
-  // A process start costs half a second under TCG: skip it when already loaded.
-  if (!(await h.fs().exists('/sys/module/nvme_rdma'))) await h.check(['modprobe', 'nvme-rdma']);
+  const loadNvmeRdma = async (): Promise<void> => {
+    // A process start costs half a second under TCG: skip it when already loaded.
+    if (!(await h.fs().exists('/sys/module/nvme_rdma'))) await h.check(['modprobe', 'nvme-rdma']);
+  };
+  // nvme-rdma needs no RDMA device to load: loaded while the rxe device is made.
+  await Promise.all([lab.host !== lab.target ? ensureRxe(h) : undefined, loadNvmeRdma()]);
 }
 
 /** The lab's /dev/nvme-fabrics options for a connect with these settings. */

@@ -19,7 +19,11 @@ t.test('setupTarget: rxe made and ACTIVE, brd and nvmet-rdma loaded, the ramdisk
   const lab = new FakeLab();
   await setupTarget(lab);
   const a = lab.target.agent;
-  t.same(a.execs(), ['modprobe rdma_rxe', `modprobe brd rd_nr=1 rd_size=${256 * 1024}`, 'modprobe nvmet-rdma']);
+  // the three module loads go at once (their order is not fixed), the port only once rxe0 is ACTIVE
+  t.same([...a.execs()].sort(), [`modprobe brd rd_nr=1 rd_size=${256 * 1024}`, 'modprobe nvmet-rdma', 'modprobe rdma_rxe']);
+  const ops = a.calls.map((c) => `${c.op} ${typeof c.args.path === 'string' ? c.args.path : ''}`);
+  const active = ops.indexOf('waitFor /sys/class/infiniband/rxe0/ports/1/state');
+  t.ok(active >= 0 && ops.findIndex((o) => o.startsWith('mkdir /sys/kernel/config/nvmet/ports/1')) > active, 'port 1 made after rxe0 is ACTIVE');
   t.same(a.ops('rdma.newLink'), [{ name: 'rxe0', netdev: 'eth0', type: 'rxe' }]);
   t.equal(a.ops('waitFor')[0]?.path, '/sys/class/infiniband/rxe0/ports/1/state');
   const cfg = await readTarget(a.fs());
