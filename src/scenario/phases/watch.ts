@@ -63,6 +63,9 @@ type Outcome = 'reached' | 'deleted' | 'deadline';
 export async function waitForState(agent: LabAgent, ctrl: string, want: Expectation, deadlineMs: number, deletionEnds: boolean): Promise<Outcome> {
   const start = Date.now();
   const chunk = deletionEnds ? DELETION_CHECK_MS : deadlineMs;
+  const deleted = async (): Promise<boolean> => deletionEnds && !(await agent.fs().exists(`/sys/class/nvme/${ctrl}`));
+  // Often deleted while the device was away (stock): known before any wait.
+  if (await deleted()) return 'deleted';
   for (;;) {
     const left = deadlineMs - (Date.now() - start);
     const ok = await agent.waitFor(`/sys/class/nvme/${ctrl}/state`, want.test, want.value, Math.max(1, Math.min(chunk, left)), STATE_POLL_MS).then(
@@ -71,7 +74,7 @@ export async function waitForState(agent: LabAgent, ctrl: string, want: Expectat
     );
     if (ok) return 'reached';
     if (Date.now() - start >= deadlineMs) return 'deadline';
-    if (deletionEnds && !(await agent.fs().exists(`/sys/class/nvme/${ctrl}`))) return 'deleted';
+    if (await deleted()) return 'deleted';
   }
 }
 
