@@ -29,6 +29,7 @@ export const rdmaOps: Record<string, Op> = {
     const dev = await withRdma((nl) => nl.newLink(a.name, a.netdev, a.type, deadlineMs));
     return { device: dev, monoNs: nowNs() };
   },
+  resources: async () => withRdma((nl) => nl.resources()),
   delLink: async (raw, deadlineMs) => {
     const name = str(raw, 'name');
     await withRdma((nl) => nl.delLink(name, deadlineMs));

@@ -81,6 +81,8 @@ export interface RunContext {
   ctrl?: HostController;
   /** pair2: every connected path (ctrl is then the first reset path's controller, on the multipath head). */
   paths?: HostPath[];
+  /** Each VM's RDMA resource counts before the reset (rdma-resources.ts). */
+  rdmaBefore?: import('./rdma-resources.js').ResourceTotals;
   /** extra_controllers: the host's other controllers on the reset device. */
   extra?: ExtraController[];
   race?: ConnectRace;

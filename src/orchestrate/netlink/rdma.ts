@@ -26,6 +26,11 @@ import {
   RDMA_NLDEV_CMD_GET,
   RDMA_NLDEV_CMD_NEWLINK,
   RDMA_NLDEV_CMD_PORT_GET,
+  RDMA_NLDEV_CMD_RES_GET,
+  RDMA_NLDEV_ATTR_RES_SUMMARY,
+  RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY,
+  RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_CURR,
+  RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME,
   RDMA_NL_NLDEV,
   rdmaNlGetType,
 } from './constants.js';
@@ -113,6 +118,26 @@ export function decodePort(m: NlMsg): RdmaPort {
   return p;
 }
 
+/** One device's restrack counts, as `rdma resource show` prints them: pd, cq, qp, cm_id, mr, ctx, srq. */
+export interface RdmaResources {
+  devName: string;
+  counts: Record<string, number>;
+}
+
+export function decodeResSummary(m: NlMsg): RdmaResources {
+  const a = new Attrs(m.payload);
+  const devName = a.str(RDMA_NLDEV_ATTR_DEV_NAME);
+  if (devName === undefined) throw new Error('nldev RES_GET answer without DEV_NAME');
+  const counts: Record<string, number> = {};
+  for (const e of a.nested(RDMA_NLDEV_ATTR_RES_SUMMARY)?.all(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY) ?? []) {
+    const entry = new Attrs(e.data);
+    const name = entry.str(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME);
+    const curr = entry.u64(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_CURR);
+    if (name !== undefined && curr !== undefined) counts[name] = Number(curr);
+  }
+  return { devName, counts };
+}
+
 /** The NEWLINK request payload (exported for tests). */
 export function encodeNewLink(name: string, netdev: string, type: string): Buffer {
   return Buffer.concat([
@@ -175,6 +200,12 @@ export class RdmaNl {
       out.push(...msgs.filter((m) => m.type === nldevType(RDMA_NLDEV_CMD_PORT_GET)).map(decodePort));
     }
     return out;
+  }
+
+  /** Every device's resource summary (RDMA_NLDEV_CMD_RES_GET dump, `rdma resource show`). */
+  async resources(): Promise<RdmaResources[]> {
+    const msgs = await this.sock.dump(nldevType(RDMA_NLDEV_CMD_RES_GET), Buffer.alloc(0), { what: 'RDMA_NLDEV_CMD_RES_GET dump' });
+    return msgs.filter((m) => m.type === nldevType(RDMA_NLDEV_CMD_RES_GET)).map(decodeResSummary);
   }
 
   /** Creates an RDMA link (`rdma link add NAME type TYPE netdev NETDEV`) and returns the device. */

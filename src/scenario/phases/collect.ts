@@ -11,6 +11,7 @@ import { need, type RunContext } from '../context.js';
 import type { RunLab } from '../lab.js';
 import type { GapMs } from '../metrics.js';
 import type { IoPoint, TimelineEvent } from '../types.js';
+import { saveResources, snapshotResources } from '../rdma-resources.js';
 import type { Phase } from './phase.js';
 
 async function guestEvents(ctx: RunContext, lab: RunLab): Promise<TimelineEvent[]> {
@@ -83,7 +84,13 @@ export const collect: Phase = {
     ctx.endMs ??= ctx.nowMs();
     const lab = need(ctx.lab, 'the lab');
     await checkClocks(ctx, lab);
-    const events = [...(await guestEvents(ctx, lab)), ...harnessEvents(ctx, lab)];
+    const rdmaChanges = ctx.rdmaBefore ? await saveResources(ctx.runDir, ctx.rdmaBefore, (await snapshotResources(lab)).totals) : [];
+    const atMs = ctx.nowMs();
+    const events = [
+      ...(await guestEvents(ctx, lab)),
+      ...harnessEvents(ctx, lab),
+      ...rdmaChanges.map((c) => ({ t_ms: atMs, vm: c.split(':')[0] ?? 'harness', kind: 'rdma-resources', key: 'changed since the reset', value: c })),
+    ];
     events.sort((a, b) => a.t_ms - b.t_ms);
     ctx.events = events;
     await writeFile(join(ctx.runDir, 'timeline.json'), JSON.stringify(events, null, 1));

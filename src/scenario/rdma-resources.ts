@@ -1,0 +1,54 @@
+// The RDMA core's resource counts (restrack: pd, cq, qp, cm_id, mr...) of every VM,
+// taken before the reset and after the run, summed over the devices (a reset may
+// bring a device back under another name). A recovered controller should hold what
+// it held before; a difference is a queue that did not come back, or one too many.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { NETLINK_ANSWER_MS } from '../util/timeouts.js';
+import type { RunLab } from './lab.js';
+
+/** Per VM: resource name -> count, summed over its RDMA devices. */
+export type ResourceTotals = Record<string, Record<string, number>>;
+
+const GuestResources = z.array(z.object({ devName: z.string(), counts: z.record(z.string(), z.number()) }));
+
+/** Sums per-device counts (pure). */
+export function sumResources(devices: z.infer<typeof GuestResources>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of devices) for (const [k, v] of Object.entries(d.counts)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** Every VM's totals now; a VM whose answer does not parse is left out, named in `missing`. */
+export async function snapshotResources(lab: Pick<RunLab, 'machines'>): Promise<{ totals: ResourceTotals; missing: string[] }> {
+  const totals: ResourceTotals = {};
+  const missing: string[] = [];
+  for (const m of lab.machines) {
+    const r = GuestResources.safeParse(await m.agent.call('rdma.resources', {}, NETLINK_ANSWER_MS).catch(() => undefined));
+    if (r.success) totals[m.name] = sumResources(r.data);
+    else missing.push(m.name);
+  }
+  return { totals, missing };
+}
+
+/** What changed between two snapshots, one line per VM that changed: "host: qp 5 -> 4, cq 10 -> 8" (pure). */
+export function resourceChanges(before: ResourceTotals, after: ResourceTotals): string[] {
+  const lines: string[] = [];
+  for (const vm of Object.keys(before)) {
+    const b = before[vm] ?? {};
+    const a = after[vm];
+    if (!a) continue;
+    const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
+    const diffs = keys.filter((k) => (b[k] ?? 0) !== (a[k] ?? 0)).map((k) => `${k} ${b[k] ?? 0} -> ${a[k] ?? 0}`);
+    if (diffs.length) lines.push(`${vm}: ${diffs.join(', ')}`);
+  }
+  return lines;
+}
+
+/** Saves both snapshots and the changes as runs/<run>/rdma-resources.json. */
+export async function saveResources(runDir: string, before: ResourceTotals, after: ResourceTotals): Promise<string[]> {
+  const changes = resourceChanges(before, after);
+  await writeFile(join(runDir, 'rdma-resources.json'), JSON.stringify({ before, after, changes }, null, 1));
+  return changes;
+}

@@ -1,0 +1,37 @@
+// The RDMA resource counts: the RES_GET answer decoded as the kernel builds it
+// (nested summary entries of name and u64 count), summed per VM, and compared.
+import t from 'tap';
+import { attr } from '../../src/orchestrate/netlink/codec.js';
+import {
+  RDMA_NLDEV_ATTR_DEV_INDEX,
+  RDMA_NLDEV_ATTR_DEV_NAME,
+  RDMA_NLDEV_ATTR_RES_SUMMARY,
+  RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY,
+  RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_CURR,
+  RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME,
+} from '../../src/orchestrate/netlink/constants.js';
+import { decodeResSummary } from '../../src/orchestrate/netlink/rdma.js';
+import { resourceChanges, sumResources } from '../../src/scenario/rdma-resources.js';
+
+const entry = (name: string, n: number) =>
+  attr.nested(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY, [attr.str(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME, name), attr.u64(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_CURR, BigInt(n))]);
+
+t.test('a RES_GET answer: the device and its counts', async (t) => {
+  const payload = Buffer.concat([
+    attr.u32(RDMA_NLDEV_ATTR_DEV_INDEX, 3),
+    attr.str(RDMA_NLDEV_ATTR_DEV_NAME, 'rxe0'),
+    attr.nested(RDMA_NLDEV_ATTR_RES_SUMMARY, [entry('pd', 3), entry('cq', 10), entry('qp', 6), entry('cm_id', 5), entry('mr', 0)]),
+  ]);
+  const r = decodeResSummary({ type: 0, flags: 0, seq: 0, pid: 0, payload });
+  t.same(r, { devName: 'rxe0', counts: { pd: 3, cq: 10, qp: 6, cm_id: 5, mr: 0 } });
+  t.throws(() => decodeResSummary({ type: 0, flags: 0, seq: 0, pid: 0, payload: attr.u32(RDMA_NLDEV_ATTR_DEV_INDEX, 1) }), /without DEV_NAME/);
+  t.same(decodeResSummary({ type: 0, flags: 0, seq: 0, pid: 0, payload: attr.str(RDMA_NLDEV_ATTR_DEV_NAME, 'siw0') }).counts, {}, 'no summary: no counts');
+});
+
+t.test('per VM: summed over devices; changes named per VM and resource', async (t) => {
+  t.same(sumResources([{ devName: 'rxe0', counts: { qp: 6, cq: 10 } }, { devName: 'rxe1', counts: { qp: 2 } }]), { qp: 8, cq: 10 });
+  const before = { host: { qp: 6, cq: 10, pd: 2 }, target: { qp: 7, cm_id: 6 } };
+  t.same(resourceChanges(before, { host: { qp: 6, cq: 10, pd: 2 }, target: { qp: 7, cm_id: 6 } }), [], 'all back as before');
+  t.same(resourceChanges(before, { host: { qp: 0, cq: 0, pd: 0 }, target: { qp: 1, cm_id: 1 } }), ['host: cq 10 -> 0, pd 2 -> 0, qp 6 -> 0', 'target: cm_id 6 -> 1, qp 7 -> 1']);
+  t.same(resourceChanges(before, { host: { qp: 7, cq: 10, pd: 2, mr: 1 } }), ['host: mr 0 -> 1, qp 6 -> 7'], 'a VM missing after is skipped; a new kind counts from 0');
+});
