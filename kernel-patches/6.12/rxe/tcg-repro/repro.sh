@@ -34,7 +34,7 @@ while [ "$i" -lt "$runs" ]; do
 		-machine q35,accel=tcg -cpu "$cpu" -smp 1 -m 512 -nodefaults \
 		-no-user-config -display none -no-reboot \
 		-kernel "$kdir/vmlinux" -initrd "$work/initrd.cpio" \
-		-append "console=ttyS0 loglevel=6 panic=-1 nokaslr no_timer_check clocksource=hpet tsc=unstable ss.secs=$secs" \
+		-append "console=ttyS0 loglevel=7 panic=-1 nokaslr no_timer_check clocksource=hpet tsc=unstable ss.secs=$secs" \
 		-serial "file:$log" </dev/null || true
 	if grep -q 'double fault' "$log"; then
 		df=$((df + 1))
