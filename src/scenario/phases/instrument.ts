@@ -1,11 +1,9 @@
 // Instrument: before anything is measured, kmemleak forgets what boot left (debug
-// kernels), each VM's clock is aligned with the harness's, each VM's RDMA resource
-// counts are taken, and each VM's timeline sampler (controller states, devices,
-// uevents) starts.
+// kernels), each VM's clock is aligned with the harness's, and each VM's timeline
+// sampler (controller states, devices, uevents) starts.
 import { alignClock } from '../../orchestrate/clock.js';
 import { need } from '../context.js';
 import { clearKmemleak, hasKmemleak } from '../kmemleak.js';
-import { snapshotResources } from '../rdma-resources.js';
 import type { Phase } from './phase.js';
 
 /** How often the guests sample controller and device states, ms. */
@@ -21,7 +19,6 @@ export const instrument: Phase = {
         ctx.leakChecked.push(m);
       }
     }
-    ctx.rdmaBefore = (await snapshotResources(lab)).totals;
     await Promise.all(
       lab.machines.map(async (m) => {
         ctx.clocks.set(m.name, await alignClock(m));

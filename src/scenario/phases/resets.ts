@@ -1,4 +1,4 @@
-// Resets: from here on only the injector's device-level steps (and the scenario's own
+// Resets: the RDMA resource counts taken, then from here on only the injector's device-level steps (and the scenario's own
 // admin action, recorded) may act. The device goes away and comes back `resets` times;
 // what happens while it is away is the scenario's outage strategy: nothing (wait
 // down_ms), or an administrator's action part-way through and a step once it is back.
@@ -7,6 +7,7 @@ import { BETWEEN_RESETS_LIVE_MS } from '../../util/timeouts.js';
 import { adminSide, afterRestore, performAdmin } from '../admin-actions.js';
 import { need, recordAdmin, type RunContext } from '../context.js';
 import type { ScenarioSpec } from '../spec.js';
+import { snapshotResources } from '../rdma-resources.js';
 import { hasController, type Phase } from './phase.js';
 
 /** What happens while the device is away (reset `i`, 0-based) and right after it is back. */
@@ -53,6 +54,8 @@ export const resets: Phase = {
     const { spec } = ctx;
     const plan = lab.resetPlan(spec);
     const outage = outageFor(spec);
+    // What the connected controllers hold, to compare with after the run (collect).
+    ctx.rdmaBefore = (await snapshotResources(lab)).totals;
     for (const m of lab.machines) m.agent.guard.arm();
     for (let i = 0; i < spec.resets; i++) {
       const goneMs = ctx.nowMs();
