@@ -44,11 +44,22 @@ export function detectAccel(env: NodeJS.ProcessEnv = process.env): Accel {
   }
 }
 
+/**
+ * The TCG guest's CPU: QEMU's max model without cmpxchg16b. QEMU 7.2's TCG cmpxchg16b
+ * corrupts the guest's RFLAGS when an interrupt lands on a failed compare (the RFLAGS
+ * image had VM and reserved bits set); SLUB's lockless fastpath retries exactly so under
+ * load, and 6.12 guests double-faulted in __alloc_skb / kmem_cache_alloc (first blamed
+ * on rdma_rxe). kernel-patches/6.12/rxe/tcg-repro reproduces it with no rxe at all: 6
+ * double faults in 7 runs with -cpu max, none with -cx16. Without cx16, SLUB takes its
+ * slab-lock path, which every x86-64 kernel supports.
+ */
+export const TCG_CPU = 'max,-cx16';
+
 export function qemuArgs(s: QemuSpec): string[] {
   const args = [
     '-name', s.name,
     '-machine', `q35,accel=${s.accel}`,
-    '-cpu', s.accel === 'kvm' ? 'host' : 'max',
+    '-cpu', s.accel === 'kvm' ? 'host' : TCG_CPU,
     '-smp', '1',
     '-m', String(s.memMb),
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
