@@ -9,9 +9,11 @@ const base: ScenarioInput[] = SIDES.flatMap((side) =>
     side,
     reset,
     // A flap shorter than the keep-alive timeout: error recovery then starts after the
-    // link is back. Longer flaps hit a stock rxe problem (QP1's receive side stays in
-    // error after CM sends fail on a down link; connects then hang, stock and patched
-    // alike), which is not what this control case is about.
+    // link is back. If it starts while the link is still down, its CM DREQs fail on the
+    // down netdev, rxe moves QP1 to error and its posted receives are lost for good
+    // (ib_mad re-arms the QP but posts none): every later connect hangs, stock and
+    // patched alike (docs/kernel-notes.md, issue 17). That is an rxe bug, not what this
+    // control case is about; scenarios/host-link-flap-long.yaml shows it.
     ...(reset === 'link-flap' ? { down_ms: 2000 } : {}),
     description:
       reset === 'link-flap'
