@@ -6,6 +6,7 @@ import type { ClockMap } from '../orchestrate/clock.js';
 import type { HostController } from '../orchestrate/nvme-lab.js';
 import type { HostPath } from '../orchestrate/paths-lab.js';
 import type { ExtraController } from '../orchestrate/extra-ctrls.js';
+import type { ResourceTotals } from './rdma-resources.js';
 import type { LoadResult } from '../load/run.js';
 import type { ExecResult } from '../guest/ops.js';
 import { HarnessError } from '../util/errors.js';
@@ -82,7 +83,7 @@ export interface RunContext {
   /** pair2: every connected path (ctrl is then the first reset path's controller, on the multipath head). */
   paths?: HostPath[];
   /** Each VM's RDMA resource counts before the reset (rdma-resources.ts). */
-  rdmaBefore?: import('./rdma-resources.js').ResourceTotals;
+  rdmaBefore?: ResourceTotals;
   /** extra_controllers: the host's other controllers on the reset device. */
   extra?: ExtraController[];
   race?: ConnectRace;
