@@ -3,16 +3,14 @@
 // A device reset takes them all; the verdict then asks what became of each. The loader
 // stays on the lab's first subsystem.
 import { CONNECT_LIVE_MS } from '../util/timeouts.js';
-import { applyTarget, connectAndWaitLive, type TargetConfigInput } from './configfs/index.js';
+import { connectAndWaitLive, type TargetConfigInput } from './configfs/index.js';
 import {
-  ensureRxeOn,
   hostFabricsPort,
   LAB_NQN,
   labFabricsOptions,
   labTargetConfig,
-  NETDEV,
   prepareHost,
-  RXE,
+  setupTarget,
   type ConnectOptions,
   type NvmeLab,
 } from './nvme-lab.js';
@@ -41,13 +39,8 @@ export function extraTargetConfig(lab: Pick<NvmeLab, 'targetAddr'>, extra: reado
 }
 
 /** Target: as the lab's, with a ramdisk per subsystem. */
-export async function setupTargetExtra(lab: NvmeLab, extra: readonly ExtraKind[], ramdiskMiB = 256): Promise<void> {
-  const t = lab.target.agent;
-  await ensureRxeOn(t, RXE, NETDEV);
-  const disks = extra.includes('subsystem') ? 2 : 1;
-  await t.check(['modprobe', 'brd', `rd_nr=${disks}`, `rd_size=${ramdiskMiB * 1024}`]);
-  await t.check(['modprobe', 'nvmet-rdma']);
-  await applyTarget(t.fs(), extraTargetConfig(lab, extra));
+export function setupTargetExtra(lab: NvmeLab, extra: readonly ExtraKind[]): Promise<void> {
+  return setupTarget(lab, undefined, { config: extraTargetConfig(lab, extra), ramdisks: extra.includes('subsystem') ? 2 : 1 });
 }
 
 /** The NQN an extra controller connects to. */

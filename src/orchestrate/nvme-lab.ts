@@ -52,14 +52,17 @@ export async function ensureRxeOn(agent: LabAgent, rxe: string, netdev: string):
   await createRxe(agent, rxe, netdev);
 }
 
-/** Target: a 256 MiB brd ramdisk (stores data, so writes can be verified) as namespace 1. */
-export async function setupTarget(lab: NvmeLab, ramdiskMiB = 256): Promise<void> {
+/**
+ * Target: a 256 MiB brd ramdisk (stores data, so writes can be verified) as namespace 1,
+ * or `shape`'s configuration over `shape.ramdisks` of them (/dev/ram0, /dev/ram1...).
+ */
+export async function setupTarget(lab: NvmeLab, ramdiskMiB = 256, shape: { config?: TargetConfigInput; ramdisks?: number } = {}): Promise<void> {
   const t = lab.target.agent;
   // Independent until the port is enabled (it binds to the rxe device's address), so at
   // once: a module load is seconds under TCG, and modprobe copes with a shared dependency
   // (ib_core) loading in parallel, as it does for udev at every boot.
-  await Promise.all([ensureRxe(t), t.check(['modprobe', 'brd', 'rd_nr=1', `rd_size=${ramdiskMiB * 1024}`]), t.check(['modprobe', 'nvmet-rdma'])]);
-  await applyTarget(t.fs(), labTargetConfig(lab));
+  await Promise.all([ensureRxe(t), t.check(['modprobe', 'brd', `rd_nr=${shape.ramdisks ?? 1}`, `rd_size=${ramdiskMiB * 1024}`]), t.check(['modprobe', 'nvmet-rdma'])]);
+  await applyTarget(t.fs(), shape.config ?? labTargetConfig(lab));
 }
 
 /** The lab's nvmet configuration: the ramdisk as namespace 1 behind RDMA port 1. */
