@@ -1,20 +1,15 @@
 // The io_uring engine on a regular file in a tmp dir (O_DIRECT where the filesystem has it).
 import t from 'tap';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, truncateSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, ftruncateSync, openSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { uringAvailable } from '../../src/load/native.js';
 import { runLoad, startLoad, verifyTarget, type Progress } from '../../src/load/run.js';
 import { decodeStateHeader, stateCounts } from '../../src/load/verify.js';
 import { percentile, timelineTotals } from '../../src/load/timeline.js';
 import { UsageError } from '../../src/util/errors.js';
+import { uringScratchDir } from '../helpers/uring-scratch.js';
 
-const avail = uringAvailable();
-if (!avail.ok) {
-  t.plan(0, `skip: ${avail.reason}`);
-} else {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-load-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = uringScratchDir('rb-load-');
+if (dir) {
   const MS = 1e6;
   /** CLOCK_MONOTONIC ns, the engine's clock (libuv's hrtime reads the same clock). */
   const monoNs = (): number => Number(process.hrtime.bigint());

@@ -3,19 +3,14 @@
 // recorded block on its own: a bad block among good ones, a block between unrecorded
 // ones, the first and the last block of a window are each found, nothing else is.
 import t from 'tap';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { uringAvailable } from '../../src/load/native.js';
 import { runLoad, verifyTarget } from '../../src/load/run.js';
 import { blockRecord, decodeStateHeader, stateCounts } from '../../src/load/verify.js';
+import { uringScratchDir } from '../helpers/uring-scratch.js';
 
-const avail = uringAvailable();
-if (!avail.ok) {
-  t.plan(0, `skip: ${avail.reason}`);
-} else {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-final-pass-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = uringScratchDir('rb-final-pass-');
+if (dir) {
   const BS = 4096;
   /** Blocks one read of the final pass may span (128 KiB). */
   const WINDOW = (128 * 1024) / BS;

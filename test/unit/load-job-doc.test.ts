@@ -1,23 +1,18 @@
 // The job as one JSON document (load --job): what the host writes is what the loader runs,
 // checked once, with errors naming --job and the field.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { jobDocument, parseJobDocument } from '../../src/load/job-doc.js';
-import { uringAvailable } from '../../src/load/native.js';
 import { parseLoadResult } from '../../src/load/result-schema.js';
 import { parseJobSpec } from '../../src/load/spec.js';
 import { UsageError } from '../../src/util/errors.js';
 import { project } from '../helpers/lab.js';
+import { uringScratchDir } from '../helpers/uring-scratch.js';
 
-const avail = uringAvailable();
-if (!avail.ok) {
-  t.plan(0, `skip: ${avail.reason}`);
-} else {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-jobdoc-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = uringScratchDir('rb-jobdoc-');
+if (dir) {
   const f = join(dir, 'j.dat');
 
   t.test('a document round-trips to the spec parseJobSpec gives', async (t) => {

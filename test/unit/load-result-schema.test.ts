@@ -2,20 +2,14 @@
 // against the contract (zod) instead of casting it. Real results pass unchanged; a result
 // with a field missing, of the wrong type or version is a HarnessError naming the field.
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { uringAvailable } from '../../src/load/native.js';
 import { parseLoadResult } from '../../src/load/result-schema.js';
 import { resultToJson, runLoad } from '../../src/load/run.js';
 import { HarnessError } from '../../src/util/errors.js';
+import { uringScratchDir } from '../helpers/uring-scratch.js';
 
-const avail = uringAvailable();
-if (!avail.ok) {
-  t.plan(0, `skip: ${avail.reason}`);
-} else {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-result-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = uringScratchDir('rb-result-');
+if (dir) {
   const f = join(dir, 'r.dat');
   let text = '';
 

@@ -2,20 +2,15 @@
 // and a message naming --state and what is wrong, never a crash or a stack trace. The
 // addon's side of the same corruptions is load-state-corrupt.test.ts.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { uringAvailable } from '../../src/load/native.js';
 import { runLoad } from '../../src/load/run.js';
 import { project } from '../helpers/lab.js';
+import { uringScratchDir } from '../helpers/uring-scratch.js';
 
-const avail = uringAvailable();
-if (!avail.ok) {
-  t.plan(0, `skip: ${avail.reason}`);
-} else {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-state-cli-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = uringScratchDir('rb-state-cli-');
+if (dir) {
   const f = join(dir, 't.dat');
   const mutate = (good: Buffer, edit: (v: DataView, b: Buffer) => Buffer | void): Buffer => {
     const b = Buffer.from(good);

@@ -4,21 +4,16 @@
 // scripts/sanitize-addon.mjs (test/unit/addon-sanitize.test.ts); the CLI's side of the
 // same files is load-state-cli.test.ts.
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBinding, uringAvailable } from '../../src/load/native.js';
+import { loadBinding } from '../../src/load/native.js';
 import { runLoad } from '../../src/load/run.js';
 import { toNativeSpec, parseJobSpec } from '../../src/load/spec.js';
 import { checkStateRecords, decodeStateHeader } from '../../src/load/verify.js';
 import { UsageError } from '../../src/util/errors.js';
+import { uringScratchDir } from '../helpers/uring-scratch.js';
 
-const avail = uringAvailable();
-if (!avail.ok) {
-  t.plan(0, `skip: ${avail.reason}`);
-} else {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-state-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = uringScratchDir('rb-state-');
+if (dir) {
   const f = join(dir, 't.dat');
   const job = { filename: f, bs: 4096, size: '1m', iodepth: 8, seed: 7, verify: true } as const;
   const NBLOCKS = 256;
