@@ -186,6 +186,14 @@ const controllers: ScenarioInput[] = [
     description: 'two subsystems on one port, the host connected to both through one device: a reset, and both controllers recover',
   },
   {
+    name: 'two-ctrl-connecting',
+    side: 'host',
+    reset: 'rdma-link',
+    extra_controllers: ['subsystem'],
+    extra_in_flight_ms: 150,
+    description: 'two subsystems on one device; the second one still connecting when the device goes: the first recovers, the second is refused cleanly (and connects again) or comes live, nothing left behind',
+  },
+  {
     name: 'discovery-persistent',
     side: 'host',
     reset: 'rdma-link',

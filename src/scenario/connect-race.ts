@@ -2,16 +2,13 @@
 // /dev/nvme-fabrics is still in flight. Either the kernel refuses the connect cleanly
 // (then an administrator's new connect after the device is back must work), or it
 // accepts it and the controller must reach live by itself. Nothing may hang or leak.
-import { connectController, listControllers, waitControllerState } from '../orchestrate/configfs/index.js';
+import { connectController, listControllers, settleConnect, waitControllerState, type ConnectOutcome } from '../orchestrate/configfs/index.js';
 import { findNamespace, hostFabricsPort, labFabricsOptions, prepareHost, type HostController } from '../orchestrate/nvme-lab.js';
 import { sleep } from '../util/deadline.js';
-import { errorMessage } from '../util/errors.js';
 import { FABRICS_CONNECT_WRITE_MS } from '../util/timeouts.js';
 import type { ResetPlan, RunLab } from './lab.js';
 import type { ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
-
-export type ConnectOutcome = { ok: true; device: string; options: string } | { ok: false; error: string };
 
 export interface ConnectRace {
   /** ms from starting the connect write to injecting the reset. */
@@ -36,19 +33,6 @@ export interface RaceResult {
   ctrl?: HostController;
 }
 
-const settle = (p: Promise<{ device: string; options: string }>): Promise<ConnectOutcome> =>
-  p.then(
-    (c) => ({ ok: true as const, device: c.device, options: c.options }),
-    (e: unknown) => ({ ok: false as const, error: briefError(e) }),
-  );
-
-/** "ECONNRESET" rather than the whole connect line with its options and hint. */
-function briefError(e: unknown): string {
-  const msg = errorMessage(e).split('\n')[0]!;
-  const code = /failed: (E[A-Z0-9]+)\b/.exec(msg)?.[1] ?? /\b(E[A-Z]{3,})\b/.exec(msg)?.[1];
-  return code ?? msg.slice(0, 160);
-}
-
 export async function raceConnect(
   lab: RunLab,
   spec: ScenarioSpec,
@@ -63,7 +47,7 @@ export async function raceConnect(
   const writeDeadline = spec.down_ms + spec.recovery_deadline_ms + FABRICS_CONNECT_WRITE_MS;
   const t = nowMs();
   let settledAt: number | undefined;
-  const first = settle(connectController(hostFabricsPort(lab, writeDeadline), options)).finally(() => {
+  const first = settleConnect(connectController(hostFabricsPort(lab, writeDeadline), options)).finally(() => {
     settledAt = nowMs();
   });
 
@@ -95,7 +79,7 @@ export async function raceConnect(
     );
   } else {
     // Refused: nothing was promised to the user, who connects again once the device is back.
-    race.retry = await settle(
+    race.retry = await settleConnect(
       (async () => {
         const c = await connectController(hostFabricsPort(lab), options);
         await waitControllerState(fs, c.device, { deadlineMs: spec.recovery_deadline_ms });

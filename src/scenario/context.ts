@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ClockMap } from '../orchestrate/clock.js';
 import type { HostController } from '../orchestrate/nvme-lab.js';
 import type { HostPath } from '../orchestrate/paths-lab.js';
-import type { ExtraController } from '../orchestrate/extra-ctrls.js';
+import type { ExtraController, ExtraEnd, ExtraInFlight } from '../orchestrate/extra-ctrls.js';
 import type { ResourceTotals } from './rdma-resources.js';
 import type { LoadResult } from '../load/run.js';
 import type { ExecResult } from '../guest/ops.js';
@@ -86,6 +86,11 @@ export interface RunContext {
   rdmaBefore?: ResourceTotals;
   /** extra_controllers: the host's other controllers on the reset device. */
   extra?: ExtraController[];
+  /** extra_in_flight_ms: the extra controllers' connects started before the reset. */
+  extraInFlight?: ExtraInFlight[];
+  /** What those connects came to (extra-settle), and controllers nobody asked for. */
+  extraEnds?: ExtraEnd[];
+  extraLeftover?: string[];
   race?: ConnectRace;
   readonly resets: ResetWindow[];
   readonly admin: AdminRecord[];

@@ -103,6 +103,8 @@ export const ScenarioSpec = z
     restore: RestoreSpec.optional(),
     /** More controllers on the reset device than the loaded one: a second subsystem, a persistent discovery controller. */
     extra_controllers: z.array(z.enum(['subsystem', 'discovery'])).min(1).max(2).optional(),
+    /** With extra_controllers: their connect starts this long before the device goes, so it is still in flight then (omit: live before the load), ms. */
+    extra_in_flight_ms: z.number().int().min(0).max(10_000).optional(),
     load: LoadSpec.default(LoadSpec.parse({})),
     connect: ConnectSpec.default(ConnectSpec.parse({})),
     expect: Expect.default(Expect.parse({})),
@@ -119,6 +121,9 @@ export const ScenarioSpec = z
     checkRestore(s, ctx);
     if (s.extra_controllers && (s.topology === 'pair2' || s.during === 'connect')) {
       ctx.addIssue({ code: 'custom', path: ['extra_controllers'], message: 'only with topology pair or loopback and during: io' });
+    }
+    if (s.extra_in_flight_ms !== undefined && !s.extra_controllers) {
+      ctx.addIssue({ code: 'custom', path: ['extra_in_flight_ms'], message: 'only with extra_controllers: it says when their connect starts' });
     }
     if (s.extra_controllers && new Set(s.extra_controllers).size !== s.extra_controllers.length) {
       ctx.addIssue({ code: 'custom', path: ['extra_controllers'], message: 'each kind once: [subsystem], [discovery] or [subsystem, discovery]' });

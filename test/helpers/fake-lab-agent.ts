@@ -38,7 +38,7 @@ export class FakeAgent implements LabAgent {
 
   constructor(
     readonly vm: string,
-    readonly files: MemConfigfs = new MemConfigfs({ devices: ['/dev/ram0'] }),
+    readonly files: MemConfigfs = new MemConfigfs({ devices: ['/dev/ram0', '/dev/ram1'] }),
   ) {}
 
   /** The ops that ran, by name (e.g. "exec", "fabrics.connect"). */

@@ -2,7 +2,7 @@
 // kernel returns, wait for it to be live, disconnect.
 import { open } from 'node:fs/promises';
 import type { GuestFs } from '../guest-fs.js';
-import { DeadlineError, HarnessError, UsageError } from '../../util/errors.js';
+import { DeadlineError, errorMessage, HarnessError, UsageError } from '../../util/errors.js';
 import { sleep } from '../../util/deadline.js';
 import { CTRL_LIVE_AFTER_CONNECT_MS } from '../../util/timeouts.js';
 import { ConfigfsError, errCode, toConfigfsError } from './errors.js';
@@ -278,4 +278,21 @@ export async function connectAndWaitLive(
   const c = await connectController(port, opts);
   await waitControllerState(fs, c.device, wait);
   return c;
+}
+
+/** What a connect write came to: the controller, or the error in brief. */
+export type ConnectOutcome = { ok: true; device: string; options: string } | { ok: false; error: string };
+
+/** A connect write's outcome, never a rejection: refused connects are part of these scenarios. */
+export const settleConnect = (p: Promise<{ device: string; options: string }>): Promise<ConnectOutcome> =>
+  p.then(
+    (c) => ({ ok: true as const, device: c.device, options: c.options }),
+    (e: unknown) => ({ ok: false as const, error: briefError(e) }),
+  );
+
+/** "ECONNRESET" rather than the whole connect line with its options and hint. */
+function briefError(e: unknown): string {
+  const msg = errorMessage(e).split('\n')[0]!;
+  const code = /failed: (E[A-Z0-9]+)\b/.exec(msg)?.[1] ?? /\b(E[A-Z]{3,})\b/.exec(msg)?.[1];
+  return code ?? msg.slice(0, 160);
 }

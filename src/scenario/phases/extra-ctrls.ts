@@ -1,12 +1,18 @@
 // The rows of a run with more controllers on the one device (extra_controllers): the
 // target with a second subsystem when asked, the host's extra controllers connected
-// after the loaded one, and after the common verdict what became of each: a device
-// reset must not cost the host any of its controllers.
-import { connectExtra, setupTargetExtra, type ExtraController } from '../../orchestrate/extra-ctrls.js';
+// after the loaded one (or, with extra_in_flight_ms, their connect started just before
+// the device goes), and after the common verdict what became of each: a device reset
+// must not cost the host any of its controllers, and a connect it cuts short must be
+// refused cleanly, leave nothing behind and work again once the device is back.
+import { listControllers, waitControllerState } from '../../orchestrate/configfs/index.js';
+import { connectExtra, reconnectExtra, setupTargetExtra, startExtraConnects, type ExtraEnd } from '../../orchestrate/extra-ctrls.js';
 import { prepareHost } from '../../orchestrate/nvme-lab.js';
-import { need, type Judgement } from '../context.js';
+import { sleep } from '../../util/deadline.js';
+import { FABRICS_CONNECT_WRITE_MS } from '../../util/timeouts.js';
+import { need, type Judgement, type RunContext } from '../context.js';
+import { snapshotResources } from '../rdma-resources.js';
 import { connect } from './connect.js';
-import type { Phase } from './phase.js';
+import { hasController, type Phase } from './phase.js';
 
 export const targetExtra: Phase = {
   name: 'target',
@@ -21,33 +27,95 @@ export const connectWithExtra: Phase = {
   name: 'connect',
   async run(ctx) {
     await connect.run(ctx);
+    if (ctx.spec.extra_in_flight_ms !== undefined) return;
     const extra = await connectExtra(need(ctx.lab, 'the lab'), need(ctx.spec.extra_controllers, 'the extra controllers'), ctx.spec.connect);
     ctx.extra = extra;
     ctx.say(`also ${extra.map((c) => `${c.device} (${c.kind})`).join(', ')} on the same device`);
   },
 };
 
-/** An extra controller at the end of the run: its state, or "deleted". */
-export interface ExtraEnd extends ExtraController {
-  state: string;
-}
+const racing = (ctx: RunContext): boolean => hasController(ctx) && ctx.spec.extra_in_flight_ms !== undefined;
 
-/** Every extra controller live at the end, else FAIL; the reason says what became of each (pure). */
-export function judgeExtra(j: Judgement, ends: readonly ExtraEnd[]): Judgement {
-  const summary = `also: ${ends.map((e) => `${e.device} (${e.kind === 'subsystem' ? 'second subsystem' : 'discovery'}) ${e.state}`).join(', ')}`;
+/**
+ * extra_in_flight_ms: the RDMA resource counts taken first (so that the connect's own
+ * objects count as new), then every extra controller's connect write started and not
+ * awaited; the resets phase, next, takes the device away while they are in flight.
+ */
+export const startExtraInFlight: Phase = {
+  name: 'extra-connect',
+  when: racing,
+  async run(ctx) {
+    const lab = need(ctx.lab, 'the lab');
+    const { spec } = ctx;
+    ctx.rdmaBefore = (await snapshotResources(lab)).totals;
+    const writeDeadline = spec.down_ms + spec.recovery_deadline_ms + FABRICS_CONNECT_WRITE_MS;
+    ctx.extraInFlight = startExtraConnects(lab, need(spec.extra_controllers, 'the extra controllers'), spec.connect, writeDeadline, ctx.nowMs);
+    ctx.say(`connecting ${ctx.extraInFlight.map((e) => e.kind).join(', ')}; the device goes in ${spec.extra_in_flight_ms} ms`);
+    await sleep(need(spec.extra_in_flight_ms, 'extra_in_flight_ms'));
+  },
+};
+
+/**
+ * After the load: what each cut-short connect came to. Accepted, it must reach live by
+ * itself; refused, the administrator connects again (recorded as the scenario's own
+ * action, not the recovery's) and that must work. Then no other controller may be left.
+ */
+export const settleExtraInFlight: Phase = {
+  name: 'extra-settle',
+  when: (ctx) => ctx.extraInFlight !== undefined,
+  async run(ctx) {
+    const lab = need(ctx.lab, 'the lab');
+    const fs = lab.host.agent.fs();
+    const goneMs = ctx.resets[0]?.goneMs ?? Infinity;
+    const ends: ExtraEnd[] = [];
+    for (const e of need(ctx.extraInFlight, 'the extra connects')) {
+      const first = await e.outcome;
+      const when = e.settledAt !== undefined && e.settledAt <= goneMs ? 'connected before the reset' : 'in flight at the reset';
+      if (first.ok) {
+        const live = await waitControllerState(fs, first.device, { deadlineMs: ctx.spec.recovery_deadline_ms }).then(() => 'live', () => 'not live');
+        ends.push({ kind: e.kind, device: first.device, state: live, note: `connect ${when}: accepted` });
+        continue;
+      }
+      const again = await lab.host.agent.guard.allow(`a new connect of the ${e.kind} controller whose connect was refused`, () =>
+        reconnectExtra(lab, e.options, ctx.spec.recovery_deadline_ms),
+      );
+      ends.push({
+        kind: e.kind,
+        device: again.ok ? again.device : '-',
+        state: again.ok ? 'live' : `not connected (${again.error})`,
+        note: `connect ${when}: refused (${first.error}); a new connect ${again.ok ? 'live' : 'failed'}`,
+      });
+    }
+    const known = new Set([need(ctx.ctrl, 'the controller').device, ...ends.map((e) => e.device)]);
+    ctx.extraEnds = ends;
+    ctx.extraLeftover = (await listControllers(fs)).map((c) => c.device).filter((d) => !known.has(d));
+  },
+};
+
+
+const describe = (e: ExtraEnd): string => `${e.device} (${e.kind === 'subsystem' ? 'second subsystem' : 'discovery'}) ${e.state}${e.note ? ` [${e.note}]` : ''}`;
+
+/**
+ * Every extra controller live at the end and no controller left over that nobody
+ * asked for, else FAIL; the reason says what became of each (pure).
+ */
+export function judgeExtra(j: Judgement, ends: readonly ExtraEnd[], leftover: readonly string[] = []): Judgement {
+  const extraLeft = leftover.length ? `; left behind: ${leftover.join(', ')}` : '';
+  const summary = `also: ${ends.map(describe).join(', ')}${extraLeft}`;
   const lost = ends.filter((e) => e.state !== 'live');
-  if (j.verdict !== 'PASS' || lost.length === 0) return { ...j, reason: `${j.reason}; ${summary}` };
-  return { ...j, verdict: 'FAIL', reason: `${lost.map((e) => `${e.kind} controller ${e.device} ${e.state}`).join(', ')}; ${summary}` };
+  if (j.verdict !== 'PASS' || (lost.length === 0 && leftover.length === 0)) return { ...j, reason: `${j.reason}; ${summary}` };
+  const what = [...lost.map((e) => `${e.kind} controller ${e.device} ${e.state}`), ...(leftover.length ? [`controllers left behind: ${leftover.join(', ')}`] : [])];
+  return { ...j, verdict: 'FAIL', reason: `${what.join(', ')}; ${summary}` };
 }
 
 export const judgeExtraControllers: Phase = {
   name: 'controllers',
   async run(ctx) {
     const fs = need(ctx.lab, 'the lab').host.agent.fs();
-    const ends: ExtraEnd[] = [];
-    for (const c of need(ctx.extra, 'the extra controllers')) {
+    const ends: ExtraEnd[] = [...(ctx.extraEnds ?? [])];
+    for (const c of ctx.extra ?? []) {
       ends.push({ ...c, state: await fs.readFile(`/sys/class/nvme/${c.device}/state`).then((s) => s.trim(), () => 'deleted') });
     }
-    ctx.judgement = judgeExtra(need(ctx.judgement, 'the verdict'), ends);
+    ctx.judgement = judgeExtra(need(ctx.judgement, 'the verdict'), ends, ctx.extraLeftover);
   },
 };

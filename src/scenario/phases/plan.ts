@@ -12,7 +12,7 @@ import { leakScan } from './leak-scan.js';
 import { load } from './load.js';
 import type { Phase } from './phase.js';
 import { connectMultipath, judgeMultipath, targetPaths } from './paths.js';
-import { connectWithExtra, judgeExtraControllers, targetExtra } from './extra-ctrls.js';
+import { connectWithExtra, judgeExtraControllers, settleExtraInFlight, startExtraInFlight, targetExtra } from './extra-ctrls.js';
 import { resets } from './resets.js';
 import { shutdown } from './shutdown.js';
 import { target } from './target.js';
@@ -29,6 +29,9 @@ interface TopologyRows {
   target: Phase;
   /** Replaces `connect` in the DURING row. */
   connect?: Phase;
+  /** Just before the resets, and right after the load is finished (each phase says when it applies). */
+  beforeResets?: Phase[];
+  afterFinish?: Phase[];
   judgeMore: Phase[];
 }
 
@@ -39,10 +42,25 @@ export const TOPOLOGY_ROWS: Record<ScenarioSpec['topology'], TopologyRows> = {
 };
 
 /** A scenario with extra_controllers: the same rows on pair or loopback, its controllers built and judged too. */
-const EXTRA_ROWS: TopologyRows = { target: targetExtra, connect: connectWithExtra, judgeMore: [judgeExtraControllers] };
+const EXTRA_ROWS: TopologyRows = {
+  target: targetExtra,
+  connect: connectWithExtra,
+  beforeResets: [startExtraInFlight],
+  afterFinish: [settleExtraInFlight],
+  judgeMore: [judgeExtraControllers],
+};
+
+/** The DURING row with the topology's own connect and the phases it puts around the resets and after finish. */
+function duringRow(spec: ScenarioSpec, t: TopologyRows): Phase[] {
+  return DURING[spec.during].flatMap((p) => {
+    if (p === connect) return [t.connect ?? p];
+    if (p === resets) return [...(t.beforeResets ?? []), p];
+    if (p === finish) return [p, ...(t.afterFinish ?? [])];
+    return [p];
+  });
+}
 
 export function planFor(spec: ScenarioSpec): Phase[] {
   const t = spec.extra_controllers ? EXTRA_ROWS : TOPOLOGY_ROWS[spec.topology];
-  const during = DURING[spec.during].map((p) => (p === connect && t.connect ? t.connect : p));
-  return [boot, t.target, instrument, ...during, collect, leakScan, judge, ...t.judgeMore, shutdown];
+  return [boot, t.target, instrument, ...duringRow(spec, t), collect, leakScan, judge, ...t.judgeMore, shutdown];
 }

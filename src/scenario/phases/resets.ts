@@ -55,7 +55,7 @@ export const resets: Phase = {
     const plan = lab.resetPlan(spec);
     const outage = outageFor(spec);
     // What the connected controllers hold, to compare with after the run (collect).
-    ctx.rdmaBefore = (await snapshotResources(lab)).totals;
+    ctx.rdmaBefore ??= (await snapshotResources(lab)).totals;
     for (const m of lab.machines) m.agent.guard.arm();
     for (let i = 0; i < spec.resets; i++) {
       const goneMs = ctx.nowMs();
