@@ -111,10 +111,12 @@ export async function connectHost(lab: NvmeLab, opts: ConnectOptions): Promise<H
 /** A live controller's namespace block device (and multipath path device). */
 export async function findNamespace(lab: NvmeLab, device: string, options: string): Promise<HostController> {
   const h = lab.host.agent;
-  await h.waitFor(`/sys/class/nvme/${device}`, 'exists', undefined, NAMESPACE_SYSFS_MS);
-  const entries = await h.fs().readdir(`/sys/class/nvme/${device}`);
-  const path = entries.find((e) => /^nvme\d+c?\d*n\d+$/.test(e));
-  if (!path) throw new Error(`controller ${device} has no namespace in sysfs`);
+  // The namespace appears when the controller's scan work has run, after it is live: on
+  // a slow (debug) kernel that is seconds later, so wait for it, not only for the controller.
+  const path = await pollUntil(
+    async () => (await h.fs().readdir(`/sys/class/nvme/${device}`).catch(() => [] as string[])).find((e) => /^nvme\d+c?\d*n\d+$/.test(e)),
+    { deadlineMs: NAMESPACE_SYSFS_MS, intervalMs: 100, what: `a namespace of controller ${device} in sysfs (the controller's scan work)` },
+  );
   const ns = path.replace(/c\d+n/, 'n');
   // devtmpfs makes the node when the disk is added; a loader started before that would
   // create a plain file in its place. Wait until it is a block device.

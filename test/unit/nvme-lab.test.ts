@@ -93,5 +93,9 @@ t.test('findNamespace waits for the block device node, and names a controller wi
   t.equal(c.namespace, '/dev/nvme0n1');
   t.equal(tries, 3, 'polled until the node was a block device');
   lab.host.agent.files.remove('/sys/class/nvme/nvme0/nvme0c0n1');
-  await t.rejects(findNamespace(lab, 'nvme0', 'opts'), /controller nvme0 has no namespace in sysfs/);
+  // The scan work adds the namespace after "live": a late one is waited for.
+  setTimeout(() => lab.host.agent.files.seedDir('/sys/class/nvme/nvme0/nvme0c0n1'), 300);
+  t.equal((await findNamespace(lab, 'nvme0', 'opts')).namespace, '/dev/nvme0n1', 'found once the scan added it');
+  lab.host.agent.files.remove('/sys/class/nvme/nvme0/nvme0c0n1');
+  await t.rejects(findNamespace(lab, 'nvme0', 'opts'), /a namespace of controller nvme0 in sysfs/);
 });
