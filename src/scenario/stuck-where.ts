@@ -194,7 +194,8 @@ function inAttempt(a: Attempt, v: StuckInputs): StuckWhere {
     stage: 'rdma-cm',
     text:
       `${head} logged nothing past address and route resolution (each ends within 3 s or logs why): ` +
-      "it waits in rdma_cm for the target's answer to its connect (CM REQ sent, no REP; the IB CM gives up after 16 REQs, 74-98 s), " +
+      "it waits in rdma_cm for the target's answer to its connect (CM REQ sent, no REP heard; on 6.1 the IB CM gives up after 16 REQs, about 98 s; on 6.12 " +
+      'a GSI QP left in error flushes the REQ itself, which is never retried, so the wait has no end), ' +
       'and the target created no controller',
   };
 }
