@@ -60,9 +60,13 @@ export interface RequestOptions {
 
 const SLICE_MS = 250;
 
+/** bind()'s nl_groups mask (bit group - 1): enough for every group the harness joins. */
 function groupsMask(groups: number[]): number {
   let mask = 0;
-  for (const g of groups) if (g >= 1 && g <= 32) mask |= 1 << (g - 1);
+  for (const g of groups) {
+    if (!Number.isInteger(g) || g < 1 || g > 32) throw new RangeError(`netlink multicast group ${g}: only groups 1-32 can be joined (through bind)`);
+    mask |= 1 << (g - 1);
+  }
   return mask >>> 0;
 }
 
@@ -89,23 +93,12 @@ export class NetlinkSocket {
 
   static open(protocol: number, opts: NetlinkOpenOptions = {}): NetlinkSocket {
     const native = opts.native ?? loadNativeNetlink();
-    const groups = opts.groups ?? [];
-    const opened = native.nlOpen(protocol, groupsMask(groups), opts.netns);
-    try {
-      for (const g of groups) if (g > 32) native.nlAddMembership(opened.fd, g);
-    } catch (e) {
-      native.nlClose(opened.fd);
-      throw e;
-    }
+    const opened = native.nlOpen(protocol, groupsMask(opts.groups ?? []), opts.netns);
     return new NetlinkSocket(native, protocol, opened);
   }
 
   get closed(): boolean {
     return this.fd < 0;
-  }
-
-  addMembership(group: number): void {
-    this.native.nlAddMembership(this.checkFd(), group);
   }
 
   private checkFd(): number {
