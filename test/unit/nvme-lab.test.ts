@@ -12,8 +12,8 @@ import {
   prepareHost,
   setupTarget,
 } from '../../src/orchestrate/nvme-lab.js';
-import { readTarget } from '../../src/orchestrate/configfs/index.js';
 import { FakeLab, failed, ok } from '../helpers/fake-lab.js';
+import { readTarget } from '../helpers/read-target.js';
 
 t.test('setupTarget: rxe made and ACTIVE, brd and nvmet-rdma loaded, the ramdisk behind port 1', async (t) => {
   const lab = new FakeLab();
