@@ -36,8 +36,6 @@ export function distribution(values: readonly (number | null | undefined)[]): Di
 
 export type MetricName = keyof Metrics;
 export const METRIC_NAMES: readonly MetricName[] = ['outage_ms', 'recovery_ms', 'ctrl_live_ms', 'io_errors', 'verify_errors', 'lost_writes', 'splats'];
-export const TIME_METRICS = ['outage_ms', 'recovery_ms', 'ctrl_live_ms'] as const;
-export type TimeMetric = (typeof TIME_METRICS)[number];
 export const VERDICTS: readonly Verdict[] = ['PASS', 'FAIL', 'ERROR', 'SKIP'];
 
 export function metricDistribution(runs: readonly RunResult[], metric: MetricName): Distribution {

@@ -34,9 +34,3 @@ export async function run(
   }
   return { stdout, stderr, exitCode: 0 };
 }
-
-/** Whether a program can be found on PATH. */
-export async function have(program: string): Promise<boolean> {
-  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', program], { reject: false });
-  return r.exitCode === 0;
-}

@@ -4,11 +4,18 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { cacheDir } from '../../src/kernel/cache.js';
-import { cachedSeries } from '../../src/kernel/fetch.js';
+import { findFetched, type Fetched } from '../../src/kernel/debian.js';
+import { pickSeries, pinsFile, readPins } from '../../src/kernel/pins.js';
 import { resolveKernel, type KernelSpec } from '../../src/kernel/resolve.js';
 import { projectRoot } from '../../src/util/project-root.js';
 
 export const project = projectRoot();
+
+/** The pinned kernel of a series (the pins file's default when none is given) if the cache has it complete; no network, no apt. */
+export async function cachedSeries(opts: { cache: string; series?: string }): Promise<Fetched | undefined> {
+  const { series, pin } = pickSeries(await readPins(pinsFile(project)), opts.series);
+  return findFetched(opts.cache, series, pin);
+}
 
 /** Why VM tests cannot run here, or undefined when they can. */
 export async function labUnavailable(): Promise<string | undefined> {

@@ -136,7 +136,6 @@ export async function fabricsConnectInGuest(options: string, dev = NVME_FABRICS_
   }
 }
 
-export const nodeFabricsPort: FabricsPort = { connect: (o) => fabricsConnectInGuest(o) };
 
 function connectHint(code: string, opts: FabricsOptions): string | undefined {
   const where = `${opts.transport}://${opts.traddr ?? ''}:${opts.trsvcid ?? '4420'}`;

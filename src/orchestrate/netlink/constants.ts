@@ -22,7 +22,6 @@ export const NLM_F_ROOT = 0x100;
 export const NLM_F_MATCH = 0x200;
 export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
 // NEW modifiers
-export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 // ACK modifiers
@@ -72,7 +71,6 @@ export type OperState = (typeof OPERSTATES)[number];
 // linux/if_addr.h
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
-export const IFA_BROADCAST = 4;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_HOST = 254;
 
