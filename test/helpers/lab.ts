@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
+import t from 'tap';
 import { cacheDir } from '../../src/kernel/cache.js';
 import { findFetched, type Fetched } from '../../src/kernel/debian.js';
 import { pickSeries, pinsFile, readPins } from '../../src/kernel/pins.js';
@@ -18,12 +19,19 @@ export async function cachedSeries(opts: { cache: string; series?: string }): Pr
 }
 
 /** Why VM tests cannot run here, or undefined when they can. */
-export async function labUnavailable(): Promise<string | undefined> {
+async function labUnavailable(): Promise<string | undefined> {
   const q = execaSync('qemu-system-x86_64', ['--version'], { reject: false });
   if (q.exitCode !== 0) return 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
   if (!(await cachedSeries({ cache: cacheDir() }))) return 'no pinned kernel in the cache: run `reset-bench kernel fetch` first';
   if (!existsSync(join(project, 'dist', 'guest', 'agent.js'))) return 'dist/ is not built: run npm run build';
   return undefined;
+}
+
+/** Whether this file's VM tests can run here; if not, the file is planned as skipped, saying why. */
+export async function labOrSkip(): Promise<boolean> {
+  const why = await labUnavailable();
+  if (why !== undefined) t.plan(0, `VM tests skipped: ${why}`);
+  return why === undefined;
 }
 
 export async function stockKernel(): Promise<KernelSpec> {

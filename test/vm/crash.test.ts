@@ -2,11 +2,9 @@
 import t from 'tap';
 import { bootLab } from '../../src/vm/topology.js';
 import { HarnessError } from '../../src/util/errors.js';
-import { labUnavailable, pidAlive, project, stockKernel, testLogDir } from '../helpers/lab.js';
+import { labOrSkip, pidAlive, project, stockKernel, testLogDir } from '../helpers/lab.js';
 
-const why = await labUnavailable();
-if (why) t.skip(`VM tests skipped: ${why}`);
-else {
+if (await labOrSkip()) {
   t.test('a kernel panic becomes a HarnessError carrying the console, and QEMU is reaped', async (t) => {
     const lab = await bootLab({ kind: 'loopback', kernel: await stockKernel(), project, logDir: testLogDir('crash') });
     const pid = lab.host.proc.pid!;
