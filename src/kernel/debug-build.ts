@@ -9,12 +9,13 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { HarnessError, UsageError } from '../util/errors.js';
+import { DeadlineError, HarnessError, UsageError } from '../util/errors.js';
 import { run } from '../util/exec.js';
 import { applyPatches } from './apply.js';
 import { fetchSeries } from './fetch.js';
 import { projectRoot } from '../util/project-root.js';
 import { patchedFiles, patchsetHash, seriesPatches, type SeriesPatch } from './series.js';
+import { BUILD_PROGRESS_EVERY_MS, KCONFIG_MERGE_MS, KERNEL_BUILD_MS, KERNEL_TREE_COPY_MS } from '../util/timeouts.js';
 
 /** Bump when the recipe below changes in a way that needs a fresh build. */
 const RECIPE = 'debug-build/1';
@@ -175,7 +176,7 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
     say(`preparing ${src} from ${pristine}${existsSync(obj) && !opts.force ? ' (keeping obj/ for an incremental build)' : ''}`);
     await rm(opts.force ? build : src, { recursive: true, force: true });
     await mkdir(build, { recursive: true });
-    await run('cp', ['-al', pristine, src], { timeoutMs: 600_000 });
+    await run('cp', ['-al', pristine, src], { timeoutMs: KERNEL_TREE_COPY_MS });
     const texts = await Promise.all(patches.map((p) => readFile(p.path, 'utf8')));
     for (const f of new Set(texts.flatMap(patchedFiles))) {
       const target = join(src, f);
@@ -186,7 +187,7 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
     await applyPatches({ tree: src, patches, source: `linux-source ${fetched.manifest.version}`, seriesLabel: `kernel-patches/${series}`, say });
     say(`configuring: allnoconfig + ${FRAGMENTS.join(' + ')}`);
     await mkdir(obj, { recursive: true });
-    await run('scripts/kconfig/merge_config.sh', ['-n', '-O', obj, ...fragments.map((f) => f.path)], { cwd: src, timeoutMs: 300_000 });
+    await run('scripts/kconfig/merge_config.sh', ['-n', '-O', obj, ...fragments.map((f) => f.path)], { cwd: src, timeoutMs: KCONFIG_MERGE_MS });
     const dotConfig = await readFile(join(obj, '.config'), 'utf8');
     const requested = new Map<string, { name: string; value: string }>();
     for (const f of fragments) for (const e of parseFragment(f.text)) requested.set(e.name, e);
@@ -251,14 +252,15 @@ async function makeLogged(
   await mkdir(dirname(log), { recursive: true });
   const ws = createWriteStream(log, { flags: 'a' });
   const [file, argv] = niceLevel > 0 ? ['nice', ['-n', String(niceLevel), 'make', ...args]] : ['make', args];
-  const sub = execa(file, argv, { reject: false, buffer: false, stdin: 'ignore' });
+  const sub = execa(file, argv, { reject: false, buffer: false, stdin: 'ignore', timeout: KERNEL_BUILD_MS });
   sub.stdout?.pipe(ws, { end: false });
   sub.stderr?.pipe(ws, { end: false });
   const timer = setInterval(() => {
     void lastLine(log).then((l) => say(`[${Math.round((Date.now() - t0) / 1000)} s] ${l}`));
-  }, 30_000);
+  }, BUILD_PROGRESS_EVERY_MS);
   try {
     const r = await sub;
+    if (r.timedOut) throw new DeadlineError(`make ${args.join(' ')} (see ${log})`, KERNEL_BUILD_MS);
     if (r.exitCode !== 0) {
       const tail = (await readFile(log, 'utf8')).split('\n').filter((l) => /error|Error/.test(l)).slice(-15).join('\n');
       throw new HarnessError(`make ${args.join(' ')} exited with ${r.exitCode ?? r.signal}; see ${log}:\n${tail}`);

@@ -5,6 +5,7 @@
 import { UsageError } from '../util/errors.js';
 import { fmtLimitSize, loaderLimits } from './limits.js';
 import { FieldIssue, bool, custom, num, numberOrString, oneOf, str, type Parser } from './spec-check.js';
+import { LOAD_DRAIN_DEFAULT_MS } from '../util/timeouts.js';
 
 export const RW_MODES = ['read', 'write', 'randread', 'randwrite', 'randrw'] as const;
 export type RwMode = (typeof RW_MODES)[number];
@@ -133,7 +134,7 @@ const FIELDS: { [K in keyof JobSpec]-?: FieldSpec<NonNullable<JobSpec[K]>> } = {
   maxRetries: { parse: num({ int: true, min: 0 }) },
   progressMs: { parse: duration, default: 250 },
   direct: { parse: bool, default: true },
-  drainTimeoutMs: { parse: duration, default: 60_000 },
+  drainTimeoutMs: { parse: duration, default: LOAD_DRAIN_DEFAULT_MS },
   state: { parse: custom((v): v is Uint8Array => v instanceof Uint8Array, 'expected a Buffer or Uint8Array') },
 };
 
