@@ -9,8 +9,10 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { z } from 'zod';
 import { DeadlineError, HarnessError, UsageError } from '../util/errors.js';
 import { run } from '../util/exec.js';
+import { readJsonFile } from '../util/json-file.js';
 import { applyPatches } from './apply.js';
 import { fetchSeries } from './fetch.js';
 import { projectRoot } from '../util/project-root.js';
@@ -111,10 +113,27 @@ async function lastLine(file: string): Promise<string> {
   }
 }
 
-async function readStamp(file: string): Promise<string | undefined> {
+/** prepared.json (a prepared tree) and stamp.json (an installed kernel), both written by buildDebugKernel. */
+const Prepared = z.object({ hash: z.string() });
+const Stamp = Prepared.extend({
+  kver: z.string(),
+  series: z.string().optional(),
+  patches: z.array(z.string()).optional(),
+  patchset: z.string().optional(),
+  source: z.string().optional(),
+  abi: z.string().optional(),
+  seconds: z.number().optional(),
+});
+export type DebugStamp = z.infer<typeof Stamp>;
+const REBUILD = 'delete it and build the debug kernel again (reset-bench kernel build --debug)';
+
+/** The hash a build recorded in `file`; undefined when there is none, or when it is unreadable (said, then built again). */
+async function stampHash(file: string, say: (m: string) => void): Promise<string | undefined> {
   try {
-    return (JSON.parse(await readFile(file, 'utf8')) as { hash?: string }).hash;
-  } catch {
+    return (await readJsonFile(file, Prepared, REBUILD))?.hash;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    say(`${e.message}: building again`);
     return undefined;
   }
 }
@@ -159,14 +178,14 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
   const applied = patches.map((p) => p.name);
   const patchset = await patchsetHash(patches);
 
-  if (!opts.force && (await readStamp(stampFile)) === hash) {
+  if (!opts.force && (await stampHash(stampFile, say)) === hash) {
     const kver = await currentKver(out);
     if (kver && existsSync(join(out, 'bzImage'))) return { dir: out, kver, rebuilt: false };
   }
 
   // 1. A private tree: hard links to the pristine source, real copies of what the series patches.
   //    Output goes to obj/ (O=), so make never writes into the linked source.
-  const prepared = !opts.force && (await readStamp(preparedFile)) === hash && existsSync(join(obj, '.config'));
+  const prepared = !opts.force && (await stampHash(preparedFile, say)) === hash && existsSync(join(obj, '.config'));
   if (prepared) {
     say(`resuming the build in ${build}`);
   } else {
@@ -224,15 +243,9 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
 /** Where the debug kernel of a series is installed. */
 export const debugKernelDir = (cache: string, series: string): string => join(cache, 'debug-kernel', series);
 
-/** What the last debug build of a series recorded (stamp.json), if there is one. */
-export async function debugStamp(
-  dir: string,
-): Promise<{ kver: string; series?: string; patches?: string[]; patchset?: string; source?: string; abi?: string } | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'stamp.json'), 'utf8')) as { kver: string };
-  } catch {
-    return undefined;
-  }
+/** What the last debug build of a series recorded (stamp.json), if there is one; a corrupt one is a UsageError saying so. */
+export function debugStamp(dir: string): Promise<DebugStamp | undefined> {
+  return readJsonFile(join(dir, 'stamp.json'), Stamp, REBUILD);
 }
 
 async function currentKver(out: string): Promise<string | undefined> {

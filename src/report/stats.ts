@@ -1,6 +1,6 @@
 // Distributions of a metric over --repeat runs, and the stock vs patched comparison.
 import type { Metrics, Results, RunResult, Verdict } from '../scenario/types.js';
-import { nearestRank } from '../util/percentile.js';
+import { median, nearestRank } from '../util/percentile.js';
 
 export interface Distribution {
   /** Number of runs with a value. */
@@ -12,14 +12,6 @@ export interface Distribution {
   /** Nearest-rank 95th percentile: the ceil(0.95 n)-th smallest value. */
   p95: number | null;
   max: number | null;
-}
-
-/** Median: the middle value, or the mean of the two middle values. */
-export function median(sorted: readonly number[]): number | null {
-  const n = sorted.length;
-  if (n === 0) return null;
-  const mid = Math.floor(n / 2);
-  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export function distribution(values: readonly (number | null | undefined)[]): Distribution {
