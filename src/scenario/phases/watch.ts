@@ -8,7 +8,7 @@ import { need } from '../context.js';
 import type { LabAgent } from '../../orchestrate/nvme-lab.js';
 import { ioAfter } from '../loader.js';
 import type { AdminAction, ScenarioSpec } from '../spec.js';
-import { hasController, type Phase } from './phase.js';
+import { controllerPhase, type Phase } from './phase.js';
 import { DELETION_CHECK_MS, GUEST_STATE_POLL_MS, MIN_IO_WAIT_MS } from '../../util/timeouts.js';
 
 
@@ -70,35 +70,29 @@ export async function waitForState(agent: LabAgent, ctrl: string, want: Expectat
   }
 }
 
-export const watch: Phase = {
-  name: 'watch',
-  when: hasController,
-  async run(ctx) {
-    const lab = need(ctx.lab, 'the lab');
-    const ctrl = need(ctx.ctrl, 'the controller');
-    const loader = need(ctx.loader, 'the loader');
-    const deadline = ctx.spec.recovery_deadline_ms;
-    const want = EXPECTATIONS[ctx.spec.expect.controller];
-    const ioAtBack = await loader.completed().catch(() => 0);
-    const backAt = Date.now();
-    // Waiting for "absent" already ends at a deletion.
-    const deletionEnds = want.test !== 'absent' && deletionIsFinal(ctx.spec);
-    const outcome = await waitForState(lab.host.agent, ctrl.device, want, deadline, deletionEnds);
-    let reached = outcome === 'reached';
-    let stalled = false;
-    if (reached && want.io) {
-      const left = Math.max(MIN_IO_WAIT_MS, deadline - (Date.now() - backAt));
-      stalled = !(await ioAfter(loader, ioAtBack, left));
-      reached = !stalled;
-    }
-    ctx.reachedExpected = reached;
-    const state = reached
-      ? want.reached
-      : stalled
-        ? 'live but no I/O completed'
-        : outcome === 'deleted'
-          ? 'deleted, and nothing in the scenario connects again: not waiting out the deadline'
-          : 'not recovered';
-    ctx.say(`controller ${state}; finishing the load`);
-  },
-};
+export const watch: Phase = controllerPhase('watch', async (ctx, { lab, ctrl }) => {
+  const loader = need(ctx.loader, 'the loader');
+  const deadline = ctx.spec.recovery_deadline_ms;
+  const want = EXPECTATIONS[ctx.spec.expect.controller];
+  const ioAtBack = await loader.completed().catch(() => 0);
+  const backAt = Date.now();
+  // Waiting for "absent" already ends at a deletion.
+  const deletionEnds = want.test !== 'absent' && deletionIsFinal(ctx.spec);
+  const outcome = await waitForState(lab.host.agent, ctrl.device, want, deadline, deletionEnds);
+  let reached = outcome === 'reached';
+  let stalled = false;
+  if (reached && want.io) {
+    const left = Math.max(MIN_IO_WAIT_MS, deadline - (Date.now() - backAt));
+    stalled = !(await ioAfter(loader, ioAtBack, left));
+    reached = !stalled;
+  }
+  ctx.reachedExpected = reached;
+  const state = reached
+    ? want.reached
+    : stalled
+      ? 'live but no I/O completed'
+      : outcome === 'deleted'
+        ? 'deleted, and nothing in the scenario connects again: not waiting out the deadline'
+        : 'not recovered';
+  ctx.say(`controller ${state}; finishing the load`);
+});
