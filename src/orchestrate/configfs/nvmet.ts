@@ -80,14 +80,15 @@ class Nvmet {
     this.note('mkdir', path);
     return true;
   }
-  async rmdir(path: string): Promise<void> {
+  /** rmdir or unlink; one already gone is fine. */
+  async remove(op: 'rmdir' | 'unlink', path: string): Promise<void> {
     try {
-      await this.fs.rmdir(path);
+      await this.fs[op](path);
     } catch (e) {
       if (errCode(e) === 'ENOENT') return;
-      throw toConfigfsError(e, { op: 'rmdir', path });
+      throw toConfigfsError(e, { op, path });
     }
-    this.note('rmdir', path);
+    this.note(op, path);
   }
   async link(target: string, path: string): Promise<boolean> {
     if (await this.fs.exists(path)) return false;
@@ -98,15 +99,6 @@ class Nvmet {
     }
     this.note('symlink', path, target);
     return true;
-  }
-  async unlink(path: string): Promise<void> {
-    try {
-      await this.fs.unlink(path);
-    } catch (e) {
-      if (errCode(e) === 'ENOENT') return;
-      throw toConfigfsError(e, { op: 'unlink', path });
-    }
-    this.note('unlink', path);
   }
   async ls(path: string): Promise<string[]> {
     try {
@@ -151,11 +143,11 @@ async function applySubsystem(t: Nvmet, s: NvmetSubsystem): Promise<void> {
   // allow_any_host and allowed_hosts exclude each other: order the changes.
   const current = await t.ls(`${dir}/allowed_hosts`);
   if (s.allowAnyHost) {
-    for (const h of current) await t.unlink(`${dir}/allowed_hosts/${h}`);
+    for (const h of current) await t.remove('unlink', `${dir}/allowed_hosts/${h}`);
     await t.set(`${dir}/attr_allow_any_host`, '1');
   } else {
     await t.set(`${dir}/attr_allow_any_host`, '0');
-    for (const h of current) if (!s.allowedHosts.includes(h)) await t.unlink(`${dir}/allowed_hosts/${h}`);
+    for (const h of current) if (!s.allowedHosts.includes(h)) await t.remove('unlink', `${dir}/allowed_hosts/${h}`);
     for (const h of s.allowedHosts) await t.link(t.p('hosts', h), `${dir}/allowed_hosts/${h}`);
   }
   const want = new Set(s.namespaces.map((n) => String(n.nsid)));
@@ -208,14 +200,14 @@ async function applyPort(t: Nvmet, p: NvmetPort): Promise<void> {
   }
   const linked = await t.ls(`${dir}/subsystems`);
   // The address of an enabled port (one with links) is read-only: unlink, write, relink.
-  if (stale.length && linked.length) for (const s of linked) await t.unlink(`${dir}/subsystems/${s}`);
+  if (stale.length && linked.length) for (const s of linked) await t.remove('unlink', `${dir}/subsystems/${s}`);
   for (const [k, v] of addr) if (stale.includes(k)) await t.write(`${dir}/${k}`, v);
   const nowLinked = stale.length ? [] : linked;
-  for (const s of nowLinked) if (!p.subsystems.includes(s)) await t.unlink(`${dir}/subsystems/${s}`);
+  for (const s of nowLinked) if (!p.subsystems.includes(s)) await t.remove('unlink', `${dir}/subsystems/${s}`);
   for (const s of p.subsystems) await t.link(t.p('subsystems', s), `${dir}/subsystems/${s}`);
 }
 
 async function removeNamespace(t: Nvmet, dir: string): Promise<void> {
   if ((await t.readOpt(`${dir}/enable`)) === '1') await t.write(`${dir}/enable`, '0');
-  await t.rmdir(dir);
+  await t.remove('rmdir', dir);
 }
