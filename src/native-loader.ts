@@ -10,7 +10,7 @@ import { HarnessError } from './util/errors.js';
 
 /**
  * src/native-loader.ts and dist/native-loader.js are both one level below the package root.
- * RESET_BENCH_ADDON names another build of the addon: scripts/sanitize-addon.sh runs the
+ * RESET_BENCH_ADDON names another build of the addon: scripts/sanitize-addon.mjs runs the
  * tests against its ASan + UBSan build that way.
  */
 export const addonPath =

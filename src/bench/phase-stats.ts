@@ -2,6 +2,7 @@
 // runs, against the goals (25 s boot to verdict, target and connect in 3 s, the read-back
 // verify in 3 s). This is the pure part of `reset-bench bench`: what is measured per run,
 // the medians and the table, so it is tested without a VM.
+import { median } from '../util/percentile.js';
 
 /** What one run of a benchmark gives: its phases and what the bench derives from its record. */
 export interface BenchRun {
@@ -48,14 +49,6 @@ export const GOALS: Readonly<Record<string, number>> = {
   verify: 3000,
   'boot-to-verdict': 25_000,
 };
-
-/** The median (the mean of the two middle values for an even count); null for none. */
-export function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 export interface BenchRow {
   name: string;

@@ -7,6 +7,7 @@ import { UsageError } from '../util/errors.js';
 import { bootLab, TOPOLOGIES, type TopologyKind } from '../vm/topology.js';
 import { SHELL_SOCKET, detectAccel } from '../vm/qemu-args.js';
 import { makeContext, defaultRunLogDir } from './context.js';
+import { VM_COMMAND_MS } from '../util/timeouts.js';
 
 export function parseTopology(v: string): TopologyKind {
   if (!(TOPOLOGIES as readonly string[]).includes(v)) {
@@ -41,7 +42,7 @@ export function registerVmCommand(program: Command): void {
       .option('--role <role>', 'in a pair: run in the host or the target VM', 'host')
       .option('--cache-dir <dir>', 'kernel cache (default $RESET_BENCH_CACHE or ~/.cache/reset-bench)')
       .option('--log-dir <dir>', 'where console logs go')
-      .option('--timeout <seconds>', 'deadline for the command', parsePositiveInt('--timeout'), 600);
+      .option('--timeout <seconds>', 'deadline for the command', parsePositiveInt('--timeout'), VM_COMMAND_MS / 1000);
 
   common(vm.command('exec'))
     .description('boot, run CMD in the guest, print its output and exit with its exit code')

@@ -18,10 +18,6 @@ const lazyOps: Record<string, () => Promise<Record<string, Op>>> = {
   timeline: async () => (await import('./ops-timeline.js')).timelineOps,
 };
 
-export function registerLazyOps(prefix: string, loader: () => Promise<Record<string, Op>>): void {
-  lazyOps[prefix] = loader;
-}
-
 function findPort(): string {
   const base = '/sys/class/virtio-ports';
   for (const p of readdirSync(base)) {
@@ -59,14 +55,19 @@ async function resolveOp(name: string): Promise<Op | undefined> {
   return undefined;
 }
 
+/** Answers, then syncs and powers off once the answer is written to the port (not after a guessed pause). */
 function poweroff(): Promise<null> {
-  setTimeout(() => {
-    // sync then power off; busybox is what the initramfs uses too.
-    void import('node:child_process').then(({ spawnSync }) => {
-      spawnSync('/usr/bin/busybox', ['sync']);
-      spawnSync('/usr/bin/busybox', ['poweroff', '-f']);
-    });
-  }, 20);
+  // setImmediate: handle() queues the answer in the microtasks after this resolves.
+  setImmediate(() => {
+    void port
+      .idle()
+      .then(() => import('node:child_process'))
+      .then(({ spawnSync }) => {
+        // busybox is what the initramfs uses too.
+        spawnSync('/usr/bin/busybox', ['sync']);
+        spawnSync('/usr/bin/busybox', ['poweroff', '-f']);
+      });
+  });
   return Promise.resolve(null);
 }
 

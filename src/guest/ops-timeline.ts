@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { UeventMonitor } from '../orchestrate/netlink/index.js';
 import { int, optBool, optInt } from './args.js';
 import type { Op } from './ops.js';
+import { TIMELINE_SAMPLE_MS } from '../util/timeouts.js';
 
 export interface TimelineSample {
   /** Guest CLOCK_MONOTONIC, ns, as a decimal string. */
@@ -68,7 +69,7 @@ export const timelineOps: Record<string, Op> = {
   // async without an await: an Op returns a promise, and a bad argument must reject it.
   // eslint-disable-next-line @typescript-eslint/require-await
   start: async (raw) => {
-    const a = { intervalMs: optInt(raw, 'intervalMs', 5, 1000) ?? 20, uevents: optBool(raw, 'uevents') ?? true };
+    const a = { intervalMs: optInt(raw, 'intervalMs', 5, 1000) ?? TIMELINE_SAMPLE_MS, uevents: optBool(raw, 'uevents') ?? true };
     const s: Sampler = { samples: [], last: new Map(), timer: undefined as unknown as NodeJS.Timeout };
     tick(s);
     s.timer = setInterval(() => tick(s), a.intervalMs);

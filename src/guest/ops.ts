@@ -2,6 +2,7 @@
 // Each takes validated arguments and a deadline in ms.
 import { promises as fsp } from 'node:fs';
 import { oneOf, optInt, optBool, optStr, optStringMap, str, strings } from './args.js';
+import { GUEST_STATE_POLL_MS } from '../util/timeouts.js';
 
 export type Op = (args: Record<string, unknown>, deadlineMs: number) => Promise<unknown>;
 
@@ -73,7 +74,7 @@ async function waitFor(raw: Record<string, unknown>, deadlineMs: number): Promis
     path: path(raw),
     test: oneOf(raw, 'test', TESTS),
     value: optStr(raw, 'value'),
-    intervalMs: optInt(raw, 'intervalMs', 1) ?? 20,
+    intervalMs: optInt(raw, 'intervalMs', 1) ?? GUEST_STATE_POLL_MS,
   };
   const start = Date.now();
   let last: string | undefined;

@@ -5,9 +5,8 @@
 // after a growing pause. A port that takes nothing for `deadlineMs` is a dead channel:
 // the writer reports it through onStuck instead of queueing forever.
 import { write } from 'node:fs';
+import { PORT_EAGAIN_FIRST_PAUSE_MS, PORT_EAGAIN_MAX_PAUSE_MS } from '../util/timeouts.js';
 
-const EAGAIN_FIRST_PAUSE_MS = 1;
-const EAGAIN_MAX_PAUSE_MS = 50;
 
 export class PortWriter {
   private queue: Buffer[] = [];
@@ -45,14 +44,14 @@ export class PortWriter {
     const buf = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue);
     this.queue = [];
     this.armWatchdog();
-    this.writeFrom(buf, 0, EAGAIN_FIRST_PAUSE_MS);
+    this.writeFrom(buf, 0, PORT_EAGAIN_FIRST_PAUSE_MS);
   }
 
   private writeFrom(buf: Buffer, off: number, pauseMs: number): void {
     write(this.fd, buf, off, buf.length - off, null, (err, n) => {
       if (this.stuck) return;
       if (err?.code === 'EAGAIN') {
-        setTimeout(() => this.writeFrom(buf, off, Math.min(pauseMs * 2, EAGAIN_MAX_PAUSE_MS)), pauseMs);
+        setTimeout(() => this.writeFrom(buf, off, Math.min(pauseMs * 2, PORT_EAGAIN_MAX_PAUSE_MS)), pauseMs);
         return;
       }
       if (err) {
@@ -61,7 +60,7 @@ export class PortWriter {
       }
       // Progress: the host is reading; the deadline counts from here again.
       this.armWatchdog();
-      if (off + n < buf.length) this.writeFrom(buf, off + n, EAGAIN_FIRST_PAUSE_MS);
+      if (off + n < buf.length) this.writeFrom(buf, off + n, PORT_EAGAIN_FIRST_PAUSE_MS);
       else {
         clearTimeout(this.watchdog);
         this.flush();

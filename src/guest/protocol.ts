@@ -1,20 +1,12 @@
 // The agent channel: JSON lines over virtio-serial. The host sends requests, the
-// agent answers each once and also sends events (ready, kmsg, ...). Shared by both ends;
-// the agent itself uses only wire.ts (no zod).
+// agent answers each once and also sends events (ready, kmsg, ...). This is the host's
+// end: it validates what the agent sends with zod. The agent itself uses only wire.ts
+// (no zod), whose parseRequest test/unit/protocol.test.ts checks against a zod schema.
 import { z } from 'zod';
-import type { KmsgRecord, Request as WireRequest, WireError as WireErrorShape } from './wire.js';
+import type { KmsgRecord, WireError as WireErrorShape } from './wire.js';
 
-export { LineDecoder, encode, toWireError, parseKmsg, parseRequest } from './wire.js';
+export { LineDecoder, encode } from './wire.js';
 export type { KmsgRecord };
-
-export const Request = z.object({
-  id: z.number().int().nonnegative(),
-  op: z.string().min(1),
-  args: z.record(z.string(), z.unknown()).default({}),
-  /** How long the agent may take, in ms; it answers ETIMEDOUT after that. */
-  deadlineMs: z.number().int().positive().max(3_600_000),
-});
-export type Request = WireRequest;
 
 export const WireError = z.object({
   message: z.string(),

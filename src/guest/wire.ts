@@ -2,6 +2,7 @@
 // say "ready" and answer (loading zod costs seconds in a TCG guest). protocol.ts adds
 // the zod schemas the host side validates with and re-exports all of this.
 import { inspect } from 'node:util';
+import { AGENT_DEADLINE_MAX_MS } from '../util/timeouts.js';
 
 /** One request from the host: the agent answers it once. */
 export interface Request {
@@ -30,8 +31,8 @@ export function parseRequest(v: unknown): Request {
   if (typeof r.op !== 'string' || r.op.length === 0) throw new TypeError('request op: expected a non-empty string');
   const args = r.args === undefined ? {} : r.args;
   if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new TypeError('request args: expected an object');
-  if (!isInt(r.deadlineMs) || r.deadlineMs <= 0 || r.deadlineMs > 3_600_000)
-    throw new TypeError('request deadlineMs: expected an integer from 1 to 3600000');
+  if (!isInt(r.deadlineMs) || r.deadlineMs <= 0 || r.deadlineMs > AGENT_DEADLINE_MAX_MS)
+    throw new TypeError(`request deadlineMs: expected an integer from 1 to ${AGENT_DEADLINE_MAX_MS}`);
   return { id: r.id, op: r.op, args: args as Record<string, unknown>, deadlineMs: r.deadlineMs };
 }
 

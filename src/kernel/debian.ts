@@ -16,6 +16,7 @@ import { bzImagePayload, decompressor } from './bzimage.js';
 import { kernelLayout, type KernelLayout } from './cache.js';
 import { withLock } from './lock.js';
 import type { Pin } from './pins.js';
+import { APT_DOWNLOAD_MS, SOURCE_UNPACK_MS } from '../util/timeouts.js';
 
 export const Manifest = z.object({
   meta: z.string(),
@@ -226,7 +227,7 @@ async function download(layout: KernelLayout, packages: Manifest['packages'], sa
     if (existsSync(dest) && (await sha256File(dest)) === p.sha256) continue;
     say(`[${i + 1}/${packages.length}] downloading ${p.name}=${p.version}`);
     await rm(join(partial, p.file), { force: true });
-    await run('apt-get', ['download', `${p.name}=${p.version}`], { cwd: partial, timeoutMs: 900_000 });
+    await run('apt-get', ['download', `${p.name}=${p.version}`], { cwd: partial, timeoutMs: APT_DOWNLOAD_MS });
     const sum = await sha256File(join(partial, p.file));
     if (sum !== p.sha256) throw new HarnessError(`${p.file}: SHA256 ${sum} does not match the archive's ${p.sha256}`);
     await rename(join(partial, p.file), dest);
@@ -256,7 +257,7 @@ async function extractSource(layout: KernelLayout, series: string, say: (m: stri
   await mkdir(parent, { recursive: true });
   say(`unpacking linux-source-${series}.tar.xz`);
   const tarball = join(layout.root, 'usr', 'src', `linux-source-${series}.tar.xz`);
-  await run('tar', ['-xf', tarball, '-C', parent], { timeoutMs: 900_000 });
+  await run('tar', ['-xf', tarball, '-C', parent], { timeoutMs: SOURCE_UNPACK_MS });
   await writeFile(marker, 'ok\n');
 }
 

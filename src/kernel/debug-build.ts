@@ -9,12 +9,15 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { HarnessError, UsageError } from '../util/errors.js';
+import { z } from 'zod';
+import { DeadlineError, HarnessError, UsageError } from '../util/errors.js';
 import { run } from '../util/exec.js';
+import { readJsonFile } from '../util/json-file.js';
 import { applyPatches } from './apply.js';
 import { fetchSeries } from './fetch.js';
 import { projectRoot } from '../util/project-root.js';
 import { patchedFiles, patchsetHash, seriesPatches, type SeriesPatch } from './series.js';
+import { BUILD_PROGRESS_EVERY_MS, KCONFIG_MERGE_MS, KERNEL_BUILD_MS, KERNEL_TREE_COPY_MS } from '../util/timeouts.js';
 
 /** Bump when the recipe below changes in a way that needs a fresh build. */
 const RECIPE = 'debug-build/1';
@@ -110,10 +113,27 @@ async function lastLine(file: string): Promise<string> {
   }
 }
 
-async function readStamp(file: string): Promise<string | undefined> {
+/** prepared.json (a prepared tree) and stamp.json (an installed kernel), both written by buildDebugKernel. */
+const Prepared = z.object({ hash: z.string() });
+const Stamp = Prepared.extend({
+  kver: z.string(),
+  series: z.string().optional(),
+  patches: z.array(z.string()).optional(),
+  patchset: z.string().optional(),
+  source: z.string().optional(),
+  abi: z.string().optional(),
+  seconds: z.number().optional(),
+});
+export type DebugStamp = z.infer<typeof Stamp>;
+const REBUILD = 'delete it and build the debug kernel again (reset-bench kernel build --debug)';
+
+/** The hash a build recorded in `file`; undefined when there is none, or when it is unreadable (said, then built again). */
+async function stampHash(file: string, say: (m: string) => void): Promise<string | undefined> {
   try {
-    return (JSON.parse(await readFile(file, 'utf8')) as { hash?: string }).hash;
-  } catch {
+    return (await readJsonFile(file, Prepared, REBUILD))?.hash;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    say(`${e.message}: building again`);
     return undefined;
   }
 }
@@ -158,14 +178,14 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
   const applied = patches.map((p) => p.name);
   const patchset = await patchsetHash(patches);
 
-  if (!opts.force && (await readStamp(stampFile)) === hash) {
+  if (!opts.force && (await stampHash(stampFile, say)) === hash) {
     const kver = await currentKver(out);
     if (kver && existsSync(join(out, 'bzImage'))) return { dir: out, kver, rebuilt: false };
   }
 
   // 1. A private tree: hard links to the pristine source, real copies of what the series patches.
   //    Output goes to obj/ (O=), so make never writes into the linked source.
-  const prepared = !opts.force && (await readStamp(preparedFile)) === hash && existsSync(join(obj, '.config'));
+  const prepared = !opts.force && (await stampHash(preparedFile, say)) === hash && existsSync(join(obj, '.config'));
   if (prepared) {
     say(`resuming the build in ${build}`);
   } else {
@@ -175,7 +195,7 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
     say(`preparing ${src} from ${pristine}${existsSync(obj) && !opts.force ? ' (keeping obj/ for an incremental build)' : ''}`);
     await rm(opts.force ? build : src, { recursive: true, force: true });
     await mkdir(build, { recursive: true });
-    await run('cp', ['-al', pristine, src], { timeoutMs: 600_000 });
+    await run('cp', ['-al', pristine, src], { timeoutMs: KERNEL_TREE_COPY_MS });
     const texts = await Promise.all(patches.map((p) => readFile(p.path, 'utf8')));
     for (const f of new Set(texts.flatMap(patchedFiles))) {
       const target = join(src, f);
@@ -186,7 +206,7 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
     await applyPatches({ tree: src, patches, source: `linux-source ${fetched.manifest.version}`, seriesLabel: `kernel-patches/${series}`, say });
     say(`configuring: allnoconfig + ${FRAGMENTS.join(' + ')}`);
     await mkdir(obj, { recursive: true });
-    await run('scripts/kconfig/merge_config.sh', ['-n', '-O', obj, ...fragments.map((f) => f.path)], { cwd: src, timeoutMs: 300_000 });
+    await run('scripts/kconfig/merge_config.sh', ['-n', '-O', obj, ...fragments.map((f) => f.path)], { cwd: src, timeoutMs: KCONFIG_MERGE_MS });
     const dotConfig = await readFile(join(obj, '.config'), 'utf8');
     const requested = new Map<string, { name: string; value: string }>();
     for (const f of fragments) for (const e of parseFragment(f.text)) requested.set(e.name, e);
@@ -223,15 +243,9 @@ export async function buildDebugKernel(opts: DebugBuildOptions): Promise<{ dir: 
 /** Where the debug kernel of a series is installed. */
 export const debugKernelDir = (cache: string, series: string): string => join(cache, 'debug-kernel', series);
 
-/** What the last debug build of a series recorded (stamp.json), if there is one. */
-export async function debugStamp(
-  dir: string,
-): Promise<{ kver: string; series?: string; patches?: string[]; patchset?: string; source?: string; abi?: string } | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'stamp.json'), 'utf8')) as { kver: string };
-  } catch {
-    return undefined;
-  }
+/** What the last debug build of a series recorded (stamp.json), if there is one; a corrupt one is a UsageError saying so. */
+export function debugStamp(dir: string): Promise<DebugStamp | undefined> {
+  return readJsonFile(join(dir, 'stamp.json'), Stamp, REBUILD);
 }
 
 async function currentKver(out: string): Promise<string | undefined> {
@@ -251,14 +265,15 @@ async function makeLogged(
   await mkdir(dirname(log), { recursive: true });
   const ws = createWriteStream(log, { flags: 'a' });
   const [file, argv] = niceLevel > 0 ? ['nice', ['-n', String(niceLevel), 'make', ...args]] : ['make', args];
-  const sub = execa(file, argv, { reject: false, buffer: false, stdin: 'ignore' });
+  const sub = execa(file, argv, { reject: false, buffer: false, stdin: 'ignore', timeout: KERNEL_BUILD_MS });
   sub.stdout?.pipe(ws, { end: false });
   sub.stderr?.pipe(ws, { end: false });
   const timer = setInterval(() => {
     void lastLine(log).then((l) => say(`[${Math.round((Date.now() - t0) / 1000)} s] ${l}`));
-  }, 30_000);
+  }, BUILD_PROGRESS_EVERY_MS);
   try {
     const r = await sub;
+    if (r.timedOut) throw new DeadlineError(`make ${args.join(' ')} (see ${log})`, KERNEL_BUILD_MS);
     if (r.exitCode !== 0) {
       const tail = (await readFile(log, 'utf8')).split('\n').filter((l) => /error|Error/.test(l)).slice(-15).join('\n');
       throw new HarnessError(`make ${args.join(' ')} exited with ${r.exitCode ?? r.signal}; see ${log}:\n${tail}`);

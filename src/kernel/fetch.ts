@@ -1,7 +1,7 @@
 // The one entry to a series' kernel: read kernel-pins.json, pick the series (the file's
 // default when none is given) and fetch its pinned packages into the cache.
 import type { Logger } from '../util/logger.js';
-import { fetchKernel, findFetched, type Fetched } from './debian.js';
+import { fetchKernel, type Fetched } from './debian.js';
 import { pickSeries, pinsFile, readPins } from './pins.js';
 import { projectRoot } from '../util/project-root.js';
 
@@ -19,13 +19,6 @@ export async function fetchSeries(opts: SeriesKernelOptions): Promise<Fetched> {
   const pins = await readPins(pinsFile(projectRoot(), opts.pins));
   const { series, pin } = pickSeries(pins, opts.series);
   return fetchKernel({ cache: opts.cache, series, pin, log: opts.log, progress: opts.progress });
-}
-
-/** The pinned kernel of a series if the cache has it complete (no network, no apt). */
-export async function cachedSeries(opts: { cache: string; series?: string; pins?: string }): Promise<Fetched | undefined> {
-  const pins = await readPins(pinsFile(projectRoot(), opts.pins));
-  const { series, pin } = pickSeries(pins, opts.series);
-  return findFetched(opts.cache, series, pin);
 }
 
 /** The default series the pins file names. */

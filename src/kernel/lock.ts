@@ -5,6 +5,8 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeadlineError } from '../util/errors.js';
+import { sleep } from '../util/deadline.js';
+import { CACHE_LOCK_MS, CACHE_LOCK_POLL_MS } from '../util/timeouts.js';
 
 const alive = (pid: number): boolean => {
   try {
@@ -39,7 +41,7 @@ export async function withLock<T>(
   opts: { deadlineMs?: number; say?: (m: string) => void } = {},
 ): Promise<T> {
   const dir = `${path}.lock`;
-  const deadlineMs = opts.deadlineMs ?? 3_600_000;
+  const deadlineMs = opts.deadlineMs ?? CACHE_LOCK_MS;
   const end = Date.now() + deadlineMs;
   let said = false;
   for (;;) {
@@ -48,7 +50,7 @@ export async function withLock<T>(
     if (!said) opts.say?.(`waiting for ${what}: process ${holder} is building it`);
     said = true;
     if (Date.now() > end) throw new DeadlineError(`${what} (locked by process ${holder}, ${dir})`, deadlineMs);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(CACHE_LOCK_POLL_MS);
   }
   try {
     return await fn();

@@ -15,6 +15,7 @@ import { withLock } from './lock.js';
 import { depmod, ensureVariantTree } from './modtree.js';
 import { patchedFiles, patchsetHash, seriesPatches, type SeriesPatch } from './series.js';
 import type { Fetched } from './debian.js';
+import { MODULE_BUILD_MS } from '../util/timeouts.js';
 
 export type Variant = 'stock' | 'patched';
 export const VARIANTS: readonly Variant[] = ['stock', 'patched'];
@@ -180,7 +181,7 @@ async function buildDir(dir: string, modules: string[], headers: string, updates
   await writeFile(join(dir, 'Kbuild'), kbuildFor(await readFile(join(dir, 'Makefile'), 'utf8'), modules));
   say(`building ${names} (${variant})`);
   try {
-    await run('make', ['-C', headers, `M=${dir}`, '-j2', 'modules'], { timeoutMs: 900_000 });
+    await run('make', ['-C', headers, `M=${dir}`, '-j2', 'modules'], { timeoutMs: MODULE_BUILD_MS });
   } catch (err) {
     throw new HarnessError(`building ${names} for ${variant} failed: ${errorMessage(err)}`, { cause: err });
   }

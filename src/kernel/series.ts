@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { UsageError } from '../util/errors.js';
 
 export interface SeriesEntry {
@@ -62,9 +62,6 @@ export async function seriesPatches(dir: string): Promise<SeriesPatch[]> {
   }
   return out;
 }
-
-/** The series' name: its directory's (kernel-patches/6.12 -> "6.12"). */
-export const seriesName = (dir: string): string => basename(dir);
 
 /**
  * KCIDB's patchset_hash of the applied patches: the sha256 of each patch, in order, as

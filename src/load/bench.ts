@@ -2,8 +2,11 @@
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { z } from 'zod';
 import { HarnessError } from '../util/errors.js';
+import { describeIssues } from '../util/zod-issues.js';
 import { runLoad } from './run.js';
+import { median } from '../util/percentile.js';
 
 const pexec = promisify(execFile);
 
@@ -55,11 +58,25 @@ export interface BenchResult {
 }
 
 const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
-const median = (a: number[]): number => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length === 0 ? 0 : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+
+/** The part of fio's --output-format=json the bench reads: the first job's counts and CPU. */
+const FioSide = z.object({ iops: z.number(), total_ios: z.number() });
+const FioOutput = z.object({
+  jobs: z.array(z.object({ read: FioSide, write: FioSide, error: z.number(), usr_cpu: z.number(), sys_cpu: z.number(), job_runtime: z.number() })).min(1),
+});
+
+/** fio's JSON (after any warning lines it printed first); HarnessError saying what is missing. */
+function parseFio(stdout: string): z.infer<typeof FioOutput>['jobs'][number] {
+  let data: unknown;
+  try {
+    data = JSON.parse(stdout.slice(stdout.indexOf('{')));
+  } catch (e) {
+    throw new HarnessError(`fio printed no JSON (${(e as Error).message}): ${stdout.slice(0, 200)}`);
+  }
+  const r = FioOutput.safeParse(data);
+  if (!r.success) throw new HarnessError(`fio's JSON is not what the bench reads: ${describeIssues(r.error)}`);
+  return r.data.jobs[0]!;
+}
 
 /** Runs fio once and returns its IOPS for the direction of rw. */
 export async function fioIops(o: {
@@ -95,17 +112,7 @@ export async function fioIops(o: {
   } catch (e) {
     throw new HarnessError(`fio failed: ${(e as Error).message}`, { cause: e });
   }
-  const j = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
-    jobs: {
-      read: { iops: number; total_ios: number };
-      write: { iops: number; total_ios: number };
-      error: number;
-      usr_cpu: number;
-      sys_cpu: number;
-      job_runtime: number;
-    }[];
-  };
-  const job = j.jobs[0]!;
+  const job = parseFio(stdout);
   if (job.error) throw new HarnessError(`fio job error ${job.error}`);
   const ios = job.read.total_ios + job.write.total_ios;
   const cpuUs = ((job.usr_cpu + job.sys_cpu) / 100) * job.job_runtime * 1000;
@@ -179,7 +186,7 @@ export async function runLoaderBench(o: BenchOptions): Promise<BenchResult> {
       iodepth,
       fioIops: f,
       loaderIops: l,
-      ratio: median(pairs),
+      ratio: median(pairs) ?? 0,
       meanRatio: f > 0 ? l / f : 0,
       fioRuns,
       loaderRuns,

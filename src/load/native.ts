@@ -122,33 +122,14 @@ export interface NativeJobHandle {
   /** End the I/O phase now as if the runtime were up; the final verify pass still runs. */
   finish(): void;
 }
+/** The engine's part of the addon that a run uses (its test hooks: test/helpers/uring-scratch.ts). */
 export interface UringBinding {
-  uringProbe(): number;
   uringStartJob(spec: Record<string, unknown>, onProgress?: (p: Progress) => void): NativeJobHandle;
-  /** test hooks of the block format (test/unit/load-verify.test.ts) */
-  uringXxh64(buf: Uint8Array, seed?: number | bigint): string;
-  uringFormatBlock(bs: number, seed: number, offset: number, gen: number): Buffer;
   /** the limits table (src/native/limits.h); read it through src/load/limits.ts */
   limits: unknown;
 }
 
 /** The engine part of the addon; HarnessError saying how to build it. */
 export function loadBinding(): UringBinding {
-  return addonPart<UringBinding>('io_uring engine', ['uringProbe', 'uringStartJob', 'uringXxh64', 'uringFormatBlock']);
-}
-
-/**
- * Whether io_uring can be used here: { ok: true } or { ok: false, reason } (addon missing,
- * or io_uring_queue_init failed, e.g. seccomp or io_uring_disabled).
- */
-export function uringAvailable(): { ok: true } | { ok: false; reason: string } {
-  let b: UringBinding;
-  try {
-    b = loadBinding();
-  } catch (e) {
-    return { ok: false, reason: (e as Error).message };
-  }
-  const r = b.uringProbe();
-  if (r < 0) return { ok: false, reason: `io_uring unavailable: io_uring_queue_init returned ${r}` };
-  return { ok: true };
+  return addonPart<UringBinding>('io_uring engine', ['uringStartJob']);
 }

@@ -5,6 +5,7 @@
 import { UsageError } from '../util/errors.js';
 import { fmtLimitSize, loaderLimits } from './limits.js';
 import { FieldIssue, bool, custom, num, numberOrString, oneOf, str, type Parser } from './spec-check.js';
+import { LOAD_DRAIN_DEFAULT_MS } from '../util/timeouts.js';
 
 export const RW_MODES = ['read', 'write', 'randread', 'randwrite', 'randrw'] as const;
 export type RwMode = (typeof RW_MODES)[number];
@@ -26,16 +27,21 @@ const SIZE_UNITS: Record<string, number> = {
   tib: 1024 ** 4,
 };
 
+/** "<number><unit>" with a unit of `units` (any case, '' for none): the number times the unit. Throws naming the examples. */
+function withUnit(v: string, units: Readonly<Record<string, number>>, what: string, examples: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v);
+  const unit = m ? units[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new Error(`not a ${what}: '${v}' (use e.g. ${examples})`);
+  return Number(m[1]) * unit;
+}
+
 /** Parses a size like fio does: 4096, "4k", "64M", "1g" (binary units). Throws on junk. */
 export function parseSize(v: string | number): number {
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0) throw new Error(`not a non-negative integer: ${v}`);
     return v;
   }
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v);
-  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new Error(`not a size: '${v}' (use e.g. 4096, 4k, 64m, 1g)`);
-  const n = Number(m[1]) * unit;
+  const n = withUnit(v, SIZE_UNITS, 'size', '4096, 4k, 64m, 1g');
   if (!Number.isSafeInteger(n)) throw new Error(`not a whole number of bytes: '${v}'`);
   return n;
 }
@@ -48,10 +54,7 @@ export function parseDurationMs(v: string | number): number {
     if (!Number.isFinite(v) || v < 0) throw new Error(`not a non-negative duration: ${v}`);
     return v;
   }
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v);
-  const unit = m ? DURATION_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new Error(`not a duration: '${v}' (use e.g. 500ms, 10s, 2m)`);
-  return Number(m[1]) * unit;
+  return withUnit(v, DURATION_UNITS, 'duration', '500ms, 10s, 2m');
 }
 
 const size = numberOrString(parseSize);
@@ -133,7 +136,7 @@ const FIELDS: { [K in keyof JobSpec]-?: FieldSpec<NonNullable<JobSpec[K]>> } = {
   maxRetries: { parse: num({ int: true, min: 0 }) },
   progressMs: { parse: duration, default: 250 },
   direct: { parse: bool, default: true },
-  drainTimeoutMs: { parse: duration, default: 60_000 },
+  drainTimeoutMs: { parse: duration, default: LOAD_DRAIN_DEFAULT_MS },
   state: { parse: custom((v): v is Uint8Array => v instanceof Uint8Array, 'expected a Buffer or Uint8Array') },
 };
 

@@ -2,46 +2,40 @@
 import type { RawLat } from './native.js';
 import type { LoadResult, OpSummary } from './run.js';
 
+/** n divided by `base` while it is that large and a larger unit is left: the value and its unit. */
+function scale(n: number, base: number, units: readonly string[]): { v: number; unit: string } {
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= base && u < units.length - 1) {
+    v /= base;
+    u++;
+  }
+  return { v, unit: units[u]! };
+}
+
+/** Three significant digits, as fio prints them; `trim` drops trailing zeros (1.50 -> 1.5). */
+const sig3 = (v: number, trim: boolean): string =>
+  v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : trim ? v.toFixed(2).replace(/\.?0+$/, '') : v.toFixed(2);
+
 /** fio's num2str style: 3 significant digits with k/M/G, integers below 10000. */
 export function fmtCount(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   if (Math.abs(n) < 10000) return String(Math.round(n));
-  const units = ['k', 'M', 'G', 'T'];
-  let v = n;
-  let u = -1;
-  while (Math.abs(v) >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  const s = v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
-  return `${s}${units[u]}`;
+  const { v, unit } = scale(n, 1000, ['', 'k', 'M', 'G', 'T']);
+  return `${sig3(v, false)}${unit}`;
+}
+
+/** Bytes with `base` 1024 or 1000 and its units: whole bytes, else 3 significant digits. */
+function fmtBytesIn(n: number, base: number, units: readonly string[]): string {
+  const { v, unit } = scale(n, base, units);
+  return unit === 'B' ? `${Math.round(v)}B` : `${sig3(v, true)}${unit}`;
 }
 
 /** Binary bytes, fio style: "366MiB", "4096B", "1.5GiB". */
-export function fmtBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  if (u === 0) return `${Math.round(v)}B`;
-  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2).replace(/\.?0+$/, '')}${units[u]}`;
-}
+export const fmtBytes = (n: number): string => fmtBytesIn(n, 1024, ['B', 'KiB', 'MiB', 'GiB', 'TiB']);
 
 /** Decimal bytes: "384MB". */
-export function fmtBytesDec(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  if (u === 0) return `${Math.round(v)}B`;
-  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2).replace(/\.?0+$/, '')}${units[u]}`;
-}
+export const fmtBytesDec = (n: number): string => fmtBytesIn(n, 1000, ['B', 'kB', 'MB', 'GB', 'TB']);
 
 /** Picks the latency unit by the magnitude of a typical (median) latency. */
 export function latUnit(typicalNs: number): { name: 'nsec' | 'usec' | 'msec'; div: number } {

@@ -45,34 +45,19 @@ export function decodeStateHeader(buf: Uint8Array): StateInfo {
 /** Checks every record as the engine does: acked <= issued <= the last generation. */
 export function checkStateRecords(buf: Uint8Array): void {
   const info = decodeStateHeader(buf);
-  const L = loaderLimits();
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const max = loaderLimits().generationMax;
   for (let i = 0; i < info.nblocks; i++) {
-    const o = L.stateHeaderBytes + i * L.stateRecordBytes;
-    const acked = v.getUint32(o, true);
-    const issued = v.getUint32(o + 4, true);
-    if (acked > issued || issued > L.generationMax) throw corrupt(`record of block ${i} (acked ${acked}, issued ${issued})`);
+    const { acked, issued } = blockRecord(buf, i);
+    if (acked > issued || issued > max) throw corrupt(`record of block ${i} (acked ${acked}, issued ${issued})`);
   }
 }
 
 /** The record of block i: last acknowledged and last issued generation (0: none). */
 export function blockRecord(buf: Uint8Array, i: number): { acked: number; issued: number } {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const o = loaderLimits().stateHeaderBytes + i * loaderLimits().stateRecordBytes;
+  const { stateHeaderBytes, stateRecordBytes } = loaderLimits();
+  const o = stateHeaderBytes + i * stateRecordBytes;
   return { acked: v.getUint32(o, true), issued: v.getUint32(o + 4, true) };
-}
-
-/** Counts blocks with an acknowledged write, and blocks whose last write was not acknowledged. */
-export function stateCounts(buf: Uint8Array): { written: number; unacked: number } {
-  const info = decodeStateHeader(buf);
-  let written = 0,
-    unacked = 0;
-  for (let i = 0; i < info.nblocks; i++) {
-    const r = blockRecord(buf, i);
-    if (r.acked) written++;
-    if (r.issued > r.acked) unacked++;
-  }
-  return { written, unacked };
 }
 
 export async function saveState(path: string, state: Uint8Array): Promise<void> {

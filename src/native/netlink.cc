@@ -10,7 +10,6 @@
 //       NETLINK_EXT_ACK on (best effort), bind(nl_groups = groups). With netnsPath
 //       (e.g. /run/netns/NAME) the socket is created in that network namespace; the
 //       calling thread returns to its own namespace before nlOpen returns.
-//   nlAddMembership(fd, group)    NETLINK_ADD_MEMBERSHIP
 //   nlSend(fd, buffer) -> bytes   sendto the kernel (nl_pid 0)
 //   nlRecvAsync(fd, timeoutMs, max = 256) -> Promise<Buffer[]>
 //       on a worker thread: waits up to timeoutMs (poll) for the first datagram, then
@@ -216,17 +215,6 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   return r;
 }
 
-Napi::Value AddMembership(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
-    return ThrowType(env, "nlAddMembership(fd, group)");
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  int group = info[1].As<Napi::Number>().Int32Value();
-  if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
-    return ThrowErrno(env, "setsockopt(NETLINK_ADD_MEMBERSHIP, " + std::to_string(group) + ")", errno);
-  return env.Undefined();
-}
-
 Napi::Value Send(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer())
@@ -305,7 +293,6 @@ Napi::Value Close(const Napi::CallbackInfo &info) {
 
 void InitNetlink(Napi::Env env, Napi::Object exports) {
   exports.Set("nlOpen", Napi::Function::New(env, Guarded<Open>));
-  exports.Set("nlAddMembership", Napi::Function::New(env, Guarded<AddMembership>));
   exports.Set("nlSend", Napi::Function::New(env, Guarded<Send>));
   exports.Set("nlRecvAsync", Napi::Function::New(env, Guarded<RecvAsync>));
   exports.Set("nlClose", Napi::Function::New(env, Guarded<Close>));

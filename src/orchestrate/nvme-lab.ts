@@ -4,7 +4,7 @@
 // VM only its agent (LabAgent), so the scenario runner's tests drive it with a fake lab.
 import type { AgentClient } from '../vm/agent-client.js';
 import { pollUntil } from '../util/deadline.js';
-import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, NAMESPACE_NODE_MS, NAMESPACE_SYSFS_MS } from '../util/timeouts.js';
+import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, NAMESPACE_NODE_MS, NAMESPACE_NODE_POLL_MS, NAMESPACE_SYSFS_MS } from '../util/timeouts.js';
 import { createRxe } from './rxe.js';
 import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
 
@@ -122,7 +122,7 @@ export async function findNamespace(lab: NvmeLab, device: string, options: strin
   // create a plain file in its place. Wait until it is a block device.
   await pollUntil(async () => ((await h.exec(['test', '-b', `/dev/${ns}`])).exitCode === 0 ? true : undefined), {
     deadlineMs: NAMESPACE_NODE_MS,
-    intervalMs: 100,
+    intervalMs: NAMESPACE_NODE_POLL_MS,
     what: `/dev/${ns} to appear as a block device`,
   });
   return { device, namespace: `/dev/${ns}`, options };

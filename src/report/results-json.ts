@@ -1,7 +1,7 @@
 // results.json (CONTRACT, docs/architecture.md): write it (version 2: the I/O series as
 // columns, compact text) with a stable key order, read it back (version 2, or version 1
 // with the series as points) with validation that names the bad field, and merge shards.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { RESULTS_VERSION, Results, ResultsFileV1, ResultsFileV2, RunRecordV2, type RunResult, type TimelineEvent } from '../scenario/types.js';
@@ -42,11 +42,6 @@ export function toResultsFile(results: Results): ResultsFileV2 {
 /** results.json text (version 2), newline-terminated. */
 export function resultsToJson(results: Results): string {
   return compactJson(toResultsFile(results));
-}
-
-export async function writeResultsJson(file: string, results: Results): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, resultsToJson(results));
 }
 
 function check<T>(schema: z.ZodType<T>, data: unknown, source: string): T {

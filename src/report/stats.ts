@@ -1,6 +1,6 @@
 // Distributions of a metric over --repeat runs, and the stock vs patched comparison.
 import type { Metrics, Results, RunResult, Verdict } from '../scenario/types.js';
-import { nearestRank } from '../util/percentile.js';
+import { median, nearestRank } from '../util/percentile.js';
 
 export interface Distribution {
   /** Number of runs with a value. */
@@ -12,14 +12,6 @@ export interface Distribution {
   /** Nearest-rank 95th percentile: the ceil(0.95 n)-th smallest value. */
   p95: number | null;
   max: number | null;
-}
-
-/** Median: the middle value, or the mean of the two middle values. */
-export function median(sorted: readonly number[]): number | null {
-  const n = sorted.length;
-  if (n === 0) return null;
-  const mid = Math.floor(n / 2);
-  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export function distribution(values: readonly (number | null | undefined)[]): Distribution {
@@ -36,8 +28,6 @@ export function distribution(values: readonly (number | null | undefined)[]): Di
 
 export type MetricName = keyof Metrics;
 export const METRIC_NAMES: readonly MetricName[] = ['outage_ms', 'recovery_ms', 'ctrl_live_ms', 'io_errors', 'verify_errors', 'lost_writes', 'splats'];
-export const TIME_METRICS = ['outage_ms', 'recovery_ms', 'ctrl_live_ms'] as const;
-export type TimeMetric = (typeof TIME_METRICS)[number];
 export const VERDICTS: readonly Verdict[] = ['PASS', 'FAIL', 'ERROR', 'SKIP'];
 
 export function metricDistribution(runs: readonly RunResult[], metric: MetricName): Distribution {

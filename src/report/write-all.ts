@@ -9,7 +9,9 @@ import { checkOrigin, kcidbToJson } from './kcidb.js';
 import { parseResults, RESULTS_FILE, resultsToJson } from './results-json.js';
 import { toTap } from './tap.js';
 
+/** What writeReport writes into a results directory, in this order. */
 export const REPORT_FILES = [RESULTS_FILE, 'results.tap', 'junit.xml', 'kcidb.json', 'report.html'] as const;
+type ReportFile = (typeof REPORT_FILES)[number];
 
 export interface WriteReportOptions {
   /** Leave results.json as it is (the `report` command rebuilds only what derives from it). */
@@ -32,18 +34,18 @@ export async function writeReport(dir: string, given: Results, opts: WriteReport
   const json = resultsToJson(given);
   const results = parseResults(json);
   await mkdir(dir, { recursive: true });
-  const outputs: [string, () => string][] = [
-    [RESULTS_FILE, () => json],
-    ['results.tap', () => toTap(results)],
-    ['junit.xml', () => toJunit(results)],
-    ['kcidb.json', () => kcidbToJson(results, { origin: opts.kcidbOrigin })],
-    ['report.html', () => renderHtml(results)],
-  ];
+  const render: Record<ReportFile, () => string> = {
+    [RESULTS_FILE]: () => json,
+    'results.tap': () => toTap(results),
+    'junit.xml': () => toJunit(results),
+    'kcidb.json': () => kcidbToJson(results, { origin: opts.kcidbOrigin }),
+    'report.html': () => renderHtml(results),
+  };
   const files: string[] = [];
-  for (const [name, render] of outputs) {
+  for (const name of REPORT_FILES) {
     if (opts.skipResultsJson && name === RESULTS_FILE) continue;
     const file = path.join(dir, name);
-    await writeAtomic(file, render());
+    await writeAtomic(file, render[name]());
     files.push(file);
   }
   return { files };

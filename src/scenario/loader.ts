@@ -10,7 +10,7 @@ import type { LoadResult } from '../load/run.js';
 import type { LabAgent } from '../orchestrate/nvme-lab.js';
 import { sleep } from '../util/deadline.js';
 import { HarnessError } from '../util/errors.js';
-import { LOADER_EXEC_SLACK_MS } from '../util/timeouts.js';
+import { LOADER_BACKSTOP_EXTRA_MS, LOADER_BACKSTOP_FACTOR, LOADER_DRAIN_MS, LOADER_EXEC_SLACK_MS, LOADER_PROGRESS_POLL_MS, RESET_STEPS_ESTIMATE_MS } from '../util/timeouts.js';
 import type { LoaderRun } from './context.js';
 import type { ScenarioSpec } from './spec.js';
 
@@ -23,7 +23,7 @@ export function loaderArgv(project: string, spec: ScenarioSpec, dev: string, run
   const l = spec.load;
   const job = jobDocument({
     filename: dev, rw: l.rw, bs: l.bs, iodepth: l.iodepth, size: l.size, runtimeMs, verify: true,
-    intervalMs: 10, gapThresholdMs: 50, retryBackoffMs: 100, drainTimeoutMs: 20_000,
+    intervalMs: 10, gapThresholdMs: 50, retryBackoffMs: 100, drainTimeoutMs: LOADER_DRAIN_MS,
     ...(l.rate_iops ? { rateIops: l.rate_iops } : {}),
   });
   return [
@@ -32,14 +32,11 @@ export function loaderArgv(project: string, spec: ScenarioSpec, dev: string, run
   ];
 }
 
-/**
- * The loader's own runtime: the runner ends it with a signal, so this is only a
- * backstop, and a slow (debug) kernel stretches every step, so leave it plenty.
- */
+/** The loader's own runtime: a backstop (see LOADER_BACKSTOP_FACTOR), the runner ends it. */
 export function loaderRuntimeMs(spec: ScenarioSpec): number {
-  const perReset = spec.down_ms + 3000;
+  const perReset = spec.down_ms + RESET_STEPS_ESTIMATE_MS;
   const planned = spec.pre_ms + (spec.during === 'io' ? spec.resets * perReset + spec.recovery_deadline_ms : 0) + spec.post_ms;
-  return planned * 4 + 60_000;
+  return planned * LOADER_BACKSTOP_FACTOR + LOADER_BACKSTOP_EXTRA_MS;
 }
 
 /** Starts the loader on `dev`; it runs until stopLoader() (or its runtime runs out). */
@@ -58,9 +55,6 @@ export function startLoader(agent: LabAgent, project: string, spec: ScenarioSpec
   };
 }
 
-/** How often the runner looks at the loader's progress file. */
-const PROGRESS_POLL_MS = 50;
-
 /**
  * Waits until the loader's completed count passes `since`; false at the deadline or
  * when the loader has ended. A count that cannot be read (no progress file yet) is no
@@ -71,7 +65,7 @@ export async function ioAfter(loader: LoaderRun, since: number, deadlineMs: numb
   for (;;) {
     if ((await loader.completed().catch(() => since)) > since) return true;
     if (loader.done() || Date.now() > end) return false;
-    await sleep(PROGRESS_POLL_MS);
+    await sleep(LOADER_PROGRESS_POLL_MS);
   }
 }
 

@@ -1,5 +1,6 @@
 // Every wait has a deadline, and every deadline says what it waited for.
 import { DeadlineError, HarnessError } from './errors.js';
+import { POLL_MS } from './timeouts.js';
 
 /**
  * Settles like p, or rejects with a DeadlineError naming `what` after ms, or with the
@@ -39,6 +40,6 @@ export async function pollUntil<T>(
     const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() >= end) throw new DeadlineError(opts.what, opts.deadlineMs);
-    await sleep(opts.intervalMs ?? 50);
+    await sleep(opts.intervalMs ?? POLL_MS);
   }
 }

@@ -1,6 +1,7 @@
 // The one way this project runs a host process: execa with an argument array.
 import { execa, type Options } from 'execa';
 import { HarnessError } from './errors.js';
+import { HOST_COMMAND_MS } from './timeouts.js';
 
 export interface RunResult {
   stdout: string;
@@ -16,7 +17,7 @@ export async function run(
 ): Promise<RunResult> {
   const options: Options = {
     cwd: opts.cwd,
-    timeout: opts.timeoutMs ?? 600_000,
+    timeout: opts.timeoutMs ?? HOST_COMMAND_MS,
     env: opts.env,
     input: opts.input,
     reject: false,
@@ -26,17 +27,11 @@ export async function run(
   const stdout = String(r.stdout ?? '');
   const stderr = String(r.stderr ?? '');
   if (r.timedOut) {
-    throw new HarnessError(`${file} ${args.join(' ')}: timed out after ${opts.timeoutMs ?? 600_000} ms`);
+    throw new HarnessError(`${file} ${args.join(' ')}: timed out after ${opts.timeoutMs ?? HOST_COMMAND_MS} ms`);
   }
   if (r.exitCode !== 0) {
     const tail = (stderr || stdout).split('\n').slice(-15).join('\n');
     throw new HarnessError(`${file} ${args.join(' ')} exited with ${r.exitCode ?? r.signal}:\n${tail}`);
   }
   return { stdout, stderr, exitCode: 0 };
-}
-
-/** Whether a program can be found on PATH. */
-export async function have(program: string): Promise<boolean> {
-  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', program], { reject: false });
-  return r.exitCode === 0;
 }

@@ -3,6 +3,7 @@
 // knows where this file sits in the tree.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
 
 export function projectRoot(): string {
   return resolve(new URL('../..', import.meta.url).pathname);
@@ -12,6 +13,6 @@ let version: string | undefined;
 
 /** package.json's version: what results.json names as the tool's version. */
 export function toolVersion(): string {
-  version ??= (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  version ??= z.object({ version: z.string() }).parse(JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8'))).version;
   return version;
 }

@@ -1,9 +1,12 @@
 // Why: every wait in the harness has a deadline, and a deadline is only reviewable with
-// its reason next to it. The deadlines of the reset injectors (src/reset), the lab's
-// NVMe set-up (src/orchestrate) and the guest agent live here, each named for what it
-// waits for. Sizes are for TCG guests on a loaded 2-core machine, where everything is
+// its reason next to it. Every deadline and every poll interval of src/ lives here, each
+// named for what it waits for: the reset injectors (src/reset), the lab's NVMe set-up
+// (src/orchestrate), the runner and the loader it drives (src/scenario), the VMs and the
+// guest agent (src/vm, src/guest), and the host tools that fetch and build kernels
+// (src/kernel). Sizes are for TCG guests on a loaded 2-core machine, where everything is
 // 10-50x slower than on hardware; a deadline that runs out is a harness ERROR (exit 3),
-// never a FAIL, so they err on the long side.
+// never a FAIL, so they err on the long side. A scenario's own durations (down_ms,
+// recovery_deadline_ms, ...) are not here: they are the scenario's, in its file.
 
 // --- RDMA devices (rxe) -------------------------------------------------------------
 
@@ -74,6 +77,35 @@ export const BETWEEN_RESETS_LIVE_MS = 3_000;
 export const KMEMLEAK_SCAN_MS = 180_000;
 /** `rmmod nvme_rdma` as a scenario's admin action: it tears down every controller first. */
 export const NVME_RDMA_UNLOAD_MS = 120_000;
+/**
+ * How long each wait for a controller state lasts before the watch looks whether the
+ * controller still exists: the most a certain FAIL (a deleted controller nothing can
+ * bring back) can take longer than its deletion.
+ */
+export const DELETION_CHECK_MS = 500;
+/** The least time the watch leaves to see I/O complete once the controller is live again. */
+export const MIN_IO_WAIT_MS = 1_000;
+
+// --- The loader in a run (src/scenario/loader.ts) ---------------------------------------
+
+/**
+ * At the loader's end, how long I/O still in flight is waited for before the loader gives
+ * up on it (leaks its buffers and reports the count, inflightAtEnd). A run ends the loader
+ * after the outage it measured, so I/O still stuck then is a finding, not something to
+ * wait out; the drain and the final read-back must fit in LOADER_EXEC_SLACK_MS.
+ */
+export const LOADER_DRAIN_MS = 20_000;
+/**
+ * The loader's own runtime is a backstop (the runner ends it through its control file):
+ * this many times the run's planned length, plus LOADER_BACKSTOP_EXTRA_MS, because a slow
+ * (debug) kernel stretches every step. Running out of it is a harness ERROR.
+ */
+export const LOADER_BACKSTOP_FACTOR = 4;
+export const LOADER_BACKSTOP_EXTRA_MS = 60_000;
+/** In the planned length: what one reset takes beyond its down_ms (the injector's own steps). */
+export const RESET_STEPS_ESTIMATE_MS = 3_000;
+/** `reset-bench load`'s drain when the job does not set drainTimeoutMs (a command-line run has no outage to report). */
+export const LOAD_DRAIN_DEFAULT_MS = 60_000;
 
 // --- VMs and their channels (src/vm) --------------------------------------------------
 
@@ -87,6 +119,10 @@ export const QMP_CONNECT_MS = 15_000;
 export const QMP_COMMAND_MS = 10_000;
 /** A file operation in the guest: sysfs and configfs answer at once unless the kernel is stuck. */
 export const GUEST_FS_CALL_MS = 30_000;
+/** The longest deadline a request to the agent may carry: anything longer is a malformed request. */
+export const AGENT_DEADLINE_MAX_MS = 3_600_000;
+/** `reset-bench vm exec|shell` without --timeout: the command in the guest, boot not counted. */
+export const VM_COMMAND_MS = 600_000;
 /** An agent call without a deadline of its own. */
 export const AGENT_CALL_MS = 30_000;
 /** An exec in the guest without a deadline of its own. */
@@ -104,3 +140,49 @@ export const POWEROFF_CALL_MS = 5_000;
 export const POWEROFF_MS = 20_000;
 /** QEMU exiting after SIGKILL: only a stuck kernel thread in QEMU can hold it up. */
 export const KILL_MS = 10_000;
+
+// --- Host tools: fetching and building kernels (src/kernel, src/util/exec.ts) ----------
+
+/** A host command run without a deadline of its own (git, dpkg, file): far beyond any of them. */
+export const HOST_COMMAND_MS = 600_000;
+/** `apt-get download` of one pinned package: linux-source and linux-image are 70-150 MB each from a mirror. */
+export const APT_DOWNLOAD_MS = 900_000;
+/** Unpacking the kernel source tarball (`tar -xf`, xz; 1.5 GB and ~79k files unpacked) on a busy disk. */
+export const SOURCE_UNPACK_MS = 900_000;
+/** `make M=... modules -j2` of the nvme and RDMA directories for one module variant. */
+export const MODULE_BUILD_MS = 900_000;
+/** `cp -al` of the pristine source tree for a debug build (hard links to ~79k files). */
+export const KERNEL_TREE_COPY_MS = 600_000;
+/** `merge_config.sh` of the debug fragments (it runs olddefconfig). */
+export const KCONFIG_MERGE_MS = 300_000;
+/**
+ * A whole debug kernel build (`make` at nice 19, -j2): 97 min measured for 6.12 with
+ * KASAN and lockdep beside running VMs; three times that before it is called hung.
+ */
+export const KERNEL_BUILD_MS = 5 * 3_600_000;
+/** Another reset-bench holding the cache lock of the kernel or modules this one needs (it is fetching or building them). */
+export const CACHE_LOCK_MS = 3_600_000;
+
+// --- Poll intervals: how often a wait looks again ---------------------------------------
+
+/** pollUntil's default. */
+export const POLL_MS = 50;
+/** The cache lock's holder: it holds it for minutes. */
+export const CACHE_LOCK_POLL_MS = 1_000;
+/** The agent's waitFor on a sysfs file (controller state): a state lasts milliseconds, so look often. */
+export const GUEST_STATE_POLL_MS = 20;
+/** The guests' timeline samplers (controller and device states), started by the runner. */
+export const TIMELINE_SAMPLE_MS = 20;
+/** The runner reading the loader's progress file (one agent round trip each). */
+export const LOADER_PROGRESS_POLL_MS = 50;
+/** The namespace's /dev node appearing (one agent exec of `test -b` each). */
+export const NAMESPACE_NODE_POLL_MS = 100;
+/** A netlink receive in the addon's worker thread, so that close() never waits longer than this. */
+export const NETLINK_RECV_SLICE_MS = 250;
+/** After a netlink monitor's receive failed (other than ENOBUFS), before it reads again. */
+export const NETLINK_MONITOR_RETRY_MS = 50;
+/** The agent's port refusing a write (EAGAIN): the first pause, doubled up to the second. */
+export const PORT_EAGAIN_FIRST_PAUSE_MS = 1;
+export const PORT_EAGAIN_MAX_PAUSE_MS = 50;
+/** A debug kernel build's progress line (the last line of make.log) on the terminal. */
+export const BUILD_PROGRESS_EVERY_MS = 30_000;

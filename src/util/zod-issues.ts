@@ -1,5 +1,5 @@
 // Why: every boundary that validates with zod (scenario files, target configurations,
-// nvmetcli JSON, results.json, kernel pins) reports bad input the same way: the field
+// results.json, kernel pins) reports bad input the same way: the field
 // as a path the user can find in the file (`runs[1].metrics.outage_ms`, zod's own dot
 // path) and zod's message, on one line for a UsageError.
 import { z } from 'zod';

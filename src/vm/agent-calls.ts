@@ -2,7 +2,7 @@
 // a sysfs value) is built from call() alone. AgentClient and the tests' FakeAgent share
 // these builders, so the fake cannot drift from the real channel.
 import type { GuestFs } from '../orchestrate/guest-fs.js';
-import { GUEST_FS_CALL_MS } from '../util/timeouts.js';
+import { GUEST_FS_CALL_MS, GUEST_STATE_POLL_MS } from '../util/timeouts.js';
 
 export type AgentCall = <T = unknown>(op: string, args?: Record<string, unknown>, deadlineMs?: number) => Promise<T>;
 export type WaitTest = 'equals' | 'notEquals' | 'matches' | 'exists' | 'absent';
@@ -27,5 +27,5 @@ export function waitForOver(
   call: AgentCall,
   w: { path: string; test: WaitTest; value: string | undefined; deadlineMs: number; intervalMs?: number },
 ): Promise<{ value?: string; elapsedMs: number }> {
-  return call('waitFor', { path: w.path, test: w.test, value: w.value, intervalMs: w.intervalMs ?? 20 }, w.deadlineMs);
+  return call('waitFor', { path: w.path, test: w.test, value: w.value, intervalMs: w.intervalMs ?? GUEST_STATE_POLL_MS }, w.deadlineMs);
 }

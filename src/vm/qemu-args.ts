@@ -29,7 +29,6 @@ export interface QemuSpec {
 }
 
 export const SHELL_SOCKET = 'shell.sock';
-export { AGENT_PORT as AGENT_PORT_NAME } from '../guest/port-name.js';
 import { AGENT_PORT as AGENT_PORT_NAME } from '../guest/port-name.js';
 
 export function detectAccel(env: NodeJS.ProcessEnv = process.env): Accel {

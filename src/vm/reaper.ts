@@ -46,5 +46,3 @@ export function track(pid: number): void {
 export function untrack(pid: number): void {
   live.delete(pid);
 }
-
-export const liveVmCount = (): number => live.size;

@@ -7,10 +7,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { labUnavailable, project } from '../helpers/lab.js';
+import { cachedSeries, labOrSkip, project } from '../helpers/lab.js';
 import { parseResults } from '../../src/report/results-json.js';
 import { cacheDir } from '../../src/kernel/cache.js';
-import { cachedSeries } from '../../src/kernel/fetch.js';
 import { pickSeries, pinsFile, readPins } from '../../src/kernel/pins.js';
 import { seriesPatches } from '../../src/kernel/series.js';
 import type { RunResult } from '../../src/scenario/types.js';
@@ -28,9 +27,7 @@ async function kernelInfoOf(x: RunResult, series: string): Promise<{ got: unknow
   };
 }
 
-const why = await labUnavailable();
-if (why) t.plan(0, `VM tests skipped: ${why}`);
-else {
+if (await labOrSkip()) {
   const out = mkdtempSync(join(tmpdir(), 'rb-compare-'));
   const r = await execa('node', [cli, 'compare', 'host-rdma-link', 'target-rdma-link', '--results', out, '--json'], {
     reject: false,

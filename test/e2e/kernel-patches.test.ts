@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { execa } from 'execa';
 import { cacheDir } from '../../src/kernel/cache.js';
-import { cachedSeries } from '../../src/kernel/fetch.js';
 import { seriesPatches, type SeriesPatch } from '../../src/kernel/series.js';
 import { UsageError } from '../../src/util/errors.js';
-import { project } from '../helpers/lab.js';
+import { cachedSeries, project } from '../helpers/lab.js';
 
 const root = join(project, 'kernel-patches');
 

@@ -6,13 +6,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { labUnavailable, project } from '../helpers/lab.js';
+import { labOrSkip, project } from '../helpers/lab.js';
 import { parseResults } from '../../src/report/results-json.js';
 
 const cli = join(project, 'dist', 'cli', 'main.js');
-const why = await labUnavailable();
-if (why) t.plan(0, `VM tests skipped: ${why}`);
-else {
+if (await labOrSkip()) {
   const out = mkdtempSync(join(tmpdir(), 'rb-mpath-'));
   const r = await execa('node', [cli, 'compare', 'mpath-host-rdma-link', '--results', out, '--json'], { reject: false, cwd: project, timeout: 900_000 });
   const runs = parseResults(r.stdout, 'compare --json').runs;

@@ -2,11 +2,9 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { labUnavailable, pidAlive, project } from '../helpers/lab.js';
+import { labOrSkip, pidAlive, project } from '../helpers/lab.js';
 
-const why = await labUnavailable();
-if (why) t.skip(`VM tests skipped: ${why}`);
-else {
+if (await labOrSkip()) {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGKILL'] as const) {
     t.test(`${sig} to \`vm exec\` while the guest runs a command`, async (t) => {
       const child = execa('node', [join(project, 'dist', 'cli', 'main.js'), 'vm', 'exec', '--', 'sleep', '600'], {

@@ -64,12 +64,6 @@ export class MemConfigfs implements GuestFs {
   remove(path: string): void {
     for (const k of [...this.nodes.keys()]) if (k === path || k.startsWith(path + '/')) this.nodes.delete(k);
   }
-  /** Every path under the nvmet root that is not a fresh-module default. */
-  leftovers(): string[] {
-    const base = new Set([this.root, `${this.root}/hosts`, `${this.root}/subsystems`, `${this.root}/ports`]);
-    return [...this.nodes.keys()].filter((k) => k.startsWith(this.root + '/') && !base.has(k)).sort();
-  }
-
   private rel(path: string): string[] | undefined {
     if (!path.startsWith(this.root + '/')) return undefined;
     return path.slice(this.root.length + 1).split('/');

@@ -1,17 +1,41 @@
-// Shared set-up of the loader's tests that need io_uring: the whole file is skipped,
-// saying why, where this kernel or sandbox has no io_uring; otherwise a scratch
-// directory, removed when the file's tests end.
+// Why: the loader's tests that need io_uring skip their whole file, saying why, where
+// this kernel or sandbox has none, and otherwise share a scratch directory removed when
+// the file's tests end. The addon's test hooks (the ring probe, XXH64 and the engine's
+// block format; see the end of src/native/uring_engine.cc) are typed here, not in
+// src/load/native.ts: a run never calls them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { uringAvailable } from '../../src/load/native.js';
+import { addonPart } from '../../src/native-loader.js';
+
+export interface EngineTestHooks {
+  /** 0 if a ring can be set up here, else -errno of io_uring_queue_init. */
+  uringProbe(): number;
+  uringXxh64(buf: Uint8Array, seed?: number | bigint): string;
+  /** The block the engine would write at `offset` in generation `gen`. */
+  uringFormatBlock(bs: number, seed: number, offset: number, gen: number): Buffer;
+}
+
+export const engineTestHooks = (): EngineTestHooks =>
+  addonPart<EngineTestHooks>('io_uring engine test hooks', ['uringProbe', 'uringXxh64', 'uringFormatBlock']);
+
+/** Why io_uring cannot be used here (addon missing, io_uring_queue_init failing), or undefined. */
+export function uringUnavailable(): string | undefined {
+  let r: number;
+  try {
+    r = engineTestHooks().uringProbe();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return r < 0 ? `io_uring unavailable: io_uring_queue_init returned ${r}` : undefined;
+}
 
 /** A scratch directory named `prefix`..., or undefined after planning the file as skipped. */
 export function uringScratchDir(prefix: string): string | undefined {
-  const avail = uringAvailable();
-  if (!avail.ok) {
-    t.plan(0, `skip: ${avail.reason}`);
+  const why = uringUnavailable();
+  if (why !== undefined) {
+    t.plan(0, `skip: ${why}`);
     return undefined;
   }
   const dir = mkdtempSync(join(tmpdir(), prefix));

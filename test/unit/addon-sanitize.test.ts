@@ -5,12 +5,12 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { uringAvailable } from '../../src/load/native.js';
 import { project } from '../helpers/lab.js';
+import { uringUnavailable } from '../helpers/uring-scratch.js';
 
-const avail = uringAvailable();
-if (!avail.ok) {
-  t.plan(0, `skip: ${avail.reason}`);
+const why = uringUnavailable();
+if (why !== undefined) {
+  t.plan(0, `skip: ${why}`);
 } else {
   t.test('engine tests pass under ASan + UBSan', { timeout: 1_500_000 }, async (t) => {
     const r = await execa(process.execPath, [join(project, 'scripts', 'sanitize-addon.mjs')], { reject: false, cwd: project, all: true });

@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchRunsFrom, finalPassMs } from '../../src/bench/from-results.js';
-import { benchRows, formatBenchTable, GOALS, median, type BenchRun } from '../../src/bench/phase-stats.js';
+import { benchRows, formatBenchTable, GOALS, type BenchRun } from '../../src/bench/phase-stats.js';
+import { median } from '../../src/util/percentile.js';
 import { writeReport } from '../../src/report/write-all.js';
 import { passRun, results } from './report-fixtures.js';
 

@@ -1,15 +1,9 @@
-// nvmet apply / read back / teardown against the in-memory configfs (MemConfigfs),
-// which enforces configfs's and nvmet's ordering rules.
+// nvmet apply (read back by the tests' reader) against the in-memory configfs
+// (MemConfigfs), which enforces configfs's and nvmet's ordering rules.
 import t from 'tap';
-import {
-  applyTarget,
-  ConfigfsError,
-  NVMET_ROOT,
-  readTarget,
-  teardownTarget,
-  type TargetConfigInput,
-} from '../../src/orchestrate/configfs/index.js';
+import { applyTarget, ConfigfsError, NVMET_ROOT, type TargetConfigInput } from '../../src/orchestrate/configfs/index.js';
 import { MemConfigfs } from '../helpers/memfs.js';
+import { readTarget } from '../helpers/read-target.js';
 
 const R = NVMET_ROOT;
 const HOST = 'nqn.2014-08.org.nvmexpress:uuid:host-a';
@@ -91,32 +85,6 @@ t.test('apply converges: port address change while linked, namespace path change
   t.equal(back.ports[0]!.traddr, '10.0.0.2');
   t.same(back.subsystems.find((s) => s.nqn === 'testnqn')!.namespaces[0]!.path, '/tmp/img');
   t.same((await applyTarget(fs, c)).changes, []);
-});
-
-t.test('teardown removes everything in order', async (t) => {
-  const fs = fresh();
-  await applyTarget(fs, config());
-  const before = fs.log.length;
-  await teardownTarget(fs);
-  t.same(fs.leftovers(), [], 'nothing left under nvmet');
-  const log = fs.log.slice(before);
-  const last = (s: string) => log.map((l, i) => (l.startsWith(s) ? i : -1)).reduce((a, b) => Math.max(a, b), -1);
-  const first = (s: string) => log.findIndex((l) => l.startsWith(s));
-  t.ok(last(`unlink ${R}/ports/`) < first(`unlink ${R}/subsystems/`), 'port links, then allowed hosts');
-  t.ok(last(`unlink ${R}/subsystems/`) < first(`write ${R}/subsystems/testnqn/namespaces/1/enable = 0`));
-  t.ok(first(`write ${R}/subsystems/testnqn/namespaces/1/enable = 0`) < first(`rmdir ${R}/subsystems/testnqn/namespaces/1`), 'disable then rmdir');
-  t.ok(last(`rmdir ${R}/subsystems/`) < first(`rmdir ${R}/ports/`));
-  t.ok(last(`rmdir ${R}/ports/`) < first(`rmdir ${R}/hosts/`));
-  t.same((await teardownTarget(fs)).changes, [], 'teardown of nothing is fine');
-});
-
-t.test('teardown with `only` keeps the rest', async (t) => {
-  const fs = fresh();
-  await applyTarget(fs, config());
-  await teardownTarget(fs, { only: { subsystems: ['open'], ports: [2] } });
-  const back = await readTarget(fs);
-  t.same(back.subsystems.map((s) => s.nqn), ['testnqn']);
-  t.same(back.ports.map((p) => [p.portid, p.subsystems]), [[1, ['testnqn']]]);
 });
 
 t.test('bad input is refused before configfs is touched', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { readCpio, writeCpio } from '../../src/vm/cpio.js';
+import { writeCpio } from '../../src/vm/cpio.js';
+import { readCpio } from '../helpers/cpio-reader.js';
 
 t.test('newc header layout is what the kernel expects', async (t) => {
   const buf = writeCpio([{ kind: 'file', path: 'init', data: Buffer.from('#!/bin/sh\n'), mode: 0o755 }]);

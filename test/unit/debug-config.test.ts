@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { contradictions, FRAGMENTS, missingFromConfig, parseFragment } from '../../src/kernel/debug-build.js';
+import { contradictions, debugStamp, FRAGMENTS, missingFromConfig, parseFragment } from '../../src/kernel/debug-build.js';
 import { patchedFiles } from '../../src/kernel/series.js';
 
 const vm = join(import.meta.dirname, '..', '..', 'vm');
@@ -112,4 +113,17 @@ t.test('finds requested values the final .config lost', async (t) => {
 
 t.test('lists the files a patch touches', async (t) => {
   t.same(patchedFiles('--- a/x/y.c\n+++ b/x/y.c\n@@\n+++ b/z.h\t2024\n'), ['x/y.c', 'z.h']);
+});
+
+t.test("a debug kernel's stamp.json: missing is none, corrupt is a UsageError naming the file, the field and the fix", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-stamp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const stamp = join(dir, 'stamp.json');
+  t.equal(await debugStamp(dir), undefined, 'no stamp: no debug kernel');
+  writeFileSync(stamp, '{"hash": "ab", "kver": "6.12.0-rb"');
+  await t.rejects(debugStamp(dir), { name: 'UsageError', message: /stamp\.json: not JSON .*delete it and build the debug kernel again/ }, 'truncated');
+  writeFileSync(stamp, JSON.stringify({ hash: 'ab', kver: 7 }));
+  await t.rejects(debugStamp(dir), { name: 'UsageError', message: /stamp\.json: kver: .*string/ }, 'a field of the wrong type');
+  writeFileSync(stamp, JSON.stringify({ hash: 'ab', kver: '6.12.0-rb', source: '6.12.117-1' }));
+  t.match(await debugStamp(dir), { kver: '6.12.0-rb', source: '6.12.117-1' }, 'a good stamp is read');
 });

@@ -180,3 +180,20 @@ t.test('nothing cites the design notes that are not in the repository', async (t
   const stale = [...markdown, ...sources].filter((f) => /(?<!docs\/)\b(ARCHITECTURE|KERNEL-NOTES)\.md\b/.test(readFileSync(join(root, f), 'utf8')));
   t.same(stale, [], 'ARCHITECTURE.md and KERNEL-NOTES.md are docs/architecture.md and docs/kernel-notes.md now');
 });
+
+/** The environment variables a source file reads: process.env.X, env.RESET_BENCH_X, getenv("X"), and ${X:-...} in shell. */
+export function envReads(file: string, text: string): string[] {
+  const patterns = [/process\.env\.([A-Z_][A-Z0-9_]*)/g, /(?<!process\.)\benv\.(RESET_BENCH_[A-Z0-9_]+)/g, /getenv\("([A-Z_][A-Z0-9_]*)"\)/g];
+  if (file.endsWith('.sh')) patterns.push(/\$\{([A-Z_][A-Z0-9_]*):-/g);
+  return patterns.flatMap((re) => [...text.matchAll(re)].map((m) => m[1]!));
+}
+
+t.test('docs/environment.md names every environment variable the code reads', async (t) => {
+  t.same(envReads('x.sh', 'a=${JOBS:-2} $lower; process.env.RESET_BENCH_QEMU; getenv("RB_URING_FLAGS"); env.RESET_BENCH_ACCEL'), ['RESET_BENCH_QEMU', 'RESET_BENCH_ACCEL', 'RB_URING_FLAGS', 'JOBS']);
+  const documented = readFileSync(join(root, 'docs', 'environment.md'), 'utf8');
+  const read = new Map<string, string>();
+  for (const file of sources) for (const name of envReads(file, readFileSync(join(root, file), 'utf8'))) if (!read.has(name)) read.set(name, file);
+  t.ok(read.size >= 8, `${read.size} variables read`);
+  const missing = [...read].filter(([name]) => !documented.includes(`\`${name}\``)).map(([name, file]) => `${name} (${file})`);
+  t.same(missing, [], 'every one has a row in docs/environment.md');
+});

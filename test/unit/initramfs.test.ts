@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildInitramfs } from '../../src/vm/initramfs.js';
-import { readCpio } from '../../src/vm/cpio.js';
+import { readCpio } from '../helpers/cpio-reader.js';
 
 t.test('the initramfs has busybox, /dev/console, init and the stage-1 modules in load order', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));

@@ -60,3 +60,13 @@ t.test('the promise rules are errors in src/ and in test/', async (t) => {
     }
   }
 });
+
+// `tsc -p .` (the build) type-checks src/ only; eslint's type-checked rules read the
+// types of test/ but do not report type errors. This keeps the tests' types honest too
+// (test/tsconfig.json: test/ and the src/ it imports).
+t.test('tsc finds no type error in test/', async (t) => {
+  const r = await execa('tsc', ['--noEmit', '-p', 'test'], { cwd: root, preferLocal: true, reject: false });
+  const errors = r.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
+  t.equal(r.exitCode, 0, `tsc --noEmit -p test: ${errors.length} error(s)\n${errors.join('\n')}${r.exitCode !== 0 && errors.length === 0 ? r.stdout + r.stderr : ''}`);
+  t.same(errors, [], 'no error lines');
+});

@@ -3,9 +3,9 @@ import t from 'tap';
 import { closeSync, ftruncateSync, openSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLoad, startLoad, verifyTarget, type Progress } from '../../src/load/run.js';
-import { decodeStateHeader, stateCounts } from '../../src/load/verify.js';
-import { percentile, timelineTotals } from '../../src/load/timeline.js';
+import { decodeStateHeader } from '../../src/load/verify.js';
 import { UsageError } from '../../src/util/errors.js';
+import { percentile, stateCounts, timelineTotals } from '../helpers/engine-output.js';
 import { uringScratchDir } from '../helpers/uring-scratch.js';
 
 const dir = uringScratchDir('rb-load-');

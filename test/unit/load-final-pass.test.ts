@@ -6,7 +6,8 @@ import t from 'tap';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLoad, verifyTarget } from '../../src/load/run.js';
-import { blockRecord, decodeStateHeader, stateCounts } from '../../src/load/verify.js';
+import { blockRecord, decodeStateHeader } from '../../src/load/verify.js';
+import { stateCounts } from '../helpers/engine-output.js';
 import { uringScratchDir } from '../helpers/uring-scratch.js';
 
 const dir = uringScratchDir('rb-final-pass-');

@@ -2,21 +2,17 @@
 // TypeScript checks and the engine's must agree at every edge, and the table must have
 // exactly the names TypeScript knows.
 import t from 'tap';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkLimits, LIMIT_NAMES, loaderLimits } from '../../src/load/limits.js';
-import { loadBinding, uringAvailable } from '../../src/load/native.js';
+import { loadBinding } from '../../src/load/native.js';
 import { parseJobSpec, toNativeSpec } from '../../src/load/spec.js';
 import { UsageError } from '../../src/util/errors.js';
+import { uringScratchDir } from '../helpers/uring-scratch.js';
 
-const avail = uringAvailable();
-if (!avail.ok) {
-  t.plan(0, `skip: ${avail.reason}`);
-} else {
+const dir = uringScratchDir('rb-limits-');
+if (dir) {
   const L = loaderLimits();
-  const dir = mkdtempSync(join(tmpdir(), 'rb-limits-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const f = join(dir, 'l.dat');
   const fd = openSync(f, 'w');
   ftruncateSync(fd, 2 * L.bsMax); // sparse: room for two of the largest blocks

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { controlFileOf, formatProgressLine, parseProgressLine, progressFileWriter, type ControlSignal } from '../../src/load/progress-file.js';
-import { uringAvailable } from '../../src/load/native.js';
 import { project } from '../helpers/lab.js';
 import type { Progress } from '../../src/load/native.js';
+import { uringUnavailable } from '../helpers/uring-scratch.js';
 
 const p = (reads: number, writes: number, errors: number, nowNs: number): Progress => ({
   nowNs,
@@ -65,7 +65,7 @@ t.test('the control file: the signal named there is sent once, a stale one is re
   t.same(sent, ['SIGUSR2', 'SIGINT']);
 });
 
-t.test('the loader ends its I/O and reads back when SIGUSR2 is written to its control file', { skip: uringAvailable().ok ? false : 'no io_uring here' }, async (t) => {
+t.test('the loader ends its I/O and reads back when SIGUSR2 is written to its control file', { skip: uringUnavailable() ?? false }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rb-progress-'));
   const progress = join(dir, 'load.progress');
   const main = join(project, 'src', 'cli', 'main.ts');

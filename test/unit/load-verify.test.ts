@@ -1,21 +1,16 @@
 // Mutation tests: verification must catch a flipped byte, a dropped (stale) write, a missing
 // header and a misplaced block, and must accept what an unacknowledged write may leave.
 import t from 'tap';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadBinding, uringAvailable } from '../../src/load/native.js';
 import { runLoad, verifyTarget } from '../../src/load/run.js';
 import { loaderLimits } from '../../src/load/limits.js';
 import { blockRecord, decodeStateHeader } from '../../src/load/verify.js';
+import { engineTestHooks, uringScratchDir } from '../helpers/uring-scratch.js';
 
-const avail = uringAvailable();
-if (!avail.ok) {
-  t.plan(0, `skip: ${avail.reason}`);
-} else {
-  const b = loadBinding();
-  const dir = mkdtempSync(join(tmpdir(), 'rb-verify-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = uringScratchDir('rb-verify-');
+if (dir) {
+  const b = engineTestHooks();
   const BS = 4096;
   const SEED = 42;
   const f = join(dir, 't.dat');

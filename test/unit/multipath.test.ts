@@ -2,6 +2,7 @@
 // addresses, the scenario's paths fields and their errors, which devices a reset takes,
 // the target's ports, the phases picked, and the per-path verdict.
 import t from 'tap';
+import { parseTargetConfig } from '../../src/orchestrate/configfs/model.js';
 import { pathsTargetConfig } from '../../src/orchestrate/paths-lab.js';
 import { findScenario } from '../../src/scenario/catalog.js';
 import type { Judgement } from '../../src/scenario/context.js';
@@ -9,10 +10,13 @@ import { judgePaths, type PathEnd } from '../../src/scenario/phases/paths.js';
 import { planFor } from '../../src/scenario/phases/plan.js';
 import { onSites, resetSites } from '../../src/scenario/real-lab.js';
 import type { RdmaSite } from '../../src/reset/types.js';
-import { parseScenario } from '../../src/scenario/spec.js';
+import { parseScenario, PathsSpec } from '../../src/scenario/spec.js';
 import type { Machine } from '../../src/vm/machine.js';
 import { kernelAppend } from '../../src/vm/qemu-args.js';
 import { labLink, LINK_COUNT, type Lab } from '../../src/vm/topology.js';
+
+/** A scenario's paths field as its schema fills it in (both links rdma, no stagger). */
+const pathsOf = (connect: number[], reset: number[]): PathsSpec => PathsSpec.parse({ connect, reset });
 
 t.test('pair2 has two links: eth<i> on 10.99.<i>.0/24, target .1, host .2', async (t) => {
   t.equal(LINK_COUNT.pair2, 2);
@@ -27,7 +31,7 @@ t.test('paths: defaults on pair2, refused elsewhere, reset only connected links,
   t.same(parseScenario(base).paths, { connect: [0, 1], reset: [0], transports: ['rdma', 'rdma'], stagger_ms: 0 });
   t.equal(parseScenario({ ...base, topology: 'pair' }).paths, undefined);
   t.throws(() => parseScenario({ ...base, topology: 'pair', paths: { reset: [1] } }), /paths: only with topology: pair2/);
-  t.throws(() => parseScenario({ ...base, paths: { connect: [1], reset: [0] } }), /paths\.reset: link 0 is reset but not connected/);
+  t.throws(() => parseScenario({ ...base, paths: pathsOf([1], [0]) }), /paths\.reset: link 0 is reset but not connected/);
   t.throws(() => parseScenario({ ...base, paths: { connect: [0, 0] } }), /paths\.connect: a link may be connected once/);
   t.throws(() => parseScenario({ ...base, paths: { reset: [2] } }), /paths\.reset\[0\]: Too big/);
   t.throws(() => parseScenario({ ...base, reset: 'module-reload' }), /reset: module-reload takes every rxe device/);
@@ -49,9 +53,9 @@ function fakeLab(kind: 'pair' | 'pair2'): Lab {
 
 t.test('a pair2 reset takes only the named path\'s device, on the side(s) named', async (t) => {
   const lab = fakeLab('pair2');
-  const host1 = resetSites(lab, { side: 'host', paths: { connect: [0, 1], reset: [1] } });
+  const host1 = resetSites(lab, { side: 'host', paths: pathsOf([0, 1], [1]) });
   t.same(host1.map((s) => [s.vm.name, s.netdev, s.rxe, s.cidr, s.nicId]), [['host', 'eth1', 'rxe1', '10.99.1.2/24', 'nic1']]);
-  const both = resetSites(lab, { side: 'both', paths: { connect: [0, 1], reset: [0, 1] } });
+  const both = resetSites(lab, { side: 'both', paths: pathsOf([0, 1], [0, 1]) });
   t.same(both.map((s) => `${s.vm.name}:${s.rxe}`), ['target:rxe0', 'host:rxe0', 'target:rxe1', 'host:rxe1']);
   const pair = resetSites(fakeLab('pair'), { side: 'target' });
   t.same(pair.map((s) => [s.vm.name, s.netdev, s.rxe, s.cidr]), [['target', 'eth0', 'rxe0', '10.99.0.1/24']], 'pair: as before');
@@ -77,11 +81,11 @@ t.test('staggered resets go link by link, the sites of one link together; no sta
 });
 
 t.test('the target exports the namespace on a port per link', async (t) => {
-  const c = pathsTargetConfig([labLink('pair2', 0), labLink('pair2', 1)]);
+  const c = parseTargetConfig(pathsTargetConfig([labLink('pair2', 0), labLink('pair2', 1)]));
   t.same(c.ports.map((p) => [p.portid, p.traddr]), [[1, '10.99.0.1'], [2, '10.99.1.1']]);
   t.equal(c.subsystems.length, 1);
   t.ok(c.ports.every((p) => p.subsystems.length === 1 && p.subsystems[0] === c.subsystems[0]!.nqn), 'both ports link the one subsystem');
-  t.same(pathsTargetConfig([labLink('pair2', 0), labLink('pair2', 1)], ['rdma', 'tcp']).ports.map((p) => p.trtype), ['rdma', 'tcp'], 'tcp-rdma-mixed: a tcp port on link 1');
+  t.same(parseTargetConfig(pathsTargetConfig([labLink('pair2', 0), labLink('pair2', 1)], ['rdma', 'tcp'])).ports.map((p) => p.trtype), ['rdma', 'tcp'], 'tcp-rdma-mixed: a tcp port on link 1');
 });
 
 t.test('a multipath scenario\'s phases: target and connect per path, the path verdict after judge', async (t) => {
@@ -95,7 +99,7 @@ const pass: Judgement = {
   reason: 'I/O resumed 0.01 s after the device came back',
   metrics: { outage_ms: 300, recovery_ms: 10, ctrl_live_ms: 200, io_errors: 0, verify_errors: 0, lost_writes: 0, splats: 0 },
 };
-const spec = { down_ms: 4000, paths: { connect: [0, 1], reset: [0] } };
+const spec = { down_ms: 4000, paths: pathsOf([0, 1], [0]) };
 const ends = (s0: string, s1 = 'live'): PathEnd[] => [
   { link: 0, transport: 'rdma', device: 'nvme1', state: s0 },
   { link: 1, transport: 'rdma', device: 'nvme0', state: s1 },
@@ -114,7 +118,7 @@ t.test('path verdict: a path left behind or I/O that waited for it is a FAIL', a
   const waited = judgePaths({ ...pass, metrics: { ...pass.metrics, outage_ms: 4200 } }, ends('live'), spec);
   t.equal(waited.verdict, 'FAIL');
   t.match(waited.reason, /I\/O on the head stalled 4\.20 s, as long as the device was away: it did not go over the other path/);
-  const bothReset = judgePaths({ ...pass, metrics: { ...pass.metrics, outage_ms: 4200 } }, ends('live'), { ...spec, paths: { connect: [0, 1], reset: [0, 1] } });
+  const bothReset = judgePaths({ ...pass, metrics: { ...pass.metrics, outage_ms: 4200 } }, ends('live'), { ...spec, paths: pathsOf([0, 1], [0, 1]) });
   t.equal(bothReset.verdict, 'PASS', 'with every path reset, a stall is expected');
 });
 

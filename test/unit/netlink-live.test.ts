@@ -3,7 +3,8 @@
 // Skips with a reason when not root or namespaces are not permitted.
 import t from 'tap';
 import { execa } from 'execa';
-import { RdmaNl, Rtnl, RtnlMonitor, UeventMonitor, type RtnlEvent, type Uevent } from '../../src/orchestrate/netlink/index.js';
+import { RdmaNl, Rtnl, UeventMonitor, type Uevent } from '../../src/orchestrate/netlink/index.js';
+import { listIpv4, listLinks } from '../helpers/rtnl-dumps.js';
 
 const NS = `rbnl${process.pid}`;
 const NSPATH = `/run/netns/${NS}`;
@@ -28,9 +29,6 @@ t.teardown(async () => {
 });
 
 t.test('rtnetlink in a netns, checked with iproute2', { skip }, async (t) => {
-  const events: RtnlEvent[] = [];
-  const mon = RtnlMonitor.open({ netns: NSPATH });
-  mon.start((e) => events.push(e));
   const uevents: Uevent[] = [];
   const umon = UeventMonitor.open({ netns: NSPATH });
   umon.start((e) => uevents.push(e));
@@ -39,8 +37,8 @@ t.test('rtnetlink in a netns, checked with iproute2', { skip }, async (t) => {
   const r = Rtnl.open({ netns: NSPATH });
   t.teardown(() => r.close());
 
-  // listLinks matches ip -j link
-  const mine = await r.listLinks();
+  // the link decoder matches ip -j link
+  const mine = await listLinks(r);
   const theirs = await ipJson<{ ifindex: number; ifname: string; mtu: number; address: string }[]>('link');
   t.same(
     mine.map((l) => [l.index, l.name, l.mtu, l.address]).sort(),
@@ -61,25 +59,18 @@ t.test('rtnetlink in a netns, checked with iproute2', { skip }, async (t) => {
   t.equal((await r.getLink('va')).operstate, 'UP', 'netlink agrees');
 
   // addresses
-  await r.addAddr('va', '192.0.2.1/24', { broadcast: true });
+  await r.addAddr('va', '192.0.2.1/24');
   await r.addAddr('va', '198.51.100.7/32');
-  const [a] = await ipJson<{ addr_info: { family: string; local: string; prefixlen: number; broadcast?: string }[] }[]>('addr', 'show', 'va');
+  const [a] = await ipJson<{ addr_info: { family: string; local: string; prefixlen: number }[] }[]>('addr', 'show', 'va');
   const v4 = a!.addr_info.filter((x) => x.family === 'inet');
   t.same(
     v4.map((x) => `${x.local}/${x.prefixlen}`).sort(),
     ['192.0.2.1/24', '198.51.100.7/32'],
     'ip shows both addresses',
   );
-  t.equal(v4.find((x) => x.local === '192.0.2.1')?.broadcast, '192.0.2.255');
-  t.same((await r.listAddrs('va')).map((x) => x.cidr).sort(), ['192.0.2.1/24', '198.51.100.7/32'], 'netlink dump agrees');
+  t.same((await listIpv4(r, va.index)).sort(), ['192.0.2.1/24', '198.51.100.7/32'], 'the netlink dump agrees');
   await t.rejects(r.addAddr('va', '192.0.2.1/24'), { code: 'EEXIST', message: /already/ });
   await r.addAddr('va', '192.0.2.1/24', { ifExists: 'ok' });
-
-  await r.delAddr('va', '198.51.100.7/32');
-  await t.rejects(r.delAddr('va', '198.51.100.7/32'), { code: 'EADDRNOTAVAIL' });
-  await r.flushAddrs('va');
-  const [b] = await ipJson<{ addr_info: { family: string }[] }[]>('addr', 'show', 'va');
-  t.equal(b!.addr_info.filter((x) => x.family === 'inet').length, 0, 'ip shows no IPv4 address after flush');
 
   // down
   await r.setLinkUp('va', false);
@@ -94,13 +85,7 @@ t.test('rtnetlink in a netns, checked with iproute2', { skip }, async (t) => {
   await t.rejects(r.setLinkUp('nosuch0', true), { code: 'ENODEV' });
 
   await sleep(200);
-  await mon.stop();
   await umon.stop();
-  const linkEv = events.filter((e): e is Extract<RtnlEvent, { kind: 'link' }> => e.kind === 'link' && e.link.name === 'va');
-  t.ok(linkEv.some((e) => e.link.operstate === 'UP'), 'monitor saw va go UP');
-  t.ok(linkEv.some((e) => !e.link.up), 'monitor saw va go down');
-  t.ok(events.some((e) => e.kind === 'addr' && e.action === 'new' && e.addr.cidr === '192.0.2.1/24'), 'monitor saw the address added');
-  t.ok(events.some((e) => e.kind === 'addr' && e.action === 'del'), 'monitor saw an address removed');
   t.ok(
     uevents.some((e) => e.action === 'add' && e.subsystem === 'net' && e.env.INTERFACE === 'va'),
     'uevent monitor in the namespace saw add@.../net/va',
@@ -124,6 +109,5 @@ t.test('NETLINK_RDMA device dump if it opens here', { skip: rdmaSkip }, async (t
   const devs = await nl.listDevices();
   t.ok(Array.isArray(devs));
   for (const d of devs) t.type(d.name, 'string');
-  for (const p of await nl.listPorts()) t.type(p.state, 'string');
   await nl.close();
 });

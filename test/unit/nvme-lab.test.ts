@@ -12,8 +12,9 @@ import {
   prepareHost,
   setupTarget,
 } from '../../src/orchestrate/nvme-lab.js';
-import { readTarget } from '../../src/orchestrate/configfs/index.js';
+import { parseTargetConfig } from '../../src/orchestrate/configfs/model.js';
 import { FakeLab, failed, ok } from '../helpers/fake-lab.js';
+import { readTarget } from '../helpers/read-target.js';
 
 t.test('setupTarget: rxe made and ACTIVE, brd and nvmet-rdma loaded, the ramdisk behind port 1', async (t) => {
   const lab = new FakeLab();
@@ -69,7 +70,7 @@ t.test('the fabrics options and target config follow the lab addresses', async (
     hostid: LAB_HOSTID,
     ctrl_loss_tmo: 5,
   });
-  t.equal(labTargetConfig({ targetAddr: '10.1.2.3' }).ports[0]!.traddr, '10.1.2.3');
+  t.equal(parseTargetConfig(labTargetConfig({ targetAddr: '10.1.2.3' })).ports[0]!.traddr, '10.1.2.3', 'a valid config, port 1 on the address');
 });
 
 t.test('connectHost: one connect write, live, the namespace block device', async (t) => {

@@ -1,5 +1,15 @@
 import t from 'tap';
-import { LineDecoder, Request, encode, parseKmsg, parseRequest, toWireError } from '../../src/guest/protocol.js';
+import { z } from 'zod';
+import { LineDecoder, encode, parseKmsg, parseRequest, toWireError } from '../../src/guest/wire.js';
+
+/** What a request is, as a zod schema: the agent's zod-free parseRequest must agree with it. */
+const Request = z.object({
+  id: z.number().int().nonnegative(),
+  op: z.string().min(1),
+  args: z.record(z.string(), z.unknown()).default({}),
+  /** How long the agent may take, in ms; it answers ETIMEDOUT after that. */
+  deadlineMs: z.number().int().positive().max(3_600_000),
+});
 
 t.test('line decoder keeps partial lines across chunks', async (t) => {
   const d = new LineDecoder();

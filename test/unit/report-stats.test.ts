@@ -1,6 +1,6 @@
 import t from 'tap';
-import { buildComparison, distribution, formatComparison, median } from '../../src/report/stats.js';
-import { nearestRank } from '../../src/util/percentile.js';
+import { buildComparison, distribution, formatComparison } from '../../src/report/stats.js';
+import { median, nearestRank } from '../../src/util/percentile.js';
 import { failRun, passRun, results } from './report-fixtures.js';
 
 t.test('distribution of known data', async (t) => {

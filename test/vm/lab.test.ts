@@ -2,11 +2,9 @@
 import t from 'tap';
 import { bootLab, type Lab } from '../../src/vm/topology.js';
 import { GuestError } from '../../src/vm/agent-client.js';
-import { labUnavailable, project, stockKernel, testLogDir, pidAlive } from '../helpers/lab.js';
+import { labOrSkip, project, stockKernel, testLogDir, pidAlive } from '../helpers/lab.js';
 
-const why = await labUnavailable();
-if (why) t.skip(`VM tests skipped: ${why}`);
-else {
+if (await labOrSkip()) {
   const kernel = await stockKernel();
   let lab: Lab;
   t.before(async () => {

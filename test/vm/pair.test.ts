@@ -1,11 +1,9 @@
 // The pair topology: two VMs booted in parallel on a unix-datagram L2 link.
 import t from 'tap';
 import { bootLab, LAB_NET, type Lab } from '../../src/vm/topology.js';
-import { labUnavailable, project, stockKernel, testLogDir } from '../helpers/lab.js';
+import { labOrSkip, project, stockKernel, testLogDir } from '../helpers/lab.js';
 
-const why = await labUnavailable();
-if (why) t.skip(`VM tests skipped: ${why}`);
-else {
+if (await labOrSkip()) {
   const kernel = await stockKernel();
   let lab: Lab;
   t.before(async () => {

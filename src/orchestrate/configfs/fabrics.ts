@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import type { GuestFs } from '../guest-fs.js';
 import { DeadlineError, errorMessage, HarnessError, UsageError } from '../../util/errors.js';
 import { sleep } from '../../util/deadline.js';
-import { CTRL_LIVE_AFTER_CONNECT_MS } from '../../util/timeouts.js';
+import { CTRL_LIVE_AFTER_CONNECT_MS, GUEST_STATE_POLL_MS } from '../../util/timeouts.js';
 import { ConfigfsError, errCode, toConfigfsError } from './errors.js';
 
 export const NVME_FABRICS_DEV = '/dev/nvme-fabrics';
@@ -136,7 +136,6 @@ export async function fabricsConnectInGuest(options: string, dev = NVME_FABRICS_
   }
 }
 
-export const nodeFabricsPort: FabricsPort = { connect: (o) => fabricsConnectInGuest(o) };
 
 function connectHint(code: string, opts: FabricsOptions): string | undefined {
   const where = `${opts.transport}://${opts.traddr ?? ''}:${opts.trsvcid ?? '4420'}`;
@@ -207,7 +206,7 @@ export async function waitControllerState(
     if (s === want) return;
     if (s === undefined) throw new HarnessError(`controller ${device} disappeared while waiting for it to be ${want}`);
     if (Date.now() >= end) throw new DeadlineError(`${device} to be ${want} (last state: ${s})`, opts.deadlineMs);
-    await sleep(opts.intervalMs ?? 20);
+    await sleep(opts.intervalMs ?? GUEST_STATE_POLL_MS);
   }
 }
 

@@ -2,5 +2,4 @@
 export * from './errors.js';
 export * from './model.js';
 export * from './nvmet.js';
-export * from './nvmetcli.js';
 export * from './fabrics.js';

@@ -1,5 +1,5 @@
-// The nvmet target configuration (what apply() builds and readTarget() returns),
-// validated with zod. Close to nvmetcli's JSON, with camelCase names.
+// The nvmet target configuration (what applyTarget() builds), validated with zod.
+// Close to nvmetcli's JSON, with camelCase names.
 import { z } from 'zod';
 import { UsageError } from '../../util/errors.js';
 import { describeIssues } from '../../util/zod-issues.js';

@@ -1,10 +1,10 @@
-// The nvmet target through configfs: apply a TargetConfig idempotently, read the
-// live configuration back, tear it down completely in the order the kernel needs.
-// Every access goes through GuestFs.
+// The nvmet target through configfs: apply a TargetConfig idempotently, in the order
+// the kernel needs. Every access goes through GuestFs. (Nothing tears a target down:
+// a run's VMs are thrown away; the tests read it back with test/helpers/read-target.ts.)
 import type { GuestFs } from '../guest-fs.js';
 import { HarnessError } from '../../util/errors.js';
-import { ConfigfsError, errCode, toConfigfsError } from './errors.js';
-import { parseTargetConfig, type NvmetNamespace, type NvmetPort, type NvmetSubsystem, type TargetConfig } from './model.js';
+import { errCode, toConfigfsError } from './errors.js';
+import { parseTargetConfig, type NvmetNamespace, type NvmetPort, type NvmetSubsystem } from './model.js';
 
 export const NVMET_ROOT = '/sys/kernel/config/nvmet';
 
@@ -80,14 +80,15 @@ class Nvmet {
     this.note('mkdir', path);
     return true;
   }
-  async rmdir(path: string): Promise<void> {
+  /** rmdir or unlink; one already gone is fine. */
+  async remove(op: 'rmdir' | 'unlink', path: string): Promise<void> {
     try {
-      await this.fs.rmdir(path);
+      await this.fs[op](path);
     } catch (e) {
       if (errCode(e) === 'ENOENT') return;
-      throw toConfigfsError(e, { op: 'rmdir', path });
+      throw toConfigfsError(e, { op, path });
     }
-    this.note('rmdir', path);
+    this.note(op, path);
   }
   async link(target: string, path: string): Promise<boolean> {
     if (await this.fs.exists(path)) return false;
@@ -98,15 +99,6 @@ class Nvmet {
     }
     this.note('symlink', path, target);
     return true;
-  }
-  async unlink(path: string): Promise<void> {
-    try {
-      await this.fs.unlink(path);
-    } catch (e) {
-      if (errCode(e) === 'ENOENT') return;
-      throw toConfigfsError(e, { op: 'unlink', path });
-    }
-    this.note('unlink', path);
   }
   async ls(path: string): Promise<string[]> {
     try {
@@ -151,11 +143,11 @@ async function applySubsystem(t: Nvmet, s: NvmetSubsystem): Promise<void> {
   // allow_any_host and allowed_hosts exclude each other: order the changes.
   const current = await t.ls(`${dir}/allowed_hosts`);
   if (s.allowAnyHost) {
-    for (const h of current) await t.unlink(`${dir}/allowed_hosts/${h}`);
+    for (const h of current) await t.remove('unlink', `${dir}/allowed_hosts/${h}`);
     await t.set(`${dir}/attr_allow_any_host`, '1');
   } else {
     await t.set(`${dir}/attr_allow_any_host`, '0');
-    for (const h of current) if (!s.allowedHosts.includes(h)) await t.unlink(`${dir}/allowed_hosts/${h}`);
+    for (const h of current) if (!s.allowedHosts.includes(h)) await t.remove('unlink', `${dir}/allowed_hosts/${h}`);
     for (const h of s.allowedHosts) await t.link(t.p('hosts', h), `${dir}/allowed_hosts/${h}`);
   }
   const want = new Set(s.namespaces.map((n) => String(n.nsid)));
@@ -208,144 +200,14 @@ async function applyPort(t: Nvmet, p: NvmetPort): Promise<void> {
   }
   const linked = await t.ls(`${dir}/subsystems`);
   // The address of an enabled port (one with links) is read-only: unlink, write, relink.
-  if (stale.length && linked.length) for (const s of linked) await t.unlink(`${dir}/subsystems/${s}`);
+  if (stale.length && linked.length) for (const s of linked) await t.remove('unlink', `${dir}/subsystems/${s}`);
   for (const [k, v] of addr) if (stale.includes(k)) await t.write(`${dir}/${k}`, v);
   const nowLinked = stale.length ? [] : linked;
-  for (const s of nowLinked) if (!p.subsystems.includes(s)) await t.unlink(`${dir}/subsystems/${s}`);
+  for (const s of nowLinked) if (!p.subsystems.includes(s)) await t.remove('unlink', `${dir}/subsystems/${s}`);
   for (const s of p.subsystems) await t.link(t.p('subsystems', s), `${dir}/subsystems/${s}`);
 }
 
 async function removeNamespace(t: Nvmet, dir: string): Promise<void> {
   if ((await t.readOpt(`${dir}/enable`)) === '1') await t.write(`${dir}/enable`, '0');
-  await t.rmdir(dir);
-}
-
-// ---- read back -------------------------------------------------------------
-
-/** The live target configuration, in the TargetConfig shape. */
-export async function readTarget(fs: GuestFs, opts: NvmetOptions = {}): Promise<TargetConfig> {
-  const t = new Nvmet(fs, opts);
-  await t.checkRoot();
-  const hosts = await t.ls(t.p('hosts'));
-  const subsystems: NvmetSubsystem[] = [];
-  for (const nqn of await t.ls(t.p('subsystems'))) {
-    const dir = t.p('subsystems', nqn);
-    const attrs: Record<string, string> = {};
-    for (const f of await t.ls(dir)) {
-      if (!f.startsWith('attr_') || f === 'attr_allow_any_host') continue;
-      const v = await t.readOpt(`${dir}/${f}`);
-      if (v !== undefined) attrs[f.slice(5)] = v;
-    }
-    const namespaces: NvmetNamespace[] = [];
-    for (const nsid of await t.ls(`${dir}/namespaces`)) {
-      const nd = `${dir}/namespaces/${nsid}`;
-      const ns: NvmetNamespace = {
-        nsid: Number(nsid),
-        path: (await t.readOpt(`${nd}/device_path`)) ?? '',
-        enable: (await t.readOpt(`${nd}/enable`)) === '1',
-        attrs: {},
-      };
-      const uuid = await t.readOpt(`${nd}/device_uuid`);
-      if (uuid) ns.uuid = uuid;
-      const nguid = await t.readOpt(`${nd}/device_nguid`);
-      if (nguid) ns.nguid = nguid;
-      const grp = await t.readOpt(`${nd}/ana_grpid`);
-      if (grp !== undefined) ns.attrs.ana_grpid = grp;
-      namespaces.push(ns);
-    }
-    namespaces.sort((a, b) => a.nsid - b.nsid);
-    subsystems.push({
-      nqn,
-      allowAnyHost: (await t.readOpt(`${dir}/attr_allow_any_host`)) === '1',
-      allowedHosts: await t.ls(`${dir}/allowed_hosts`),
-      attrs,
-      namespaces,
-    });
-  }
-  const ports: NvmetPort[] = [];
-  for (const id of await t.ls(t.p('ports'))) {
-    const dir = t.p('ports', id);
-    const trtype = (await t.readOpt(`${dir}/addr_trtype`)) ?? '';
-    const params: Record<string, string> = {};
-    for (const f of await t.ls(dir)) {
-      if (!f.startsWith('param_')) continue;
-      const v = await t.readOpt(`${dir}/${f}`);
-      if (v !== undefined) params[f.slice(6)] = v;
-    }
-    const port = {
-      portid: Number(id),
-      trtype: trtype as NvmetPort['trtype'],
-      params,
-      subsystems: await t.ls(`${dir}/subsystems`),
-    } as NvmetPort;
-    const adrfam = await t.readOpt(`${dir}/addr_adrfam`);
-    if (adrfam) port.adrfam = adrfam as NvmetPort['adrfam'];
-    const traddr = await t.readOpt(`${dir}/addr_traddr`);
-    if (traddr) port.traddr = traddr;
-    const trsvcid = await t.readOpt(`${dir}/addr_trsvcid`);
-    if (trsvcid) port.trsvcid = trsvcid;
-    const treq = await t.readOpt(`${dir}/addr_treq`);
-    if (treq) port.treq = treq as NvmetPort['treq'];
-    ports.push(port);
-  }
-  ports.sort((a, b) => a.portid - b.portid);
-  return { hosts, subsystems, ports };
-}
-
-// ---- teardown --------------------------------------------------------------
-
-export interface TeardownOptions extends NvmetOptions {
-  /** Only these objects (by subsystem NQN / port id / host NQN); default everything. */
-  only?: { subsystems?: string[]; ports?: number[]; hosts?: string[] };
-}
-
-/**
- * Removes the target in the order the kernel requires: port -> subsystem links,
- * referrals, allowed-host links, namespaces (disabled, then removed), subsystems,
- * ports, hosts. Goes on after a failure and throws one error listing all of them.
- */
-export async function teardownTarget(fs: GuestFs, opts: TeardownOptions = {}): Promise<ApplyResult> {
-  const t = new Nvmet(fs, opts);
-  if (!(await fs.exists(t.root))) return { changes: [] };
-  const errors: ConfigfsError[] = [];
-  const attempt = async (fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof ConfigfsError) errors.push(e);
-      else throw e;
-    }
-  };
-  const only = opts.only;
-  const subsystems = (await t.ls(t.p('subsystems'))).filter((s) => !only || (only.subsystems ?? []).includes(s));
-  const ports = (await t.ls(t.p('ports'))).filter((p) => !only || (only.ports ?? []).map(String).includes(p));
-  const hosts = (await t.ls(t.p('hosts'))).filter((h) => !only || (only.hosts ?? []).includes(h));
-  // 1. port -> subsystem links (with `only`, also links from other ports to removed subsystems).
-  for (const id of await t.ls(t.p('ports'))) {
-    for (const s of await t.ls(t.p('ports', id, 'subsystems'))) {
-      if (ports.includes(id) || subsystems.includes(s)) await attempt(() => t.unlink(t.p('ports', id, 'subsystems', s)));
-    }
-  }
-  for (const id of ports)
-    for (const r of await t.ls(t.p('ports', id, 'referrals'))) await attempt(() => t.rmdir(t.p('ports', id, 'referrals', r)));
-  // 2. allowed hosts (also links from kept subsystems to removed hosts).
-  for (const s of await t.ls(t.p('subsystems'))) {
-    for (const h of await t.ls(t.p('subsystems', s, 'allowed_hosts'))) {
-      if (subsystems.includes(s) || hosts.includes(h)) await attempt(() => t.unlink(t.p('subsystems', s, 'allowed_hosts', h)));
-    }
-  }
-  // 3. namespaces, 4. subsystems
-  for (const s of subsystems) {
-    for (const nsid of await t.ls(t.p('subsystems', s, 'namespaces')))
-      await attempt(() => removeNamespace(t, t.p('subsystems', s, 'namespaces', nsid)));
-    await attempt(() => t.rmdir(t.p('subsystems', s)));
-  }
-  // 5. ports, 6. hosts
-  for (const id of ports) await attempt(() => t.rmdir(t.p('ports', id)));
-  for (const h of hosts) await attempt(() => t.rmdir(t.p('hosts', h)));
-  if (errors.length)
-    throw new HarnessError(`nvmet teardown left objects behind:\n  ${errors.map((e) => e.message).join('\n  ')}`, {
-      cause: errors,
-    });
-  return { changes: t.changes };
+  await t.remove('rmdir', dir);
 }

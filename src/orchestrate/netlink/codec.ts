@@ -147,9 +147,6 @@ export class Attrs {
     this.list = Buffer.isBuffer(bufOrList) ? decodeAttrs(bufOrList) : bufOrList;
     for (const a of this.list) if (!this.byType.has(a.type)) this.byType.set(a.type, a);
   }
-  has(t: number): boolean {
-    return this.byType.has(t);
-  }
   raw(t: number): Buffer | undefined {
     return this.byType.get(t)?.data;
   }
@@ -160,17 +157,9 @@ export class Attrs {
     const d = this.raw(t);
     return d && d.length >= 1 ? d.readUInt8(0) : undefined;
   }
-  u16(t: number): number | undefined {
-    const d = this.raw(t);
-    return d && d.length >= 2 ? d.readUInt16LE(0) : undefined;
-  }
   u32(t: number): number | undefined {
     const d = this.raw(t);
     return d && d.length >= 4 ? d.readUInt32LE(0) : undefined;
-  }
-  s32(t: number): number | undefined {
-    const d = this.raw(t);
-    return d && d.length >= 4 ? d.readInt32LE(0) : undefined;
   }
   u64(t: number): bigint | undefined {
     const d = this.raw(t);

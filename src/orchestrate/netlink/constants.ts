@@ -7,9 +7,6 @@ export const NETLINK_ROUTE = 0;
 export const NETLINK_KOBJECT_UEVENT = 15;
 export const NETLINK_RDMA = 20;
 
-// SOL_NETLINK options
-export const NETLINK_EXT_ACK = 11;
-
 // nlmsghdr
 export const NLMSG_HDRLEN = 16;
 export const NLMSG_NOOP = 1;
@@ -18,7 +15,6 @@ export const NLMSG_DONE = 3;
 export const NLMSG_OVERRUN = 4;
 
 export const NLM_F_REQUEST = 0x01;
-export const NLM_F_MULTI = 0x02;
 export const NLM_F_ACK = 0x04;
 export const NLM_F_DUMP_INTR = 0x10;
 // GET modifiers
@@ -26,7 +22,6 @@ export const NLM_F_ROOT = 0x100;
 export const NLM_F_MATCH = 0x200;
 export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
 // NEW modifiers
-export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 // ACK modifiers
@@ -47,14 +42,8 @@ export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
 // rtnetlink (linux/rtnetlink.h)
 export const RTM_NEWLINK = 16;
-export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;
-export const RTM_DELADDR = 21;
-export const RTM_GETADDR = 22;
-// multicast groups (enum rtnetlink_groups; bind() mask bit is 1 << (group - 1))
-export const RTNLGRP_LINK = 1;
-export const RTNLGRP_IPV4_IFADDR = 5;
 
 export const AF_UNSPEC = 0;
 export const AF_INET = 2;
@@ -82,9 +71,6 @@ export type OperState = (typeof OPERSTATES)[number];
 // linux/if_addr.h
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
-export const IFA_LABEL = 3;
-export const IFA_BROADCAST = 4;
-export const IFA_FLAGS = 8;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_HOST = 254;
 
@@ -94,7 +80,6 @@ export const rdmaNlGetType = (client: number, op: number): number => (client << 
 export const RDMA_NLDEV_CMD_GET = 1;
 export const RDMA_NLDEV_CMD_NEWLINK = 3;
 export const RDMA_NLDEV_CMD_DELLINK = 4;
-export const RDMA_NLDEV_CMD_PORT_GET = 5;
 export const RDMA_NLDEV_CMD_RES_GET = 9; // can dump: per device, the resource summary
 export const RDMA_NLDEV_ATTR_RES_SUMMARY = 15; // nested table
 export const RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY = 16; // nested table
@@ -107,23 +92,7 @@ export const RDMA_NLDEV_ATTR_CAP_FLAGS = 4; // u64
 export const RDMA_NLDEV_ATTR_FW_VERSION = 5; // string
 export const RDMA_NLDEV_ATTR_NODE_GUID = 6; // u64
 export const RDMA_NLDEV_ATTR_SYS_IMAGE_GUID = 7; // u64
-export const RDMA_NLDEV_ATTR_LID = 9; // u32
-export const RDMA_NLDEV_ATTR_PORT_STATE = 12; // u8
-export const RDMA_NLDEV_ATTR_PORT_PHYS_STATE = 13; // u8
 export const RDMA_NLDEV_ATTR_DEV_NODE_TYPE = 14; // u8
-export const RDMA_NLDEV_ATTR_NDEV_INDEX = 50; // u32
 export const RDMA_NLDEV_ATTR_NDEV_NAME = 51; // string
 export const RDMA_NLDEV_ATTR_LINK_TYPE = 65; // string
 export const RDMA_NLDEV_ATTR_DEV_PROTOCOL = 67; // string
-// enum ib_port_state / ib_port_phys_state (include/rdma/ib_verbs.h)
-export const IB_PORT_STATES = ['NOP', 'DOWN', 'INIT', 'ARMED', 'ACTIVE', 'ACTIVE_DEFER'] as const;
-export const IB_PORT_PHYS_STATES = [
-  'UNKNOWN',
-  'SLEEP',
-  'POLLING',
-  'DISABLED',
-  'PORT_CONFIGURATION_TRAINING',
-  'LINK_UP',
-  'LINK_ERROR_RECOVERY',
-  'PHY_TEST',
-] as const;

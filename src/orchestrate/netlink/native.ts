@@ -4,12 +4,11 @@ import { addonPart } from '../../native-loader.js';
 
 export interface NativeNetlink {
   nlOpen(protocol: number, groups?: number, netnsPath?: string): { fd: number; portid: number; extAck: boolean };
-  nlAddMembership(fd: number, group: number): void;
   nlSend(fd: number, buf: Buffer): number;
   nlRecvAsync(fd: number, timeoutMs: number, max?: number): Promise<Buffer[]>;
   nlClose(fd: number): void;
 }
 
 export function loadNativeNetlink(): NativeNetlink {
-  return addonPart<NativeNetlink>('netlink socket', ['nlOpen', 'nlAddMembership', 'nlSend', 'nlRecvAsync', 'nlClose']);
+  return addonPart<NativeNetlink>('netlink socket', ['nlOpen', 'nlSend', 'nlRecvAsync', 'nlClose']);
 }

@@ -1,11 +1,9 @@
-// RDMA nldev over NETLINK_RDMA: devices, ports (state, physical state, netdev),
-// NEWLINK (create an rxe/siw device on a netdev) and DELLINK.
+// RDMA nldev over NETLINK_RDMA: devices, their restrack counts, NEWLINK (create an
+// rxe/siw device on a netdev) and DELLINK.
 import { UsageError } from '../../util/errors.js';
 import { RXE_DELLINK_MS, RXE_NEWLINK_MS } from '../../util/timeouts.js';
 import { Attrs, attr, type NlMsg } from './codec.js';
 import {
-  IB_PORT_PHYS_STATES,
-  IB_PORT_STATES,
   NETLINK_RDMA,
   RDMA_NLDEV_ATTR_CAP_FLAGS,
   RDMA_NLDEV_ATTR_DEV_INDEX,
@@ -13,19 +11,14 @@ import {
   RDMA_NLDEV_ATTR_DEV_NODE_TYPE,
   RDMA_NLDEV_ATTR_DEV_PROTOCOL,
   RDMA_NLDEV_ATTR_FW_VERSION,
-  RDMA_NLDEV_ATTR_LID,
   RDMA_NLDEV_ATTR_LINK_TYPE,
-  RDMA_NLDEV_ATTR_NDEV_INDEX,
   RDMA_NLDEV_ATTR_NDEV_NAME,
   RDMA_NLDEV_ATTR_NODE_GUID,
   RDMA_NLDEV_ATTR_PORT_INDEX,
-  RDMA_NLDEV_ATTR_PORT_PHYS_STATE,
-  RDMA_NLDEV_ATTR_PORT_STATE,
   RDMA_NLDEV_ATTR_SYS_IMAGE_GUID,
   RDMA_NLDEV_CMD_DELLINK,
   RDMA_NLDEV_CMD_GET,
   RDMA_NLDEV_CMD_NEWLINK,
-  RDMA_NLDEV_CMD_PORT_GET,
   RDMA_NLDEV_CMD_RES_GET,
   RDMA_NLDEV_ATTR_RES_SUMMARY,
   RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY,
@@ -51,19 +44,6 @@ export interface RdmaDevice {
   /** "roce", "ib", "iw" */
   protocol?: string;
   capFlags?: bigint;
-}
-
-export interface RdmaPort {
-  devIndex: number;
-  devName: string;
-  port: number;
-  /** DOWN, INIT, ARMED, ACTIVE, ACTIVE_DEFER (enum ib_port_state) */
-  state: string;
-  /** SLEEP, POLLING, DISABLED, LINK_UP, ... (enum ib_port_phys_state) */
-  physState: string;
-  netdev?: string;
-  netdevIndex?: number;
-  lid?: number;
 }
 
 /** 64-bit GUID in host order -> "xxxx:xxxx:xxxx:xxxx" (iproute2's rdma prints it so). */
@@ -93,29 +73,6 @@ export function decodeDevice(m: NlMsg): RdmaDevice {
   const caps = a.u64(RDMA_NLDEV_ATTR_CAP_FLAGS);
   if (caps !== undefined) d.capFlags = caps;
   return d;
-}
-
-export function decodePort(m: NlMsg): RdmaPort {
-  const a = new Attrs(m.payload);
-  const devIndex = a.u32(RDMA_NLDEV_ATTR_DEV_INDEX);
-  const port = a.u32(RDMA_NLDEV_ATTR_PORT_INDEX);
-  if (devIndex === undefined || port === undefined) throw new Error('nldev PORT_GET answer without DEV_INDEX/PORT_INDEX');
-  const st = a.u8(RDMA_NLDEV_ATTR_PORT_STATE) ?? 0;
-  const ph = a.u8(RDMA_NLDEV_ATTR_PORT_PHYS_STATE) ?? 0;
-  const p: RdmaPort = {
-    devIndex,
-    devName: a.str(RDMA_NLDEV_ATTR_DEV_NAME) ?? `dev${devIndex}`,
-    port,
-    state: IB_PORT_STATES[st] ?? `STATE_${st}`,
-    physState: IB_PORT_PHYS_STATES[ph] ?? `PHYS_${ph}`,
-  };
-  const nd = a.str(RDMA_NLDEV_ATTR_NDEV_NAME);
-  if (nd !== undefined) p.netdev = nd;
-  const ndi = a.u32(RDMA_NLDEV_ATTR_NDEV_INDEX);
-  if (ndi !== undefined) p.netdevIndex = ndi;
-  const lid = a.u32(RDMA_NLDEV_ATTR_LID);
-  if (lid !== undefined) p.lid = lid;
-  return p;
 }
 
 /** One device's restrack counts, as `rdma resource show` prints them: pd, cq, qp, cm_id, mr, ctx, srq. */
@@ -187,19 +144,6 @@ export class RdmaNl {
         'rdma device',
       );
     return d;
-  }
-
-  /** Ports of one device, or of every device when `ref` is omitted. */
-  async listPorts(ref?: RdmaDevRef): Promise<RdmaPort[]> {
-    const devs = ref === undefined ? await this.listDevices() : [await this.getDevice(ref)];
-    const out: RdmaPort[] = [];
-    for (const d of devs) {
-      const msgs = await this.sock.dump(nldevType(RDMA_NLDEV_CMD_PORT_GET), attr.u32(RDMA_NLDEV_ATTR_DEV_INDEX, d.index), {
-        what: `RDMA_NLDEV_CMD_PORT_GET dump of ${d.name}`,
-      });
-      out.push(...msgs.filter((m) => m.type === nldevType(RDMA_NLDEV_CMD_PORT_GET)).map(decodePort));
-    }
-    return out;
   }
 
   /** Every device's resource summary (RDMA_NLDEV_CMD_RES_GET dump, `rdma resource show`). */

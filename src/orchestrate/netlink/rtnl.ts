@@ -1,14 +1,12 @@
-// rtnetlink: links (query, up/down) and IPv4 addresses (add, delete, list), plus
-// decoding of link/address multicast events.
+// rtnetlink: what the guest agent does to links and addresses during a run: look a
+// link up, set it up or down, add an IPv4 address. (The dumps and the event monitor
+// the live test compares against iproute2 are test code: test/helpers/rtnl-dumps.ts.)
 import { UsageError } from '../../util/errors.js';
-import { Attrs, attr, decodeMsgs, type NlMsg } from './codec.js';
+import { Attrs, attr, type NlMsg } from './codec.js';
 import {
   AF_INET,
   AF_UNSPEC,
   IFA_ADDRESS,
-  IFA_BROADCAST,
-  IFA_FLAGS,
-  IFA_LABEL,
   IFA_LOCAL,
   IFF_LOWER_UP,
   IFF_RUNNING,
@@ -25,23 +23,17 @@ import {
   NETLINK_ROUTE,
   NLM_F_CREATE,
   NLM_F_EXCL,
-  NLM_F_REPLACE,
   OPERSTATES,
-  RTM_DELADDR,
-  RTM_DELLINK,
-  RTM_GETADDR,
   RTM_GETLINK,
   RTM_NEWADDR,
   RTM_NEWLINK,
-  RTNLGRP_IPV4_IFADDR,
-  RTNLGRP_LINK,
   RT_SCOPE_HOST,
   RT_SCOPE_UNIVERSE,
   SIZEOF_IFADDRMSG,
   SIZEOF_IFINFOMSG,
   type OperState,
 } from './constants.js';
-import { NetlinkError, NetlinkMonitor, NetlinkSocket, type MonitorOptions, type NetlinkOpenOptions } from './socket.js';
+import { NetlinkError, NetlinkSocket, type NetlinkOpenOptions } from './socket.js';
 import type { ExtAck } from './codec.js';
 
 // ---- struct ifinfomsg / ifaddrmsg -------------------------------------------
@@ -91,11 +83,6 @@ export function encodeIfaddrmsg(m: IfAddrMsg): Buffer {
   b.writeUInt8(m.scope, 3);
   b.writeUInt32LE(m.index >>> 0, 4);
   return b;
-}
-
-export function decodeIfaddrmsg(p: Buffer): IfAddrMsg {
-  if (p.length < SIZEOF_IFADDRMSG) throw new Error(`ifaddrmsg of ${p.length} bytes is too short`);
-  return { family: p.readUInt8(0), prefixlen: p.readUInt8(1), flags: p.readUInt8(2), scope: p.readUInt8(3), index: p.readUInt32LE(4) };
 }
 
 // ---- links ------------------------------------------------------------------
@@ -170,76 +157,6 @@ export function parseIpv4Cidr(s: string): Ipv4Cidr {
   return { address: octets.join('.'), prefixlen, bytes: Buffer.from(octets) };
 }
 
-function ipv4String(b: Buffer | undefined): string | undefined {
-  return b && b.length === 4 ? [...b].join('.') : undefined;
-}
-
-export function ipv4Broadcast(c: Ipv4Cidr): string {
-  const ip = c.bytes.readUInt32BE(0);
-  const hostMask = c.prefixlen === 0 ? 0xffffffff : (2 ** (32 - c.prefixlen) - 1) >>> 0;
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE((ip | hostMask) >>> 0);
-  return [...b].join('.');
-}
-
-export interface AddrInfo {
-  index: number;
-  family: number;
-  prefixlen: number;
-  scope: number;
-  /** IFA_LOCAL (the interface's own address), falling back to IFA_ADDRESS. */
-  local?: string;
-  address?: string;
-  broadcast?: string;
-  label?: string;
-  /** "10.0.0.1/24" */
-  cidr?: string;
-  flags: number;
-}
-
-export function decodeAddr(m: NlMsg): AddrInfo {
-  const ifa = decodeIfaddrmsg(m.payload);
-  const a = new Attrs(m.payload.subarray(SIZEOF_IFADDRMSG));
-  const info: AddrInfo = {
-    index: ifa.index,
-    family: ifa.family,
-    prefixlen: ifa.prefixlen,
-    scope: ifa.scope,
-    flags: a.u32(IFA_FLAGS) ?? ifa.flags,
-  };
-  const address = ipv4String(a.raw(IFA_ADDRESS));
-  const local = ipv4String(a.raw(IFA_LOCAL)) ?? address;
-  if (address) info.address = address;
-  if (local) {
-    info.local = local;
-    info.cidr = `${local}/${ifa.prefixlen}`;
-  }
-  const brd = ipv4String(a.raw(IFA_BROADCAST));
-  if (brd) info.broadcast = brd;
-  const label = a.str(IFA_LABEL);
-  if (label !== undefined) info.label = label;
-  return info;
-}
-
-// ---- events ----------------------------------------------------------------
-
-export type RtnlEvent =
-  | { kind: 'link'; action: 'new' | 'del'; link: LinkInfo }
-  | { kind: 'addr'; action: 'new' | 'del'; addr: AddrInfo };
-
-/** Link and address notifications (RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR); others are skipped. */
-export function decodeRtnlEvent(m: NlMsg): RtnlEvent | undefined {
-  switch (m.type) {
-    case RTM_NEWLINK:
-    case RTM_DELLINK:
-      return { kind: 'link', action: m.type === RTM_NEWLINK ? 'new' : 'del', link: decodeLink(m) };
-    case RTM_NEWADDR:
-    case RTM_DELADDR:
-      return { kind: 'addr', action: m.type === RTM_NEWADDR ? 'new' : 'del', addr: decodeAddr(m) };
-    default:
-      return undefined;
-  }
-}
 
 // ---- the client ------------------------------------------------------------
 
@@ -262,11 +179,6 @@ export class Rtnl {
 
   close(): Promise<void> {
     return this.sock.close();
-  }
-
-  async listLinks(): Promise<LinkInfo[]> {
-    const msgs = await this.sock.dump(RTM_GETLINK, encodeIfinfomsg({ family: AF_UNSPEC }), { what: 'RTM_GETLINK dump' });
-    return msgs.filter((m) => m.type === RTM_NEWLINK).map(decodeLink);
   }
 
   /** One link by name or ifindex; NetlinkError ENODEV (with a clear message) if absent. */
@@ -294,38 +206,21 @@ export class Rtnl {
     });
   }
 
-  /** IPv4 addresses, of one link or all. */
-  async listAddrs(ref?: LinkRef): Promise<AddrInfo[]> {
-    const index = ref === undefined ? undefined : await this.indexOf(ref);
-    const msgs = await this.sock.dump(
-      RTM_GETADDR,
-      encodeIfaddrmsg({ family: AF_INET, prefixlen: 0, flags: 0, scope: 0, index: 0 }),
-      { what: 'RTM_GETADDR dump' },
-    );
-    return msgs
-      .filter((m) => m.type === RTM_NEWADDR)
-      .map(decodeAddr)
-      .filter((a) => a.family === AF_INET && (index === undefined || a.index === index));
-  }
-
   /**
-   * Adds an IPv4 address ("10.0.0.1/24"). `broadcast: true` sets the subnet's
-   * broadcast address (like `ip addr add ... brd +`). With `ifExists: 'ok'` an
-   * address already there is not an error (idempotent); by default it is EEXIST.
+   * Adds an IPv4 address ("10.0.0.1/24"). With `ifExists: 'ok'` an address already
+   * there is not an error (idempotent); by default it is EEXIST.
    */
-  async addAddr(ref: LinkRef, cidr: string, opts: { broadcast?: boolean; ifExists?: 'error' | 'ok' | 'replace' } = {}): Promise<void> {
+  async addAddr(ref: LinkRef, cidr: string, opts: { ifExists?: 'error' | 'ok' } = {}): Promise<void> {
     const c = parseIpv4Cidr(cidr);
     const index = await this.indexOf(ref);
     const attrs = [attr.bytes(IFA_LOCAL, c.bytes), attr.bytes(IFA_ADDRESS, c.bytes)];
-    if (opts.broadcast) attrs.push(attr.bytes(IFA_BROADCAST, parseIpv4Cidr(ipv4Broadcast(c)).bytes));
     const scope = c.bytes[0] === 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
     const payload = Buffer.concat([encodeIfaddrmsg({ family: AF_INET, prefixlen: c.prefixlen, flags: 0, scope, index }), ...attrs]);
     const what = `add address ${c.address}/${c.prefixlen} to ${ref}`;
-    const flags = NLM_F_CREATE | (opts.ifExists === 'replace' ? NLM_F_REPLACE : NLM_F_EXCL);
     try {
       await this.sock.request(RTM_NEWADDR, payload, {
         what,
-        flags,
+        flags: NLM_F_CREATE | NLM_F_EXCL,
         hint: (code) =>
           code === 'EEXIST' ? `${c.address}/${c.prefixlen} is already on ${ref}` : linkHint(ref)(code, {}),
       });
@@ -334,57 +229,10 @@ export class Rtnl {
       throw e;
     }
   }
-
-  /** Removes an IPv4 address; `ifMissing: 'ok'` makes a missing one not an error. */
-  async delAddr(ref: LinkRef, cidr: string, opts: { ifMissing?: 'error' | 'ok' } = {}): Promise<void> {
-    const c = parseIpv4Cidr(cidr);
-    const index = await this.indexOf(ref);
-    const payload = Buffer.concat([
-      encodeIfaddrmsg({ family: AF_INET, prefixlen: c.prefixlen, flags: 0, scope: 0, index }),
-      attr.bytes(IFA_LOCAL, c.bytes),
-    ]);
-    try {
-      await this.sock.request(RTM_DELADDR, payload, {
-        what: `delete address ${c.address}/${c.prefixlen} from ${ref}`,
-        hint: (code) =>
-          code === 'EADDRNOTAVAIL' ? `${c.address}/${c.prefixlen} is not on ${ref}` : linkHint(ref)(code, {}),
-      });
-    } catch (e) {
-      if (opts.ifMissing === 'ok' && e instanceof NetlinkError && e.code === 'EADDRNOTAVAIL') return;
-      throw e;
-    }
-  }
-
-  /** Removes every IPv4 address of a link. */
-  async flushAddrs(ref: LinkRef): Promise<void> {
-    for (const a of await this.listAddrs(ref)) if (a.cidr) await this.delAddr(ref, a.cidr, { ifMissing: 'ok' });
-  }
 }
 
 function checkIfname(name: string): string {
   if (!name || name.length > 15 || /[\s/:]/.test(name))
     throw new UsageError(`"${name}" is not a valid network interface name (1-15 characters, no spaces, '/' or ':')`, 'netdev');
   return name;
-}
-
-/** Link and IPv4 address notifications (RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR). */
-export class RtnlMonitor {
-  private constructor(private readonly mon: NetlinkMonitor) {}
-
-  static open(opts: Omit<MonitorOptions, 'groups'> = {}): RtnlMonitor {
-    return new RtnlMonitor(NetlinkMonitor.open(NETLINK_ROUTE, { ...opts, groups: [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR] }));
-  }
-
-  start(onEvent: (ev: RtnlEvent, receivedAt: number) => void): void {
-    this.mon.start((buf, t) => {
-      for (const m of decodeMsgs(buf)) {
-        const ev = decodeRtnlEvent(m);
-        if (ev) onEvent(ev, t);
-      }
-    });
-  }
-
-  stop(): Promise<void> {
-    return this.mon.stop();
-  }
 }

@@ -2,7 +2,8 @@
 // multipart dumps, extended ACK errors) and a monitor for multicast groups.
 import { getSystemErrorMap } from 'node:util';
 import { HarnessError } from '../../util/errors.js';
-import { NETLINK_ANSWER_MS } from '../../util/timeouts.js';
+import { sleep } from '../../util/deadline.js';
+import { NETLINK_ANSWER_MS, NETLINK_MONITOR_RETRY_MS, NETLINK_RECV_SLICE_MS } from '../../util/timeouts.js';
 import { decodeDone, decodeError, decodeMsgs, encodeMsg, type ExtAck, type NlMsg } from './codec.js';
 import {
   NLMSG_DONE,
@@ -58,11 +59,13 @@ export interface RequestOptions {
   hint?: (code: string, extAck: ExtAck) => string | undefined;
 }
 
-const SLICE_MS = 250;
-
+/** bind()'s nl_groups mask (bit group - 1): enough for every group the harness joins. */
 function groupsMask(groups: number[]): number {
   let mask = 0;
-  for (const g of groups) if (g >= 1 && g <= 32) mask |= 1 << (g - 1);
+  for (const g of groups) {
+    if (!Number.isInteger(g) || g < 1 || g > 32) throw new RangeError(`netlink multicast group ${g}: only groups 1-32 can be joined (through bind)`);
+    mask |= 1 << (g - 1);
+  }
   return mask >>> 0;
 }
 
@@ -89,23 +92,12 @@ export class NetlinkSocket {
 
   static open(protocol: number, opts: NetlinkOpenOptions = {}): NetlinkSocket {
     const native = opts.native ?? loadNativeNetlink();
-    const groups = opts.groups ?? [];
-    const opened = native.nlOpen(protocol, groupsMask(groups), opts.netns);
-    try {
-      for (const g of groups) if (g > 32) native.nlAddMembership(opened.fd, g);
-    } catch (e) {
-      native.nlClose(opened.fd);
-      throw e;
-    }
+    const opened = native.nlOpen(protocol, groupsMask(opts.groups ?? []), opts.netns);
     return new NetlinkSocket(native, protocol, opened);
   }
 
   get closed(): boolean {
     return this.fd < 0;
-  }
-
-  addMembership(group: number): void {
-    this.native.nlAddMembership(this.checkFd(), group);
   }
 
   private checkFd(): number {
@@ -126,7 +118,7 @@ export class NetlinkSocket {
 
   /** Raw datagrams, waiting at most min(timeoutMs, 250 ms) for the first. */
   async recvDatagrams(timeoutMs: number): Promise<Buffer[]> {
-    const p = this.native.nlRecvAsync(this.checkFd(), Math.max(0, Math.min(timeoutMs, SLICE_MS)));
+    const p = this.native.nlRecvAsync(this.checkFd(), Math.max(0, Math.min(timeoutMs, NETLINK_RECV_SLICE_MS)));
     const settled = p.then(
       () => undefined,
       () => undefined,
@@ -221,7 +213,7 @@ export class NetlinkSocket {
     }
   }
 
-  /** Closes the socket once a receive in flight (at most SLICE_MS) has finished. */
+  /** Closes the socket once a receive in flight (at most NETLINK_RECV_SLICE_MS) has finished. */
   async close(): Promise<void> {
     if (this.fd < 0) return;
     await this.lock.catch(() => undefined);
@@ -264,13 +256,13 @@ export class NetlinkMonitor {
       while (this.running) {
         if (this.socket.closed) break;
         try {
-          const bufs = await this.socket.recvDatagrams(SLICE_MS);
+          const bufs = await this.socket.recvDatagrams(NETLINK_RECV_SLICE_MS);
           const t = nowMs();
           for (const b of bufs) onDatagram(b, t);
         } catch (e) {
           if (!this.running) break;
           this.onError?.(e);
-          if ((e as { code?: string }).code !== 'ENOBUFS') await new Promise((r) => setTimeout(r, 50));
+          if ((e as { code?: string }).code !== 'ENOBUFS') await sleep(NETLINK_MONITOR_RETRY_MS);
         }
       }
     })();

@@ -5,9 +5,8 @@ import { alignClock } from '../../orchestrate/clock.js';
 import { need } from '../context.js';
 import { clearKmemleak, hasKmemleak } from '../kmemleak.js';
 import type { Phase } from './phase.js';
+import { TIMELINE_SAMPLE_MS } from '../../util/timeouts.js';
 
-/** How often the guests sample controller and device states, ms. */
-const SAMPLE_MS = 20;
 
 export const instrument: Phase = {
   name: 'instrument',
@@ -22,7 +21,7 @@ export const instrument: Phase = {
     await Promise.all(
       lab.machines.map(async (m) => {
         ctx.clocks.set(m.name, await alignClock(m));
-        ctx.samplers.set(m.name, (await m.agent.call<{ id: number }>('timeline.start', { intervalMs: SAMPLE_MS })).id);
+        ctx.samplers.set(m.name, (await m.agent.call<{ id: number }>('timeline.start', { intervalMs: TIMELINE_SAMPLE_MS })).id);
       }),
     );
   },

@@ -5,26 +5,19 @@ import { join } from 'node:path';
 import { sleep } from '../../util/deadline.js';
 import { HarnessError } from '../../util/errors.js';
 import { LOADER_FIRST_IO_MS } from '../../util/timeouts.js';
-import { need } from '../context.js';
 import { ioAfter, startLoader } from '../loader.js';
-import { hasController, type Phase } from './phase.js';
+import { controllerPhase, type Phase } from './phase.js';
 
-export const load: Phase = {
-  name: 'load',
-  when: hasController,
-  async run(ctx) {
-    const lab = need(ctx.lab, 'the lab');
-    const ctrl = need(ctx.ctrl, 'the controller');
-    const loader = startLoader(lab.host.agent, ctx.opts.project, ctx.spec, ctrl.namespace);
-    ctx.loader = loader;
-    if (!(await ioAfter(loader, 0, LOADER_FIRST_IO_MS)) && !loader.done()) {
-      throw new HarnessError(`no I/O on ${ctrl.namespace} within ${LOADER_FIRST_IO_MS} ms of starting the loader`);
-    }
-    await sleep(ctx.spec.pre_ms);
-    if (loader.done()) {
-      const r = await loader.exit;
-      await writeFile(join(ctx.runDir, 'loader.json'), r.stdout);
-      throw new HarnessError(`the loader stopped before the reset (exit ${r.exitCode}): ${r.stderr.trim().slice(-1000)}`);
-    }
-  },
-};
+export const load: Phase = controllerPhase('load', async (ctx, { lab, ctrl }) => {
+  const loader = startLoader(lab.host.agent, ctx.opts.project, ctx.spec, ctrl.namespace);
+  ctx.loader = loader;
+  if (!(await ioAfter(loader, 0, LOADER_FIRST_IO_MS)) && !loader.done()) {
+    throw new HarnessError(`no I/O on ${ctrl.namespace} within ${LOADER_FIRST_IO_MS} ms of starting the loader`);
+  }
+  await sleep(ctx.spec.pre_ms);
+  if (loader.done()) {
+    const r = await loader.exit;
+    await writeFile(join(ctx.runDir, 'loader.json'), r.stdout);
+    throw new HarnessError(`the loader stopped before the reset (exit ${r.exitCode}): ${r.stderr.trim().slice(-1000)}`);
+  }
+});

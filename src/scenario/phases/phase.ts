@@ -1,6 +1,8 @@
 // What a phase of a run is: a name (for phases_ms and the log), when it applies, and
 // what it does to the run's context. The runner walks a list of them (plan.ts).
-import type { RunContext } from '../context.js';
+import type { HostController } from '../../orchestrate/nvme-lab.js';
+import { need, type RunContext } from '../context.js';
+import type { RunLab } from '../lab.js';
 
 export interface Phase {
   name: string;
@@ -11,3 +13,15 @@ export interface Phase {
 
 /** For phases that need the host's controller: none when a racing connect left none. */
 export const hasController = (ctx: RunContext): boolean => ctx.ctrl !== undefined;
+
+/**
+ * A phase that works on the host's connected controller (load, resets, watch, finish):
+ * skipped when there is none, and given the lab and the controller, which must be there.
+ */
+export function controllerPhase(name: string, run: (ctx: RunContext, on: { lab: RunLab; ctrl: HostController }) => Promise<void>): Phase {
+  return {
+    name,
+    when: hasController,
+    run: (ctx) => run(ctx, { lab: need(ctx.lab, 'the lab'), ctrl: need(ctx.ctrl, 'the controller') }),
+  };
+}

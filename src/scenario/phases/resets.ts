@@ -8,7 +8,7 @@ import { adminSide, afterRestore, performAdmin } from '../admin-actions.js';
 import { need, recordAdmin, type RunContext } from '../context.js';
 import type { ScenarioSpec } from '../spec.js';
 import { snapshotResources } from '../rdma-resources.js';
-import { hasController, type Phase } from './phase.js';
+import { controllerPhase, type Phase } from './phase.js';
 
 /** What happens while the device is away (reset `i`, 0-based) and right after it is back. */
 export interface Outage {
@@ -45,30 +45,24 @@ export function outageFor(spec: ScenarioSpec): Outage {
   return spec.admin ? adminOutage(spec.admin) : quietOutage;
 }
 
-export const resets: Phase = {
-  name: 'resets',
-  when: hasController,
-  async run(ctx) {
-    const lab = need(ctx.lab, 'the lab');
-    const ctrl = need(ctx.ctrl, 'the controller');
-    const { spec } = ctx;
-    const plan = lab.resetPlan(spec);
-    const outage = outageFor(spec);
-    // What the connected controllers hold, to compare with after the run (collect).
-    ctx.rdmaBefore ??= (await snapshotResources(lab)).totals;
-    for (const m of lab.machines) m.agent.guard.arm();
-    for (let i = 0; i < spec.resets; i++) {
-      const goneMs = ctx.nowMs();
-      ctx.say(`reset ${i + 1}/${spec.resets}: ${plan.describe} (${plan.vms.join(', ')})`);
-      await plan.trigger();
-      await outage.away(ctx, i);
-      await plan.restore();
-      ctx.resets.push({ goneMs, backMs: ctx.nowMs() });
-      await outage.back(ctx, i);
-      if (i + 1 < spec.resets) {
-        // Let the controller come back (or not) before the next reset.
-        await lab.host.agent.waitFor(`/sys/class/nvme/${ctrl.device}/state`, 'equals', 'live', BETWEEN_RESETS_LIVE_MS).catch(() => undefined);
-      }
+export const resets: Phase = controllerPhase('resets', async (ctx, { lab, ctrl }) => {
+  const { spec } = ctx;
+  const plan = lab.resetPlan(spec);
+  const outage = outageFor(spec);
+  // What the connected controllers hold, to compare with after the run (collect).
+  ctx.rdmaBefore ??= (await snapshotResources(lab)).totals;
+  for (const m of lab.machines) m.agent.guard.arm();
+  for (let i = 0; i < spec.resets; i++) {
+    const goneMs = ctx.nowMs();
+    ctx.say(`reset ${i + 1}/${spec.resets}: ${plan.describe} (${plan.vms.join(', ')})`);
+    await plan.trigger();
+    await outage.away(ctx, i);
+    await plan.restore();
+    ctx.resets.push({ goneMs, backMs: ctx.nowMs() });
+    await outage.back(ctx, i);
+    if (i + 1 < spec.resets) {
+      // Let the controller come back (or not) before the next reset.
+      await lab.host.agent.waitFor(`/sys/class/nvme/${ctrl.device}/state`, 'equals', 'live', BETWEEN_RESETS_LIVE_MS).catch(() => undefined);
     }
-  },
-};
+  }
+});

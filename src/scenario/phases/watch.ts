@@ -8,12 +8,9 @@ import { need } from '../context.js';
 import type { LabAgent } from '../../orchestrate/nvme-lab.js';
 import { ioAfter } from '../loader.js';
 import type { AdminAction, ScenarioSpec } from '../spec.js';
-import { hasController, type Phase } from './phase.js';
+import { controllerPhase, type Phase } from './phase.js';
+import { DELETION_CHECK_MS, GUEST_STATE_POLL_MS, MIN_IO_WAIT_MS } from '../../util/timeouts.js';
 
-/** The least time left to see I/O complete once the controller is live again. */
-const MIN_IO_WAIT_MS = 1000;
-/** How often the agent samples the controller state while waiting. */
-const STATE_POLL_MS = 20;
 
 export interface Expectation {
   /** The agent's waitFor test on /sys/class/nvme/<ctrl>/state. */
@@ -48,11 +45,6 @@ export function deletionIsFinal(spec: Pick<ScenarioSpec, 'admin'>): boolean {
   return spec.admin === undefined || !RECREATES_CONTROLLER[spec.admin.action];
 }
 
-/**
- * How long each wait for the state lasts before the harness looks whether the controller
- * still exists: the most a certain FAIL can take longer than its deletion.
- */
-export const DELETION_CHECK_MS = 500;
 
 type Outcome = 'reached' | 'deleted' | 'deadline';
 
@@ -68,7 +60,7 @@ export async function waitForState(agent: LabAgent, ctrl: string, want: Expectat
   if (await deleted()) return 'deleted';
   for (;;) {
     const left = deadlineMs - (Date.now() - start);
-    const ok = await agent.waitFor(`/sys/class/nvme/${ctrl}/state`, want.test, want.value, Math.max(1, Math.min(chunk, left)), STATE_POLL_MS).then(
+    const ok = await agent.waitFor(`/sys/class/nvme/${ctrl}/state`, want.test, want.value, Math.max(1, Math.min(chunk, left)), GUEST_STATE_POLL_MS).then(
       () => true,
       () => false,
     );
@@ -78,35 +70,29 @@ export async function waitForState(agent: LabAgent, ctrl: string, want: Expectat
   }
 }
 
-export const watch: Phase = {
-  name: 'watch',
-  when: hasController,
-  async run(ctx) {
-    const lab = need(ctx.lab, 'the lab');
-    const ctrl = need(ctx.ctrl, 'the controller');
-    const loader = need(ctx.loader, 'the loader');
-    const deadline = ctx.spec.recovery_deadline_ms;
-    const want = EXPECTATIONS[ctx.spec.expect.controller];
-    const ioAtBack = await loader.completed().catch(() => 0);
-    const backAt = Date.now();
-    // Waiting for "absent" already ends at a deletion.
-    const deletionEnds = want.test !== 'absent' && deletionIsFinal(ctx.spec);
-    const outcome = await waitForState(lab.host.agent, ctrl.device, want, deadline, deletionEnds);
-    let reached = outcome === 'reached';
-    let stalled = false;
-    if (reached && want.io) {
-      const left = Math.max(MIN_IO_WAIT_MS, deadline - (Date.now() - backAt));
-      stalled = !(await ioAfter(loader, ioAtBack, left));
-      reached = !stalled;
-    }
-    ctx.reachedExpected = reached;
-    const state = reached
-      ? want.reached
-      : stalled
-        ? 'live but no I/O completed'
-        : outcome === 'deleted'
-          ? 'deleted, and nothing in the scenario connects again: not waiting out the deadline'
-          : 'not recovered';
-    ctx.say(`controller ${state}; finishing the load`);
-  },
-};
+export const watch: Phase = controllerPhase('watch', async (ctx, { lab, ctrl }) => {
+  const loader = need(ctx.loader, 'the loader');
+  const deadline = ctx.spec.recovery_deadline_ms;
+  const want = EXPECTATIONS[ctx.spec.expect.controller];
+  const ioAtBack = await loader.completed().catch(() => 0);
+  const backAt = Date.now();
+  // Waiting for "absent" already ends at a deletion.
+  const deletionEnds = want.test !== 'absent' && deletionIsFinal(ctx.spec);
+  const outcome = await waitForState(lab.host.agent, ctrl.device, want, deadline, deletionEnds);
+  let reached = outcome === 'reached';
+  let stalled = false;
+  if (reached && want.io) {
+    const left = Math.max(MIN_IO_WAIT_MS, deadline - (Date.now() - backAt));
+    stalled = !(await ioAfter(loader, ioAtBack, left));
+    reached = !stalled;
+  }
+  ctx.reachedExpected = reached;
+  const state = reached
+    ? want.reached
+    : stalled
+      ? 'live but no I/O completed'
+      : outcome === 'deleted'
+        ? 'deleted, and nothing in the scenario connects again: not waiting out the deadline'
+        : 'not recovered';
+  ctx.say(`controller ${state}; finishing the load`);
+});
