@@ -24,16 +24,15 @@ export abstract class JsonLinesSocket extends EventEmitter {
     super();
   }
 
-  /** Connects, retrying while QEMU has not created the socket yet. */
+  /**
+   * Connects, retrying while QEMU has not created the socket yet, and while it has
+   * bound it but not yet listened on it (ECONNREFUSED: a window that a loaded machine
+   * stretches; one boot here failed in it).
+   */
   async connect(deadlineMs: number, what: string): Promise<void> {
-    await pollUntil(() => (existsSync(this.path) ? true : undefined), {
+    this.socket = await pollUntil(async () => (existsSync(this.path) ? await tryConnect(this.path) : undefined), {
       deadlineMs,
-      what: `${what} socket ${this.path}`,
-    });
-    this.socket = await new Promise<Socket>((resolve, reject) => {
-      const s = createConnection(this.path);
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
+      what: `${what} socket ${this.path} accepting connections`,
     });
     this.socket.on('data', (chunk) => {
       for (const line of this.decoder.push(chunk)) {
@@ -102,4 +101,20 @@ export abstract class JsonLinesSocket extends EventEmitter {
   close(): void {
     this.socket?.destroy();
   }
+}
+
+/** A connected socket, or undefined while the server is not listening yet; other errors throw. */
+function tryConnect(path: string): Promise<Socket | undefined> {
+  return new Promise<Socket | undefined>((resolve, reject) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      s.destroy();
+      if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') resolve(undefined);
+      else reject(e);
+    });
+  });
 }

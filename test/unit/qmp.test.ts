@@ -1,6 +1,7 @@
 // QMP and the agent channel against fake peers on real unix sockets.
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,4 +171,26 @@ t.test('agent client: answers by id, guest errors keep errno and path, deadlines
   const after = await slow;
   t.ok(after instanceof HarnessError, 'in-flight request fails when the channel closes');
   await t.rejects(a.call('readFile', { path: '/c' }), HarnessError, 'later requests fail at once');
+});
+
+t.test('connect: a socket file nobody listens on yet (ECONNREFUSED) is retried until a peer listens', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'rb-sock-')), 'agent.sock');
+  // A process that bound and listened, then died: the file stays and refuses connections,
+  // as QEMU's socket does between bind() and listen().
+  const child = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  t.equal(child.signal, 'SIGKILL');
+  t.ok(existsSync(path), 'the stale socket file is there');
+  const a = new AgentClient(path);
+  let stop: (() => void) | undefined;
+  t.teardown(() => stop?.());
+  setTimeout(() => {
+    unlinkSync(path);
+    void fakePeer(path, () => {}).then((s) => (stop = s));
+  }, 300);
+  const t0 = Date.now();
+  await a.connect(5000, 'agent');
+  t.ok(Date.now() - t0 >= 250, 'connected only once the peer listened');
+  a.close();
+  const never = new AgentClient(join(mkdtempSync(join(tmpdir(), 'rb-sock-')), 'none.sock'));
+  await t.rejects(never.connect(300, 'agent'), /agent socket .* accepting connections/);
 });
