@@ -52,6 +52,9 @@ const LAB_REQUIRED: Record<string, string[]> = {
   NVME_MULTIPATH: ['y'],
   NVME_TARGET: ['m'],
   NVME_TARGET_RDMA: ['m'],
+  // tcp-rdma-mixed: an nvme-tcp path beside the RDMA one (a debug kernel without them ERRORed).
+  NVME_TCP: ['m'],
+  NVME_TARGET_TCP: ['m'],
   BLK_DEV_RAM: ['y', 'm'],
   BLK_DEV_NULL_BLK: ['y', 'm'],
   CRYPTO_CRC32: ['y', 'm'],
