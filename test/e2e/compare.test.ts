@@ -114,41 +114,22 @@ async function series612(): Promise<void> {
   const results = parseResults(r.stdout, `${args.join(' ')} --json`);
   const run = (kernel: string) => results.runs.find((x) => x.scenario === 'host-rdma-link' && x.kernel === kernel)!;
 
-  // The 6.12 double fault in __alloc_skb under rxe_init_packet was QEMU 7.2's TCG
-  // cmpxchg16b, not rxe (kernel-patches/README.md, "The 6.12 double fault under
-  // rxe_init_packet"); TCG guests now run -cpu max,-cx16, which the reproducer shows
-  // ends it. Until several 6.12 compares have run clean with it, a run whose guest still
-  // shows that Oops is reported as a TODO naming it, not as a pass: its subtests run.
-  const rxeCrash = (x: { artifacts: Record<string, string> }): string | undefined => {
-    for (const a of Object.values(x.artifacts).filter((f) => f.endsWith('.console.log'))) {
-      const text = readFileSync(join(out, a), 'utf8');
-      if (/(Oops|Kernel panic)/.test(text) && /rxe_init_packet/.test(text)) return `the QEMU TCG cmpxchg16b double fault (Oops under rxe_init_packet in ${a}), which -cx16 should have ended`;
-    }
-    return undefined;
-  };
-  const known = results.runs.map(rxeCrash).find((x) => x !== undefined);
-
-  t.test(`6.12 stock: host-rdma-link FAILs, the controller deleted as on 6.1${ready ? '' : ' (patched@6.12 skipped: its sets are not all written)'}`, { todo: known ?? false }, async (t) => {
+  // The 6.12 double fault under rxe_init_packet that this test once reported as a TODO
+  // was QEMU 7.2's TCG cmpxchg16b (kernel-patches/README.md); with -cpu max,-cx16 it
+  // has not come back (two CI compares, the stock 6.12 catalog, the patched and debug
+  // 6.12 runs), so a guest crash here is a failure again.
+  t.test(`6.12 stock: host-rdma-link FAILs, the controller deleted as on 6.1${ready ? '' : ' (patched@6.12 skipped: its sets are not all written)'}`, async (t) => {
     const stock = run('stock@6.12');
-    if (stock.verdict === 'ERROR') {
-      // Stock 6.12's rdma_rxe can crash the target during this run (a double fault in
-      // the slab allocator under rxe_receiver's ACK path, kernel-patches/README.md): an
-      // ERROR is accepted only when it is that, a guest kernel crash, not a harness fault.
-      t.match(stock.reason, /^guest \w+ crashed: .*(Kernel panic|Oops|BUG)/, 'stock 6.12 ERRORs only by a guest kernel crash');
-    } else {
-      t.equal(stock.verdict, 'FAIL', stock.reason);
-      t.match(stock.reason, /controller nvme\d+ deleted .* after the device went away/);
-      t.equal(stock.metrics.recovery_ms, null, 'stock: no I/O after the reset');
-    }
+    t.equal(stock.verdict, 'FAIL', stock.reason);
+    t.match(stock.reason, /controller nvme\d+ deleted .* after the device went away/);
+    t.equal(stock.metrics.recovery_ms, null, 'stock: no I/O after the reset');
     const { got, want } = await kernelInfoOf(stock, '6.12');
     t.same(got, want, 'kernel_info');
   });
 
   if (ready) {
-    t.test('6.12 patched: host-rdma-link PASSes, exit 0', { todo: known ?? false }, async (t) => {
-      // compare exits 0 when patched passes everything; 3 when a run ERRORed, which the
-      // stock subtest above allows for a stock guest crash only.
-      t.equal(r.exitCode, run('stock@6.12').verdict === 'ERROR' ? 3 : 0, r.stderr.slice(-3000));
+    t.test('6.12 patched: host-rdma-link PASSes, exit 0', async (t) => {
+      t.equal(r.exitCode, 0, r.stderr.slice(-3000));
       const patched = run('patched@6.12');
       t.equal(patched.verdict, 'PASS', patched.reason);
       t.ok(patched.metrics.recovery_ms !== null && patched.metrics.recovery_ms < 20_000, 'patched: I/O resumed');
