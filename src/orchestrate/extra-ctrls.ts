@@ -88,11 +88,11 @@ export interface ExtraInFlight {
 export function startExtraConnects(lab: NvmeLab, extra: readonly ExtraKind[], opts: ConnectOptions, writeDeadlineMs: number, nowMs: () => number): ExtraInFlight[] {
   return extra.map((kind) => {
     const options = extraOptions(lab, kind, opts);
-    const started: ExtraInFlight = { kind, options, outcome: Promise.resolve({ ok: false, error: 'not started' }) };
-    started.outcome = settleConnect(connectController(hostFabricsPort(lab, writeDeadlineMs), options)).finally(() => {
-      started.settledAt = nowMs();
+    const timing: { settledAt?: number } = {};
+    const outcome = settleConnect(connectController(hostFabricsPort(lab, writeDeadlineMs), options)).finally(() => {
+      timing.settledAt = nowMs();
     });
-    return started;
+    return Object.assign(timing, { kind, options, outcome });
   });
 }
 

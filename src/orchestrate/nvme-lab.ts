@@ -115,7 +115,7 @@ export async function findNamespace(lab: NvmeLab, device: string, options: strin
   // a slow (debug) kernel that is seconds later, so wait for it, not only for the controller.
   const path = await pollUntil(
     async () => (await h.fs().readdir(`/sys/class/nvme/${device}`).catch(() => [] as string[])).find((e) => /^nvme\d+c?\d*n\d+$/.test(e)),
-    { deadlineMs: NAMESPACE_SYSFS_MS, intervalMs: 100, what: `a namespace of controller ${device} in sysfs (the controller's scan work)` },
+    { deadlineMs: NAMESPACE_SYSFS_MS, intervalMs: NAMESPACE_NODE_POLL_MS, what: `a namespace of controller ${device} in sysfs (the controller's scan work)` },
   );
   const ns = path.replace(/c\d+n/, 'n');
   // devtmpfs makes the node when the disk is added; a loader started before that would

@@ -4,7 +4,6 @@ import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { DeadlineError, HarnessError } from '../util/errors.js';
 import { pollUntil } from '../util/deadline.js';
-import { existsSync } from 'node:fs';
 import { LineDecoder, encode } from '../guest/protocol.js';
 
 interface Pending {
@@ -30,7 +29,7 @@ export abstract class JsonLinesSocket extends EventEmitter {
    * stretches; one boot here failed in it).
    */
   async connect(deadlineMs: number, what: string): Promise<void> {
-    this.socket = await pollUntil(async () => (existsSync(this.path) ? await tryConnect(this.path) : undefined), {
+    this.socket = await pollUntil(() => tryConnect(this.path), {
       deadlineMs,
       what: `${what} socket ${this.path} accepting connections`,
     });
@@ -103,7 +102,7 @@ export abstract class JsonLinesSocket extends EventEmitter {
   }
 }
 
-/** A connected socket, or undefined while the server is not listening yet; other errors throw. */
+/** A connected socket, or undefined while the socket is not there or not listening yet; other errors throw. */
 function tryConnect(path: string): Promise<Socket | undefined> {
   return new Promise<Socket | undefined>((resolve, reject) => {
     const s = createConnection(path);

@@ -92,7 +92,6 @@ export const settleExtraInFlight: Phase = {
   },
 };
 
-
 const describe = (e: ExtraEnd): string => `${e.device} (${e.kind === 'subsystem' ? 'second subsystem' : 'discovery'}) ${e.state}${e.note ? ` [${e.note}]` : ''}`;
 
 /**
