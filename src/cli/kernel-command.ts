@@ -65,13 +65,13 @@ export function registerKernelCommand(program: Command): void {
     .action((o: SeriesOpts) => updatePins(o));
   registerKernelBuildCommand(k);
   seriesOptions(k.command('modules'))
-    .description("build the variant's modules out of tree (stock: nvme-rdma, nvmet-rdma; patched: also every module the series touches)")
-    .option('--variant <variant>', 'stock or patched', 'patched')
+    .description("build the variant's modules out of tree (distro: nvme-rdma, nvmet-rdma as shipped; stock: the lab patches (rdma_rxe fixes); patched: the whole series; each also builds every module its patches touch)")
+    .option('--variant <variant>', 'distro, stock or patched', 'patched')
     .option('--patches <dir>', 'the series directory to apply for patched (default kernel-patches/<series>)')
     .option('--force', 'rebuild even if nothing changed')
     .action(async (o: SeriesOpts & { variant: string; patches?: string; force?: boolean }) => {
       if (!(VARIANTS as readonly string[]).includes(o.variant)) {
-        throw new UsageError(`unknown variant ${JSON.stringify(o.variant)}; use stock or patched`, '--variant');
+        throw new UsageError(`unknown variant ${JSON.stringify(o.variant)}; use ${VARIANTS.join(', ')}`, '--variant');
       }
       const ctx = makeContext({ cacheDir: o.cacheDir });
       const { series, pin } = pickSeries(await readPins(pinsFile(ctx.project, o.pins)), o.series);
@@ -84,7 +84,7 @@ export function registerKernelCommand(program: Command): void {
         progress: ctx.progress,
       });
       process.stdout.write(
-        `${r.variant}@${series}: ${r.modulesDir} (${r.rebuilt ? 'built' : 'up to date'}; ${r.modules.join(', ')}; ${r.patches.length} patch(es)${r.patches.length ? `: ${r.patches.join(', ')}` : ''})\n`,
+        `${r.variant}@${series}: ${r.modulesDir} (${r.rebuilt ? 'built' : 'up to date'}; ${r.modules.join(', ')}; ${r.patches.length} patch(es)${r.patches.length ? `: ${r.patches.join(', ')}` : ''}${r.lab.length ? `; lab: ${r.lab.join(', ')}` : ''})\n`,
       );
     });
 }

@@ -145,9 +145,15 @@ async function execute(args: string[], kernels: string[], o: RunOpts, compare: b
     for (const r of runs) process.stdout.write(`${r.verdict.padEnd(5)} ${r.scenario} [${r.kernel}] #${r.iteration}: ${r.reason}\n`);
     process.stdout.write(`results: ${resultsDir} (${written.files.length} files; open report.html)\n`);
   }
-  // compare: stock is expected to fail; the patched kernel must pass everything.
-  process.exitCode = exitCodeFor(runs, compare ? (r) => parseKernelChoice(r.kernel)?.kind !== 'stock' : undefined);
+  // compare: stock (and distro) are expected to fail; the patched kernel must pass everything.
+  process.exitCode = exitCodeFor(runs, compare ? (r) => !isBaseline(r.kernel) : undefined);
   logSummary(ctx.log, runs, process.exitCode, resultsDir);
+}
+
+/** A kernel that stands for the unpatched drivers: its FAILs are the finding, not a failure. */
+export function isBaseline(kernel: string): boolean {
+  const kind = parseKernelChoice(kernel)?.kind;
+  return kind === 'stock' || kind === 'distro';
 }
 
 /** The kernels `compare` runs: stock and patched of each series (plain labels for the default). */

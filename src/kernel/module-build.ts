@@ -1,8 +1,9 @@
 // Out-of-tree builds of the lab's modules from the kernel's own source, installed into a
-// variant's updates/: stock builds nvme-rdma.ko and nvmet-rdma.ko unchanged; patched
-// applies the series (kernel-patches/<series>/series) and builds those two plus every
-// lab module a patch touches (nvme-core, rdma_rxe, ... as the patches say). Rebuilds
-// only when the sources or the patches change.
+// variant's updates/: distro builds nvme-rdma.ko and nvmet-rdma.ko unchanged; stock
+// applies only the lab patches (kernel-patches/<series>/lab: fixes to rdma_rxe, the
+// lab's emulated device) and patched the whole series (kernel-patches/<series>/series);
+// each builds those two plus every lab module a patch touches (nvme-core, rdma_rxe, ...
+// as the patches say). Rebuilds only when the sources or the patches change.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -13,12 +14,12 @@ import { applyPatches } from './apply.js';
 import { kbuildFor, modulesOfObject } from './kbuild.js';
 import { withLock } from './lock.js';
 import { depmod, ensureVariantTree } from './modtree.js';
-import { patchedFiles, patchsetHash, seriesPatches, type SeriesPatch } from './series.js';
+import { labPatches, patchedFiles, patchsetHash, seriesPatches, type SeriesPatch } from './series.js';
 import type { Fetched } from './debian.js';
 import { MODULE_BUILD_MS } from '../util/timeouts.js';
 
-export type Variant = 'stock' | 'patched';
-export const VARIANTS: readonly Variant[] = ['stock', 'patched'];
+export const VARIANTS = ['distro', 'stock', 'patched'] as const;
+export type Variant = (typeof VARIANTS)[number];
 
 interface LabModule {
   dir: string;
@@ -35,7 +36,7 @@ export const LAB_MODULES: readonly LabModule[] = [
   { dir: 'drivers/infiniband/sw/rxe', module: 'rdma_rxe' },
 ];
 
-/** What both variants build: the stock variant keeps the distribution's other modules. */
+/** What every variant builds: distro and stock keep the distribution's other modules. */
 export const STOCK_MODULES = ['nvme-rdma', 'nvmet-rdma'];
 
 /** Bump when the way modules are built changes, so cached variants are rebuilt. */
@@ -77,18 +78,19 @@ export function buildDirs(modules: readonly string[]): { dir: string; modules: s
   return [...dirs].map(([dir, mods]) => ({ dir, modules: mods }));
 }
 
-/** The variant's patches (none for stock) and the modules it builds. */
+/** The variant's patches (distro: none; stock: the lab patches; patched: the series) and the modules it builds. */
 export async function variantPlan(
   sourceRoot: string,
   seriesDir: string,
   variant: Variant,
-): Promise<{ patches: SeriesPatch[]; modules: string[] }> {
-  if (variant === 'stock') return { patches: [], modules: [...STOCK_MODULES] };
-  const patches = await seriesPatches(seriesDir);
+): Promise<{ patches: SeriesPatch[]; modules: string[]; lab: string[] }> {
+  const lab = variant === 'distro' ? [] : await labPatches(seriesDir);
+  const patches = variant === 'patched' ? await seriesPatches(seriesDir) : lab;
   const files: { file: string; patch: string }[] = [];
   for (const p of patches) for (const file of patchedFiles(await readFile(p.path, 'utf8'))) files.push({ file, patch: p.name });
   const touched = await touchedModules(sourceRoot, files);
-  return { patches, modules: LAB_MODULES.map((m) => m.module).filter((m) => STOCK_MODULES.includes(m) || touched.includes(m)) };
+  const modules = LAB_MODULES.map((m) => m.module).filter((m) => STOCK_MODULES.includes(m) || touched.includes(m));
+  return { patches, modules, lab: lab.map((p) => p.name) };
 }
 
 /** The content hash that decides whether a variant must be rebuilt. */
@@ -112,8 +114,10 @@ export interface ModulesResult {
   rebuilt: boolean;
   /** The applied patches, relative to the series directory. */
   patches: string[];
-  /** A short hash of the applied patches (patched only). */
-  patchset?: string;
+  /** KCIDB's patchset hash of the applied patches ("" for none). */
+  patchset: string;
+  /** The lab patches among them (stock and patched), relative to the series directory. */
+  lab: string[];
   modules: string[];
 }
 
@@ -136,7 +140,8 @@ export async function buildVariantModules(opts: {
     variant: opts.variant,
     modulesDir,
     patches: plan.patches.map((p) => p.name),
-    patchset: opts.variant === 'patched' ? await patchsetHash(plan.patches) : undefined,
+    patchset: await patchsetHash(plan.patches),
+    lab: plan.lab,
     modules: plan.modules,
   };
   const stamp = join(variantRoot, '.build-hash');

@@ -1,4 +1,4 @@
-// Turns --kernel stock|patched|debug[@SERIES]|DIR into what a VM boots: an image, a
+// Turns --kernel distro|stock|patched|debug[@SERIES]|DIR into what a VM boots: an image, a
 // module tree, and the record of exactly which kernel that is (series, Debian package
 // version, ABI, variant, patchset) that every run carries.
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -25,7 +25,7 @@ export interface KernelSpec {
   info: KernelInfo;
 }
 
-export const KERNEL_KINDS = ['stock', 'patched', 'debug'] as const;
+export const KERNEL_KINDS = ['distro', 'stock', 'patched', 'debug'] as const;
 export type KernelKind = (typeof KERNEL_KINDS)[number];
 
 /** A series directory of the project: kernel-patches/<series>. */
@@ -33,7 +33,7 @@ export const seriesDir = (series: string): string => join(projectRoot(), 'kernel
 
 /** "patched@6.12" -> { kind: 'patched', series: '6.12' }; a directory -> undefined. */
 export function parseKernelChoice(choice: string): { kind: KernelKind; series?: string } | undefined {
-  const m = /^(stock|patched|debug)(?:@(.*))?$/.exec(choice);
+  const m = /^(distro|stock|patched|debug)(?:@(.*))?$/.exec(choice);
   if (!m) return undefined;
   const series = m[2];
   if (series !== undefined && !SERIES_RE.test(series)) {
@@ -46,7 +46,7 @@ export function parseKernelChoice(choice: string): { kind: KernelKind; series?: 
 export function userKernel(dir: string): KernelSpec {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) {
-    throw new UsageError(`${dir} is not a directory; give stock, patched, debug (or KIND@SERIES) or a directory holding a bzImage and lib/modules`, '--kernel');
+    throw new UsageError(`${dir} is not a directory; give distro, stock, patched, debug (or KIND@SERIES) or a directory holding a bzImage and lib/modules`, '--kernel');
   }
   const candidates = ['bzImage', 'arch/x86/boot/bzImage', 'vmlinux', 'boot/vmlinuz'];
   const image = candidates.map((c) => join(root, c)).find((p) => existsSync(p));
@@ -80,7 +80,7 @@ export async function resolveKernel(
     kver: abi,
     image: fetched.layout.vmlinux,
     modulesDir: mods.modulesDir,
-    info: { series, package_version: version, abi, variant: c.kind, patchset_hash: mods.patchset ?? '' },
+    info: { series, package_version: version, abi, variant: c.kind, patchset_hash: mods.patchset, lab_patches: mods.lab },
   };
 }
 

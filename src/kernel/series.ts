@@ -45,6 +45,28 @@ export async function seriesPatches(dir: string): Promise<SeriesPatch[]> {
   if (!existsSync(file)) {
     throw new UsageError(`no series file in ${dir}: list the patches (or sets) to apply there, one per line`, file);
   }
+  return listedPatches(dir, file);
+}
+
+/**
+ * The lab patches (the `lab` file, same format): fixes to the lab's own emulated
+ * hardware (rdma_rxe) that every variant built from source applies, stock included, so
+ * that stock and patched differ only in what is compared. None without the file. Each
+ * must also be in the series, in the same order, or patched would lack a fix stock has.
+ */
+export async function labPatches(dir: string): Promise<SeriesPatch[]> {
+  const file = join(dir, 'lab');
+  if (!existsSync(file)) return [];
+  const lab = await listedPatches(dir, file);
+  const series = (await seriesPatches(dir)).map((p) => p.name);
+  const missing = lab.find((p) => !series.includes(p.name));
+  if (missing) throw new UsageError(`lab patch ${missing.name} is not in ${join(dir, 'series')}: add its set there too`, file);
+  const order = lab.map((p) => series.indexOf(p.name));
+  if (order.some((i, k) => k > 0 && i < order[k - 1]!)) throw new UsageError('lab patches must be listed in the order the series applies them', file);
+  return lab;
+}
+
+async function listedPatches(dir: string, file: string): Promise<SeriesPatch[]> {
   const out: SeriesPatch[] = [];
   for (const { entry, line } of parseSeriesFile(await readFile(file, 'utf8'))) {
     const where = `${file}:${line}`;

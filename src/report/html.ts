@@ -248,7 +248,8 @@ function kernelLine(run: RunResult): string {
   const k = run.kernel_info;
   if (!k) return '';
   const hash = k.patchset_hash === undefined ? '' : k.patchset_hash === '' ? ' · no patches' : ` · patchset ${k.patchset_hash.slice(0, 12)}`;
-  return `<div class="sub kernel">Linux ${e(k.abi)} · Debian ${e(k.package_version)} · ${e(k.variant)} · series ${e(k.series)}${e(hash)}</div>`;
+  const lab = k.lab_patches?.length ? ` · lab patches: ${k.lab_patches.join(', ')}` : '';
+  return `<div class="sub kernel">Linux ${e(k.abi)} · Debian ${e(k.package_version)} · ${e(k.variant)} · series ${e(k.series)}${e(hash)}${e(lab)}</div>`;
 }
 
 export function runCard(run: RunResult, index: number): string {

@@ -56,6 +56,7 @@ function kernelProps(runs: RunResult[]): [string, string][] {
     ['kernel.variant', info.variant],
   ];
   if (info.patchset_hash !== undefined) props.push(['kernel.patchset_hash', info.patchset_hash]);
+  if (info.lab_patches) props.push(['kernel.lab_patches', info.lab_patches.join(' ')]);
   return props;
 }
 

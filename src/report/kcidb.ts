@@ -85,6 +85,13 @@ function stamp(iso: string): string {
 /** Debian's kernels (stock, patched, debug) come from Debian's kernel tree; an own one does not say. */
 const isDebian = (info: KernelInfo): boolean => info.variant !== 'own';
 
+/** What a Debian kernel carries on top: the series, only the lab patches, or nothing. */
+function patchesNote(info: KernelInfo): string {
+  if (!info.patchset_hash) return '';
+  const onlyLab = info.variant === 'stock' && (info.lab_patches?.length ?? 0) > 0;
+  return onlyLab ? ` + reset-bench lab patches ${info.series} (rdma_rxe)` : ` + reset-bench series ${info.series}`;
+}
+
 /** The kernel flavour of an ABI: 6.1.0-41-amd64 -> amd64. */
 function flavour(abi: string): string {
   return /-([a-z0-9]+)$/.exec(abi)?.[1] ?? abi;
@@ -129,7 +136,7 @@ function checkoutOf(origin: string, ids: KernelIds, label: string, runs: RunResu
   c.comment = !info
     ? `reset-bench kernel ${label}`
     : isDebian(info)
-      ? `Linux ${info.abi} (Debian ${info.package_version})${info.patchset_hash ? ` + reset-bench series ${info.series}` : ''}`
+      ? `Linux ${info.abi} (Debian ${info.package_version})${patchesNote(info)}`
       : `Linux ${info.abi} built from ${label}`;
   // When testing of this checkout started: the first run on it (a Debian package's own
   // checkout time is not known here). Never the time the file was written.

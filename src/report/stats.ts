@@ -83,7 +83,7 @@ export function summarize(runs: readonly RunResult[]): SideSummary {
 
 export function orderKernels(kernels: Iterable<string>): string[] {
   const all = [...new Set(kernels)];
-  const first = ['stock', 'patched'].filter((k) => all.includes(k));
+  const first = ['distro', 'stock', 'patched'].filter((k) => all.includes(k));
   return [...first, ...all.filter((k) => !first.includes(k))];
 }
 

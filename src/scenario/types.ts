@@ -80,10 +80,15 @@ export const KernelInfo = z.object({
   package_version: z.string(),
   /** Kernel ABI / release (uname -r, e.g. "6.1.0-41-amd64"). */
   abi: z.string(),
-  /** stock, patched, debug or own. */
+  /** distro, stock, patched, debug or own. */
   variant: z.string(),
   /** kcidb patchset hash: sha256 over the sha256 of each applied patch, in order; "" = none. */
   patchset_hash: z.string().optional(),
+  /**
+   * The lab patches applied (kernel-patches/<series>/lab: fixes to rdma_rxe, the lab's
+   * device), relative to the series directory; stock and patched carry the same ones.
+   */
+  lab_patches: z.array(z.string()).optional(),
 });
 export type KernelInfo = z.infer<typeof KernelInfo>;
 

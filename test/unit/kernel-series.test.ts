@@ -3,14 +3,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { bySeries, compareKernels } from '../../src/cli/run-command.js';
+import { bySeries, compareKernels, isBaseline } from '../../src/cli/run-command.js';
 import { comparisonTables } from '../../src/report/html.js';
 import { modulesOfObject } from '../../src/kernel/kbuild.js';
 import { withLock } from '../../src/kernel/lock.js';
-import { buildDirs, touchedModules } from '../../src/kernel/module-build.js';
+import { buildDirs, touchedModules, variantPlan } from '../../src/kernel/module-build.js';
 import { pickSeries, pinChanges, readPins, type Pin } from '../../src/kernel/pins.js';
 import { parseKernelChoice } from '../../src/kernel/resolve.js';
-import { parseSeriesFile, patchsetHash, seriesPatches, setPatchNames } from '../../src/kernel/series.js';
+import { labPatches, parseSeriesFile, patchsetHash, seriesPatches, setPatchNames } from '../../src/kernel/series.js';
 import { projectRoot } from '../../src/util/project-root.js';
 import { failRun, passRun, results } from './report-fixtures.js';
 
@@ -54,8 +54,55 @@ t.test('a missing or empty set, or no series file, is a usage error naming the l
   await t.rejects(seriesPatches(tmp), { exitCode: 2, message: /no series file/ });
 });
 
+t.test('lab patches: a subset of the series in its order; none without the file', async (t) => {
+  const dir = join(tmp, 'lab');
+  mkdirSync(join(dir, 'rxe'), { recursive: true });
+  for (const f of ['0001-one.patch', '0002-two.patch']) writeFileSync(join(dir, 'rxe', f), `${f}\n`);
+  writeFileSync(join(dir, '0001-host.patch'), 'host\n');
+  writeFileSync(join(dir, 'series'), 'rxe\n0001-host.patch\n');
+  t.same(await labPatches(dir), [], 'no lab file: none');
+  writeFileSync(join(dir, 'lab'), '# the device\nrxe\n');
+  t.same((await labPatches(dir)).map((p) => p.name), ['rxe/0001-one.patch', 'rxe/0002-two.patch']);
+  writeFileSync(join(dir, 'lab'), '0001-host.patch\nrxe/0001-one.patch\n');
+  await t.rejects(labPatches(dir), { exitCode: 2, message: /in the order the series applies them/ });
+  writeFileSync(join(dir, 'series'), '0001-host.patch\n');
+  writeFileSync(join(dir, 'lab'), 'rxe\n');
+  await t.rejects(labPatches(dir), { exitCode: 2, message: /lab patch rxe\/0001-one.patch is not in .*series: add its set there too/ });
+});
+
+t.test("the project's series: stock carries exactly the lab patches (rdma_rxe), patched all, distro none", async (t) => {
+  for (const series of ['6.1', '6.12']) {
+    const dir = join(projectRoot(), 'kernel-patches', series);
+    // touchedModules reads the Makefile of each touched directory: a minimal source tree.
+    const src = join(tmp, `src-${series}`);
+    for (const d of ['drivers/nvme/host', 'drivers/nvme/target', 'drivers/infiniband/sw/rxe']) mkdirSync(join(src, d), { recursive: true });
+    writeFileSync(join(src, 'drivers/nvme/host/Makefile'), 'obj-m += nvme-core.o nvme-rdma.o\nnvme-core-y += core.o multipath.o\nnvme-rdma-y += rdma.o\n');
+    writeFileSync(join(src, 'drivers/nvme/target/Makefile'), 'obj-m += nvmet-rdma.o\nnvmet-rdma-y += rdma.o\n');
+    writeFileSync(join(src, 'drivers/infiniband/sw/rxe/Makefile'), 'obj-m += rdma_rxe.o\nrdma_rxe-y := rxe.o rxe_comp.o rxe_net.o rxe_qp.o rxe_req.o rxe_resp.o rxe_verbs.o rxe_pool.o rxe_task.o\n');
+    const distro = await variantPlan(src, dir, 'distro');
+    const stock = await variantPlan(src, dir, 'stock');
+    const patched = await variantPlan(src, dir, 'patched');
+    t.same(distro.patches, [], `${series}: distro applies nothing`);
+    t.same(distro.modules, ['nvme-rdma', 'nvmet-rdma']);
+    t.ok(stock.patches.length > 0 && stock.patches.every((p) => p.name.startsWith('rxe/')), `${series}: stock applies only rxe patches`);
+    t.same(stock.modules, ['nvme-rdma', 'nvmet-rdma', 'rdma_rxe'], `${series}: stock rebuilds rdma_rxe`);
+    t.same(stock.lab, patched.lab, `${series}: the same lab patches on both`);
+    t.same(patched.patches.filter((p) => stock.lab.includes(p.name)).map((p) => p.name), stock.lab, `${series}: patched has every lab patch`);
+    t.ok(patched.patches.length > stock.patches.length, `${series}: patched adds the nvme sets`);
+  }
+});
+
+t.test('distro and stock are baselines: their FAILs do not fail a compare', async (t) => {
+  t.ok(isBaseline('stock'));
+  t.ok(isBaseline('distro@6.12'));
+  t.notOk(isBaseline('patched'));
+  t.notOk(isBaseline('debug@6.12'));
+  t.notOk(isBaseline('/home/me/kout'));
+});
+
 t.test('--kernel KIND[@SERIES]', async (t) => {
   t.same(parseKernelChoice('stock'), { kind: 'stock', series: undefined });
+  t.same(parseKernelChoice('distro@6.12'), { kind: 'distro', series: '6.12' });
   t.same(parseKernelChoice('patched@6.12'), { kind: 'patched', series: '6.12' });
   t.same(parseKernelChoice('debug@6.1'), { kind: 'debug', series: '6.1' });
   t.equal(parseKernelChoice('/home/me/kout'), undefined, 'a directory');
