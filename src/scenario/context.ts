@@ -84,6 +84,8 @@ export interface RunContext {
   paths?: HostPath[];
   /** Each VM's RDMA resource counts before the reset (rdma-resources.ts). */
   rdmaBefore?: ResourceTotals;
+  /** The same counts after the run (collect). */
+  rdmaAfter?: ResourceTotals;
   /** extra_controllers: the host's other controllers on the reset device. */
   extra?: ExtraController[];
   /** extra_in_flight_ms: the extra controllers' connects started before the reset. */

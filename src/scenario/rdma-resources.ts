@@ -46,6 +46,20 @@ export function resourceChanges(before: ResourceTotals, after: ResourceTotals): 
   return lines;
 }
 
+/**
+ * What grew between two snapshots, one line per VM: "host: qp 3 -> 4" (pure). A
+ * recovery that leaves more objects than it found holds a queue twice, or leaked one.
+ */
+export function resourceGrowth(before: ResourceTotals, after: ResourceTotals): string[] {
+  const lines: string[] = [];
+  for (const [vm, b] of Object.entries(before)) {
+    const a = after[vm] ?? {};
+    const grown = Object.keys(a).sort().filter((k) => (a[k] ?? 0) > (b[k] ?? 0));
+    if (grown.length) lines.push(`${vm}: ${grown.map((k) => `${k} ${b[k] ?? 0} -> ${a[k] ?? 0}`).join(', ')}`);
+  }
+  return lines;
+}
+
 /** Saves both snapshots and the changes as runs/<run>/rdma-resources.json. */
 export async function saveResources(runDir: string, before: ResourceTotals, after: ResourceTotals): Promise<string[]> {
   const changes = resourceChanges(before, after);

@@ -58,9 +58,11 @@ export function runResult(ctx: RunContext): RunResult {
       ...Object.fromEntries(lab.machines.map((m) => [`kmsg_${m.name}`, rel(ctx, kmsgPath(ctx.runDir, m.name))])),
       ...(ctx.load ? { loader: rel(ctx, join(ctx.runDir, 'loader.json')) } : {}),
       timeline: rel(ctx, join(ctx.runDir, 'timeline.json')),
+      ...(ctx.rdmaAfter ? { rdma_resources: rel(ctx, join(ctx.runDir, 'rdma-resources.json')) } : {}),
     },
     clock: { method: 'agent round trip (Cristian), best of 7', error_bound_ms: Math.max(...[...ctx.clocks.values()].map((c) => c.errorMs)) },
     phases_ms: { ...ctx.phasesMs },
+    ...(ctx.rdmaBefore && ctx.rdmaAfter ? { rdma_resources: { before: ctx.rdmaBefore, after: ctx.rdmaAfter } } : {}),
   };
 }
 

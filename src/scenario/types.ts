@@ -121,6 +121,14 @@ const runFields = {
   splat_lines: z.array(z.string()),
   artifacts: z.record(z.string(), z.string()),
   clock: z.object({ method: z.string(), error_bound_ms: z.number() }),
+  /**
+   * The RDMA core's object counts (RDMA_NLDEV_CMD_RES_GET: qp, cq, mr, pd, cm_id...) per
+   * VM, summed over its devices, before the reset and after the run. A recovered run
+   * with more after than before FAILs.
+   */
+  rdma_resources: z
+    .object({ before: z.record(z.string(), z.record(z.string(), z.number())), after: z.record(z.string(), z.record(z.string(), z.number())) })
+    .optional(),
 };
 
 /** A run in memory: the runner's output and every report's input. */

@@ -22,6 +22,8 @@ export interface VerdictInputs {
   admin?: AdminOutcome[];
   /** EAGAIN completions the loader resubmitted (not I/O errors; see countIoErrors). */
   eagainRetried?: number;
+  /** RDMA objects (restrack counts) that grew from before the reset to after the run, per VM. */
+  rdmaGrowth?: string[];
   /** The kernel logs (run ms): where a controller that never came back is stuck. */
   kmsg?: { host: readonly LogLine[]; target?: readonly LogLine[] };
 }
@@ -93,10 +95,22 @@ export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
     return { verdict: 'FAIL', reason: `data check failed: ${m.verify_errors} bad block(s), ${m.lost_writes} acknowledged write(s) lost${splat}` };
   }
   if (m.splats > 0) return { verdict: 'FAIL', reason: `I/O resumed, but the kernel reported: ${v.firstSplat ?? 'a problem'}` };
+  const grown = leftoverObjects(v);
+  if (grown) return { verdict: 'FAIL', reason: `I/O resumed, but the recovery left more RDMA objects than it found (${grown}): a queue held twice or leaked` };
   return {
     verdict: 'PASS',
     reason: `I/O resumed ${s(m.recovery_ms)} after the device came back (controller live after ${s(m.ctrl_live_ms)}); longest stall ${s(m.outage_ms ?? 0)}${v.resets.length > 1 ? ` over ${v.resets.length} resets` : ''}${adminNote}${v.eagainRetried ? `; ${v.eagainRetried} EAGAIN completion(s) resubmitted` : ''}`,
   };
+}
+
+/**
+ * The growth that counts against a recovery, or undefined. Not for a scenario that
+ * connects a controller after the reset on purpose (extra_in_flight_ms: the in-flight
+ * connect is refused and made again), whose new queues are not a leftover.
+ */
+function leftoverObjects(v: VerdictInputs): string | undefined {
+  if (v.spec.extra_in_flight_ms !== undefined || !v.rdmaGrowth?.length) return undefined;
+  return v.rdmaGrowth.join('; ');
 }
 
 /** reset-during-connect: the connect must be refused cleanly or survive, and I/O must then work. */

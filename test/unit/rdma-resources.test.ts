@@ -11,7 +11,7 @@ import {
   RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME,
 } from '../../src/orchestrate/netlink/constants.js';
 import { decodeResSummary } from '../../src/orchestrate/netlink/rdma.js';
-import { resourceChanges, sumResources } from '../../src/scenario/rdma-resources.js';
+import { resourceChanges, resourceGrowth, sumResources } from '../../src/scenario/rdma-resources.js';
 
 const entry = (name: string, n: number) =>
   attr.nested(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY, [attr.str(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME, name), attr.u64(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_CURR, BigInt(n))]);
@@ -34,4 +34,12 @@ t.test('per VM: summed over devices; changes named per VM and resource', async (
   t.same(resourceChanges(before, { host: { qp: 6, cq: 10, pd: 2 }, target: { qp: 7, cm_id: 6 } }), [], 'all back as before');
   t.same(resourceChanges(before, { host: { qp: 0, cq: 0, pd: 0 }, target: { qp: 1, cm_id: 1 } }), ['host: cq 10 -> 0, pd 2 -> 0, qp 6 -> 0', 'target: cm_id 6 -> 1, qp 7 -> 1']);
   t.same(resourceChanges(before, { host: { qp: 7, cq: 10, pd: 2, mr: 1 } }), ['host: mr 0 -> 1, qp 6 -> 7'], 'a VM missing after is skipped; a new kind counts from 0');
+});
+
+t.test('growth: only what is more after than before, per VM', async (t) => {
+  const before = { host: { qp: 3, cq: 2, mr: 160 }, target: { qp: 3, cm_id: 3 } };
+  t.same(resourceGrowth(before, { host: { qp: 3, cq: 2, mr: 160 }, target: { qp: 3, cm_id: 3 } }), [], 'all as before');
+  t.same(resourceGrowth(before, { host: { qp: 2, cq: 2, mr: 0 }, target: { qp: 1, cm_id: 1 } }), [], 'fewer is not growth');
+  t.same(resourceGrowth(before, { host: { qp: 4, cq: 2, mr: 160, pd: 1 }, target: { qp: 3, cm_id: 5 } }), ['host: pd 0 -> 1, qp 3 -> 4', 'target: cm_id 3 -> 5']);
+  t.same(resourceGrowth(before, {}), [], 'a VM with no answer after is not growth');
 });

@@ -50,6 +50,19 @@ t.test('patched-like run: metrics and a PASS that says how long', async (t) => {
   t.match(v.reason, /I\/O resumed 0\.15 s after the device came back \(controller live after 0\.12 s\); longest stall 4\.15 s/);
 });
 
+t.test('a recovery that leaves more RDMA objects than it found FAILs; an in-flight extra connect is exempt', async (t) => {
+  const resets = [{ goneMs: 2000, backMs: 6000 }];
+  const events = [ev(0, 'live'), ev(2050, 'resetting'), ev(2060, 'connecting'), ev(6120, 'live')];
+  const m = { outage_ms: 4150, recovery_ms: 150, ctrl_live_ms: 120, io_errors: 0, verify_errors: 0, lost_writes: 0, splats: 0 };
+  const base = { metrics: m, resets, events, controller: 'nvme0', endMs: 9000 };
+  const grown = ['host: qp 3 -> 4'];
+  const v = decide({ ...base, spec: findScenario('host-rdma-link'), rdmaGrowth: grown });
+  t.equal(v.verdict, 'FAIL');
+  t.match(v.reason, /left more RDMA objects than it found \(host: qp 3 -> 4\)/);
+  t.equal(decide({ ...base, spec: findScenario('host-rdma-link'), rdmaGrowth: [] }).verdict, 'PASS', 'no growth');
+  t.equal(decide({ ...base, spec: findScenario('two-ctrl-connecting'), rdmaGrowth: grown }).verdict, 'PASS', 'its new connect is not a leftover');
+});
+
 t.test('stock-like run: the controller is deleted and nothing completes after', async (t) => {
   const resets = [{ goneMs: 2000, backMs: 6000 }];
   const events = [ev(0, 'live'), ev(2080, 'absent')];

@@ -84,7 +84,8 @@ export const collect: Phase = {
     ctx.endMs ??= ctx.nowMs();
     const lab = need(ctx.lab, 'the lab');
     await checkClocks(ctx, lab);
-    const rdmaChanges = ctx.rdmaBefore ? await saveResources(ctx.runDir, ctx.rdmaBefore, (await snapshotResources(lab)).totals) : [];
+    if (ctx.rdmaBefore) ctx.rdmaAfter = (await snapshotResources(lab)).totals;
+    const rdmaChanges = ctx.rdmaBefore && ctx.rdmaAfter ? await saveResources(ctx.runDir, ctx.rdmaBefore, ctx.rdmaAfter) : [];
     const atMs = ctx.nowMs();
     const events = [
       ...(await guestEvents(ctx, lab)),

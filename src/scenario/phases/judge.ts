@@ -4,6 +4,7 @@ import { toRunMs } from '../../orchestrate/clock.js';
 import { need, type RunContext } from '../context.js';
 import { kmsgRunLines } from '../kmsg.js';
 import { computeMetrics, countIoErrors } from '../metrics.js';
+import { resourceGrowth } from '../rdma-resources.js';
 import { decide } from '../verdict.js';
 import type { Phase } from './phase.js';
 
@@ -46,6 +47,7 @@ export const judge: Phase = {
       race: ctx.race,
       admin: ctx.admin.map((a) => a.outcome),
       eagainRetried: counted.eagain,
+      rdmaGrowth: ctx.rdmaBefore && ctx.rdmaAfter ? resourceGrowth(ctx.rdmaBefore, ctx.rdmaAfter) : undefined,
       kmsg: {
         host: kmsgRunLines(lab.host, hostMap, ctx.t0),
         target: targetMap ? kmsgRunLines(lab.target, targetMap, ctx.t0) : undefined,
