@@ -40,6 +40,9 @@ export const NIC_BIND_MS = 30_000;
 /** A netdev appearing after a bind or plug, or vanishing after an unbind. */
 export const NETDEV_CHANGE_MS = 15_000;
 
+/** RTM_NEWLINK of a virtual link (a dummy netdev): the kernel may load its module from 9p first. */
+export const VIRTUAL_LINK_ADD_MS = 30_000;
+
 // --- NVMe over Fabrics set-up ---------------------------------------------------------
 
 /** The host's write to /dev/nvme-fabrics: the kernel answers once the admin queue is up. */
