@@ -65,17 +65,53 @@ export const RestoreSpec = z
   })
   .strict();
 
-export const ADMIN_ACTIONS = ['delete-controller', 'reset-controller', 'unload-host-module', 'remove-target-port'] as const;
+export const ADMIN_ACTIONS = [
+  'delete-controller',
+  'reset-controller',
+  'unload-host-module',
+  'remove-target-port',
+  'recreate-target-port',
+  'add-unrelated-rdma-devices',
+] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
-/** A deliberate administrator action while the device is away (the controller is recovering). */
-export const AdminSpec = z
+/** ms after the device went away; must fall inside down_ms. */
+const afterMs = z.number().int().min(0).default(1500);
+
+/** The actions that take no parameter but when. */
+const PlainAdmin = z.strictObject(
+  {
+    action: z.enum(ADMIN_ACTIONS.filter((a) => a !== 'add-unrelated-rdma-devices') as [Exclude<AdminAction, 'add-unrelated-rdma-devices'>]),
+    after_ms: afterMs,
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? `${iss.keys.map((k) => `"${k}"`).join(', ')}: not for this action (count and interval_ms are add-unrelated-rdma-devices' only; the others take after_ms)` : undefined,
+  },
+);
+
+/**
+ * Unrelated RDMA devices appear on the host while its lab device is away (SR-IOV VFs,
+ * another rxe or siw): a dummy netdev and an rxe device on it, `count` times,
+ * `interval_ms` apart, starting after_ms into the outage.
+ */
+const AddDevicesAdmin = z
   .object({
-    action: z.enum(ADMIN_ACTIONS),
-    /** ms after the device went away; must fall inside down_ms. */
-    after_ms: z.number().int().min(0).default(1500),
+    action: z.literal('add-unrelated-rdma-devices'),
+    after_ms: afterMs,
+    count: z.number().int().min(1).max(32).default(8),
+    interval_ms: z.number().int().min(0).max(60_000).default(500),
   })
   .strict();
+
+/** A deliberate administrator action while the device is away (the controller is recovering). */
+export const AdminSpec = z.discriminatedUnion('action', [PlainAdmin, AddDevicesAdmin]);
+export type AdminSpec = z.output<typeof AdminSpec>;
+
+/** How long the action itself takes while the device is away, ms: the additions' span, else 0 (pure). */
+export function adminSpanMs(admin: AdminSpec): number {
+  return admin.action === 'add-unrelated-rdma-devices' ? (admin.count - 1) * admin.interval_ms : 0;
+}
 
 export const ScenarioSpec = z
   .object({
@@ -113,6 +149,9 @@ export const ScenarioSpec = z
   .superRefine((s, ctx) => {
     if (s.admin && s.admin.after_ms >= s.down_ms) {
       ctx.addIssue({ code: 'custom', path: ['admin', 'after_ms'], message: `must be less than down_ms (${s.down_ms}): the action happens while the device is away` });
+    } else if (s.admin && s.admin.after_ms + adminSpanMs(s.admin) >= s.down_ms) {
+      const span = adminSpanMs(s.admin);
+      ctx.addIssue({ code: 'custom', path: ['admin', 'interval_ms'], message: `after_ms + (count - 1) * interval_ms = ${s.admin.after_ms + span} must be less than down_ms (${s.down_ms}): every addition happens while the device is away; lower count or interval_ms, or raise down_ms` });
     }
     if (s.admin && s.during === 'connect') {
       ctx.addIssue({ code: 'custom', path: ['admin'], message: 'not with during: connect; use one or the other' });

@@ -1,6 +1,6 @@
 // PASS, FAIL or SKIP, with a reason a person understands. ERROR is decided by the
 // runner (the harness failed), never here.
-import type { ScenarioSpec } from './spec.js';
+import type { AdminAction, ScenarioSpec } from './spec.js';
 import { controllerStates, stateAt, type ResetWindow } from './metrics.js';
 import type { Metrics, TimelineEvent, Verdict } from './types.js';
 import type { AdminOutcome } from './admin-actions.js';
@@ -29,14 +29,28 @@ export interface VerdictInputs {
 const s = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
 /**
+ * Whether the action is what deletes the controller, so that a deletion is judged
+ * against the administrator's time; the others (a reset, a port change, devices added)
+ * leave the deletion to ctrl_loss_tmo. A new action must say, or this fails to compile.
+ */
+export const ADMIN_DELETES: Record<AdminAction, boolean> = {
+  'delete-controller': true,
+  'unload-host-module': true,
+  'reset-controller': false,
+  'remove-target-port': false,
+  'recreate-target-port': false,
+  'add-unrelated-rdma-devices': false,
+};
+
+/**
  * Why a deletion `afterMs` after the device went away came too early for what the
- * scenario tests, or undefined. The admin action comes `admin.after_ms` after the device
- * went away (plus the time the reset itself took); ctrl_loss_tmo runs out after
+ * scenario tests, or undefined. A deleting admin action comes `admin.after_ms` after the
+ * device went away (plus the time the reset itself took); ctrl_loss_tmo runs out after
  * ctrl_loss_tmo / reconnect_delay failed attempts, so one reconnect_delay early is
  * still on time.
  */
 export function earlyDeletion(spec: ScenarioSpec, afterMs: number): string | undefined {
-  if (spec.admin) {
+  if (spec.admin && ADMIN_DELETES[spec.admin.action]) {
     return afterMs < spec.admin.after_ms ? `before the administrator acted (${s(spec.admin.after_ms)} in)` : undefined;
   }
   const { ctrl_loss_tmo: tmo, reconnect_delay: delay } = spec.connect;
@@ -60,7 +74,8 @@ export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
   if (failedAdmin) {
     return { verdict: 'FAIL', reason: `the administrator's "${failedAdmin.what}" during recovery failed: ${failedAdmin.error}${splat}` };
   }
-  const by = admin.length && v.spec.expect.controller === 'deleted' ? `"${admin[0]!.what}"` : `ctrl_loss_tmo=${v.spec.connect.ctrl_loss_tmo} s`;
+  const byAdmin = admin.length > 0 && v.spec.admin !== undefined && ADMIN_DELETES[v.spec.admin.action];
+  const by = byAdmin ? `"${admin[0]!.what}"` : `ctrl_loss_tmo=${v.spec.connect.ctrl_loss_tmo} s`;
   if (v.spec.expect.controller === 'deleted') {
     if (deletedAt === undefined) return { verdict: 'FAIL', reason: `controller ${c} was expected to be deleted (${by}) but is ${finalState}${splat}` };
     const early = earlyDeletion(v.spec, deletedAt - firstGone);
