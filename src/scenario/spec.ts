@@ -65,6 +65,18 @@ export const RestoreSpec = z
   })
   .strict();
 
+/**
+ * module-reload with sent skbs held: the reset netdev's queue holds every skb sent
+ * just before `modprobe -r rdma_rxe` (a netem qdisc, as an idle or slow NIC would),
+ * and the unload must return within unload_within_ms all the same.
+ */
+export const HoldTxSpec = z
+  .object({
+    /** The longest `modprobe -r rdma_rxe` may take with the skbs held, ms. */
+    unload_within_ms: z.number().int().min(1000).max(110_000).default(30_000),
+  })
+  .strict();
+
 export const ADMIN_ACTIONS = [
   'delete-controller',
   'reset-controller',
@@ -137,6 +149,7 @@ export const ScenarioSpec = z
     inject_after_ms: z.number().int().min(0).max(60_000).default(50),
     admin: AdminSpec.optional(),
     restore: RestoreSpec.optional(),
+    hold_tx: HoldTxSpec.optional(),
     /** More controllers on the reset device than the loaded one: a second subsystem, a persistent discovery controller. */
     extra_controllers: z.array(z.enum(['subsystem', 'discovery'])).min(1).max(2).optional(),
     /** With extra_controllers: their connect starts this long before the device goes, so it is still in flight then (omit: live before the load), ms. */
@@ -158,6 +171,9 @@ export const ScenarioSpec = z
     }
     checkPaths(s, ctx);
     checkRestore(s, ctx);
+    if (s.hold_tx && s.reset !== 'module-reload') {
+      ctx.addIssue({ code: 'custom', path: ['hold_tx'], message: `only with reset: module-reload (the skbs are held while rdma_rxe is unloaded), not ${s.reset}` });
+    }
     if (s.extra_controllers && (s.topology === 'pair2' || s.during === 'connect')) {
       ctx.addIssue({ code: 'custom', path: ['extra_controllers'], message: 'only with topology pair or loopback and during: io' });
     }

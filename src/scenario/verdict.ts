@@ -58,7 +58,28 @@ export function earlyDeletion(spec: ScenarioSpec, afterMs: number): string | und
   return afterMs < (tmo - delay) * 1000 ? `before ctrl_loss_tmo=${tmo} s could run out` : undefined;
 }
 
+/**
+ * hold_tx: how long each `modprobe -r rdma_rxe` with sent skbs held took (the trigger,
+ * with the queue's set-up), and why that is a FAIL when one took longer than
+ * unload_within_ms (pure).
+ */
+export function heldUnload(spec: Pick<ScenarioSpec, 'hold_tx'>, resets: readonly ResetWindow[]): { fail?: string; note: string } {
+  if (!spec.hold_tx) return { note: '' };
+  const took = resets.map((r) => r.triggerMs ?? 0);
+  const longest = Math.max(0, ...took);
+  const limit = spec.hold_tx.unload_within_ms;
+  const what = `rdma_rxe's unload with sent skbs held in the netdev's queue took ${s(longest)}`;
+  return { fail: longest > limit ? `${what}, more than unload_within_ms (${s(limit)}): module exit waited for the skbs` : undefined, note: `; ${what}` };
+}
+
 export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
+  const j = decideRun(v);
+  const held = heldUnload(v.spec, v.resets);
+  if (held.fail && j.verdict !== 'SKIP') return { verdict: 'FAIL', reason: `${held.fail}; ${j.reason}` };
+  return held.note ? { ...j, reason: `${j.reason}${held.note}` } : j;
+}
+
+function decideRun(v: VerdictInputs): { verdict: Verdict; reason: string } {
   const { metrics: m, controller: c } = v;
   const states = controllerStates(v.events, c);
   const firstGone = v.resets.length ? Math.min(...v.resets.map((r) => r.goneMs)) : 0;

@@ -25,6 +25,11 @@ export const RXE_GONE_MS = 15_000;
 /** `modprobe -r rdma_rxe`: it waits, like DELLINK, for every rxe device to be released. */
 export const RXE_MODULE_UNLOAD_MS = 120_000;
 
+/** hold_tx: I/O goes on this long into the netem queue before rdma_rxe is unloaded, so sent skbs are held. */
+export const TX_HOLD_FILL_MS = 1_000;
+/** A `tc qdisc` change on the guest's lab netdev (tc starts from 9p under TCG). */
+export const TC_QDISC_MS = 30_000;
+
 // --- The NIC under the rxe device -----------------------------------------------------
 
 /**

@@ -117,7 +117,7 @@ export class FakeLab implements RunLab {
     };
   }
 
-  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore'>): ResetPlan {
+  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore' | 'hold_tx'>): ResetPlan {
     const vms = this.kind === 'loopback' ? ['lab'] : spec.side === 'both' ? ['target', 'host'] : [spec.side];
     return {
       describe: `fake ${spec.reset}`,

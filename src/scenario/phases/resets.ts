@@ -65,9 +65,10 @@ export const resets: Phase = controllerPhase('resets', async (ctx, { lab, ctrl }
     const goneMs = ctx.nowMs();
     ctx.say(`reset ${i + 1}/${spec.resets}: ${plan.describe} (${plan.vms.join(', ')})`);
     await plan.trigger();
+    const triggerMs = ctx.nowMs() - goneMs;
     await outage.away(ctx, i);
     await plan.restore();
-    ctx.resets.push({ goneMs, backMs: ctx.nowMs() });
+    ctx.resets.push({ goneMs, backMs: ctx.nowMs(), triggerMs });
     await outage.back(ctx, i);
     if (i + 1 < spec.resets) {
       // Let the controller come back (or not) before the next reset.
