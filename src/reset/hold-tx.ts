@@ -8,8 +8,8 @@ import { sleep } from '../util/deadline.js';
 import { TC_QDISC_MS, TX_HOLD_FILL_MS } from '../util/timeouts.js';
 import type { RdmaSite } from './types.js';
 
-/** Far longer than any run: nothing leaves the queue until it is deleted. */
-const HOLD_DELAY = '600s';
+/** Far longer than the outage (tc takes at most about 270 s): nothing leaves the queue until it is deleted. */
+const HOLD_DELAY = '200s';
 
 /** The netem qdisc in place, then I/O goes on into it for TX_HOLD_FILL_MS. */
 export async function holdTx(site: RdmaSite): Promise<void> {

@@ -51,7 +51,7 @@ t.test('module-reload with hold_tx: the queue holds skbs before the unload and l
   t.ok(Date.now() - start >= 900, 'I/O goes on into the queue for a while before the unload');
   await moduleReload.restore(held.site);
   t.same(held.steps, [
-    'tc qdisc replace dev eth0 root netem delay 600s limit 100000',
+    'tc qdisc replace dev eth0 root netem delay 200s limit 100000',
     'modprobe -r rdma_rxe',
     'waitFor /sys/class/infiniband/rxe0 absent',
     'tc qdisc del dev eth0 root',
