@@ -43,6 +43,16 @@ export const rtnlOps: Record<string, Op> = {
     await withRtnl((nl) => nl.setLinkUp(a.name, a.up));
     return { monoNs: nowNs() };
   },
+  addLink: async (raw, deadlineMs) => {
+    const a = { name: str(raw, 'name'), kind: str(raw, 'kind') };
+    await withRtnl((nl) => nl.addLink(a.name, a.kind, deadlineMs));
+    return { monoNs: nowNs() };
+  },
+  delLink: async (raw) => {
+    const name = str(raw, 'name');
+    await withRtnl((nl) => nl.delLink(name));
+    return { monoNs: nowNs() };
+  },
   addAddr: async (raw) => {
     const a = { name: str(raw, 'name'), cidr: str(raw, 'cidr') };
     await withRtnl((nl) => nl.addAddr(a.name, a.cidr, { ifExists: 'ok' }));

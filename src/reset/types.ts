@@ -21,6 +21,8 @@ export interface RdmaSite {
   restoreAs?: string;
   /** Where the netdev's address is restored (re-plug, rebind): this long after the rxe device, ms. */
   addressDelayMs?: number;
+  /** module-reload: the netdev's queue holds the skbs sent before the unload (hold_tx). */
+  holdTx?: boolean;
 }
 
 export interface Injector {

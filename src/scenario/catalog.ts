@@ -86,6 +86,15 @@ const stress: ScenarioInput[] = [
     description: 'the target port and its link are removed while the port retries, and re-created after the device is back',
   },
   {
+    name: 'port-enabled-while-absent',
+    side: 'target',
+    reset: 'rdma-link',
+    down_ms: 10_000,
+    admin: { action: 'recreate-target-port', after_ms: 3000 },
+    recovery_deadline_ms: 30_000,
+    description: 'the target port removed and re-created (mkdir, address, subsystem link) while its RDMA device is away: the link must be accepted, the port kept, and it must listen once the device is back',
+  },
+  {
     name: 'ctrl-loss-expiry',
     side: 'host',
     reset: 'rdma-link',

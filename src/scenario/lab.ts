@@ -45,7 +45,7 @@ export interface RunLab extends NvmeLab {
   hostAddr: string;
   /** Every link between the VMs (pair2 has two; link 0 carries targetAddr and hostAddr). */
   links: LabLink[];
-  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore'>): ResetPlan;
+  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore' | 'hold_tx'>): ResetPlan;
   /** Clean power-off. */
   shutdown(): Promise<void>;
   /** Kill, after a harness error. */

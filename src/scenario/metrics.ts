@@ -6,6 +6,8 @@ import type { IoPoint, Metrics, TimelineEvent } from './types.js';
 export interface ResetWindow {
   goneMs: number;
   backMs: number;
+  /** How long the trigger itself took (the device going away), ms. */
+  triggerMs?: number;
 }
 
 export interface GapMs {

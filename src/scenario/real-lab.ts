@@ -11,7 +11,8 @@ import { bootLab, LAB_NET, type Lab, type LabLink } from '../vm/topology.js';
 import type { LabDriver, ResetPlan, RunLab } from './lab.js';
 import type { ScenarioSpec } from './spec.js';
 
-function site(vm: Machine, lab: Lab, link: LabLink, restore?: ScenarioSpec['restore']): RdmaSite {
+function site(vm: Machine, lab: Lab, link: LabLink, spec: Pick<ScenarioSpec, 'restore' | 'hold_tx'>): RdmaSite {
+  const { restore } = spec;
   const nic = vm.opts.nics.find((n) => n.id === link.nicId);
   if (!nic) throw new Error(`${vm.name} has no NIC ${link.nicId} for link ${link.index}`);
   return {
@@ -23,14 +24,15 @@ function site(vm: Machine, lab: Lab, link: LabLink, restore?: ScenarioSpec['rest
     nicDevice: nicDevice(nic),
     ...(restore?.rxe_name ? { restoreAs: restore.rxe_name } : {}),
     ...(restore?.address_delay_ms ? { addressDelayMs: restore.address_delay_ms } : {}),
+    ...(spec.hold_tx ? { holdTx: true } : {}),
   };
 }
 
 /** The VMs whose device the scenario resets, on each link it resets. On loopback, one VM is both. */
-export function resetSites(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'paths' | 'restore'>): RdmaSite[] {
+export function resetSites(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'paths' | 'restore' | 'hold_tx'>): RdmaSite[] {
   const links = (spec.paths?.reset ?? [0]).map((i) => lab.links[i] ?? lab.links[0]!);
   const vms = lab.kind === 'loopback' || spec.side === 'host' ? [lab.host] : spec.side === 'target' ? [lab.target] : [lab.target, lab.host];
-  return links.flatMap((l) => vms.map((vm) => site(vm, lab, l, spec.restore)));
+  return links.flatMap((l) => vms.map((vm) => site(vm, lab, l, spec)));
 }
 
 /**
@@ -55,12 +57,12 @@ function restoreNote(r: ScenarioSpec['restore']): string {
 }
 
 /** The scenario's injector on every site: at once, or staggered per link. */
-export function injectorPlan(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore'>): ResetPlan {
+export function injectorPlan(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore' | 'hold_tx'>): ResetPlan {
   const injector = INJECTORS[spec.reset];
   const sites = resetSites(lab, spec);
   const stagger = spec.paths?.stagger_ms ?? 0;
   return {
-    describe: `${injector.describe}${stagger ? `, link by link ${stagger} ms apart` : ''}${restoreNote(spec.restore)}`,
+    describe: `${spec.hold_tx ? 'with the sent skbs held in the netdev\'s queue (netem), ' : ''}${injector.describe}${stagger ? `, link by link ${stagger} ms apart` : ''}${restoreNote(spec.restore)}`,
     vms: sites.map((s) => s.vm.name),
     trigger: () => onSites(sites, stagger, (s) => injector.trigger(s)),
     restore: () => onSites(sites, stagger, (s) => injector.restore(s)),

@@ -65,17 +65,65 @@ export const RestoreSpec = z
   })
   .strict();
 
-export const ADMIN_ACTIONS = ['delete-controller', 'reset-controller', 'unload-host-module', 'remove-target-port'] as const;
-export type AdminAction = (typeof ADMIN_ACTIONS)[number];
-
-/** A deliberate administrator action while the device is away (the controller is recovering). */
-export const AdminSpec = z
+/**
+ * module-reload with sent skbs held: the reset netdev's queue holds every skb sent
+ * just before `modprobe -r rdma_rxe` (a netem qdisc, as an idle or slow NIC would),
+ * and the unload must return within unload_within_ms all the same.
+ */
+export const HoldTxSpec = z
   .object({
-    action: z.enum(ADMIN_ACTIONS),
-    /** ms after the device went away; must fall inside down_ms. */
-    after_ms: z.number().int().min(0).default(1500),
+    /** The longest `modprobe -r rdma_rxe` may take with the skbs held, ms. */
+    unload_within_ms: z.number().int().min(1000).max(110_000).default(30_000),
   })
   .strict();
+
+export const ADMIN_ACTIONS = [
+  'delete-controller',
+  'reset-controller',
+  'unload-host-module',
+  'remove-target-port',
+  'recreate-target-port',
+  'add-unrelated-rdma-devices',
+] as const;
+export type AdminAction = (typeof ADMIN_ACTIONS)[number];
+
+/** ms after the device went away; must fall inside down_ms. */
+const afterMs = z.number().int().min(0).default(1500);
+
+/** The actions that take no parameter but when. */
+const PlainAdmin = z.strictObject(
+  {
+    action: z.enum(ADMIN_ACTIONS.filter((a) => a !== 'add-unrelated-rdma-devices') as [Exclude<AdminAction, 'add-unrelated-rdma-devices'>]),
+    after_ms: afterMs,
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? `${iss.keys.map((k) => `"${k}"`).join(', ')}: not for this action (count and interval_ms are add-unrelated-rdma-devices' only; the others take after_ms)` : undefined,
+  },
+);
+
+/**
+ * Unrelated RDMA devices appear on the host while its lab device is away (SR-IOV VFs,
+ * another rxe or siw): a dummy netdev and an rxe device on it, `count` times,
+ * `interval_ms` apart, starting after_ms into the outage.
+ */
+const AddDevicesAdmin = z
+  .object({
+    action: z.literal('add-unrelated-rdma-devices'),
+    after_ms: afterMs,
+    count: z.number().int().min(1).max(32).default(8),
+    interval_ms: z.number().int().min(0).max(60_000).default(500),
+  })
+  .strict();
+
+/** A deliberate administrator action while the device is away (the controller is recovering). */
+export const AdminSpec = z.discriminatedUnion('action', [PlainAdmin, AddDevicesAdmin]);
+export type AdminSpec = z.output<typeof AdminSpec>;
+
+/** How long the action itself takes while the device is away, ms: the additions' span, else 0 (pure). */
+export function adminSpanMs(admin: AdminSpec): number {
+  return admin.action === 'add-unrelated-rdma-devices' ? (admin.count - 1) * admin.interval_ms : 0;
+}
 
 export const ScenarioSpec = z
   .object({
@@ -101,6 +149,7 @@ export const ScenarioSpec = z
     inject_after_ms: z.number().int().min(0).max(60_000).default(50),
     admin: AdminSpec.optional(),
     restore: RestoreSpec.optional(),
+    hold_tx: HoldTxSpec.optional(),
     /** More controllers on the reset device than the loaded one: a second subsystem, a persistent discovery controller. */
     extra_controllers: z.array(z.enum(['subsystem', 'discovery'])).min(1).max(2).optional(),
     /** With extra_controllers: their connect starts this long before the device goes, so it is still in flight then (omit: live before the load), ms. */
@@ -113,12 +162,18 @@ export const ScenarioSpec = z
   .superRefine((s, ctx) => {
     if (s.admin && s.admin.after_ms >= s.down_ms) {
       ctx.addIssue({ code: 'custom', path: ['admin', 'after_ms'], message: `must be less than down_ms (${s.down_ms}): the action happens while the device is away` });
+    } else if (s.admin && s.admin.after_ms + adminSpanMs(s.admin) >= s.down_ms) {
+      const span = adminSpanMs(s.admin);
+      ctx.addIssue({ code: 'custom', path: ['admin', 'interval_ms'], message: `after_ms + (count - 1) * interval_ms = ${s.admin.after_ms + span} must be less than down_ms (${s.down_ms}): every addition happens while the device is away; lower count or interval_ms, or raise down_ms` });
     }
     if (s.admin && s.during === 'connect') {
       ctx.addIssue({ code: 'custom', path: ['admin'], message: 'not with during: connect; use one or the other' });
     }
     checkPaths(s, ctx);
     checkRestore(s, ctx);
+    if (s.hold_tx && s.reset !== 'module-reload') {
+      ctx.addIssue({ code: 'custom', path: ['hold_tx'], message: `only with reset: module-reload (the skbs are held while rdma_rxe is unloaded), not ${s.reset}` });
+    }
     if (s.extra_controllers && (s.topology === 'pair2' || s.during === 'connect')) {
       ctx.addIssue({ code: 'custom', path: ['extra_controllers'], message: 'only with topology pair or loopback and during: io' });
     }

@@ -1,6 +1,6 @@
 // PASS, FAIL or SKIP, with a reason a person understands. ERROR is decided by the
 // runner (the harness failed), never here.
-import type { ScenarioSpec } from './spec.js';
+import type { AdminAction, ScenarioSpec } from './spec.js';
 import { controllerStates, stateAt, type ResetWindow } from './metrics.js';
 import type { Metrics, TimelineEvent, Verdict } from './types.js';
 import type { AdminOutcome } from './admin-actions.js';
@@ -31,14 +31,28 @@ export interface VerdictInputs {
 const s = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
 /**
+ * Whether the action is what deletes the controller, so that a deletion is judged
+ * against the administrator's time; the others (a reset, a port change, devices added)
+ * leave the deletion to ctrl_loss_tmo. A new action must say, or this fails to compile.
+ */
+export const ADMIN_DELETES: Record<AdminAction, boolean> = {
+  'delete-controller': true,
+  'unload-host-module': true,
+  'reset-controller': false,
+  'remove-target-port': false,
+  'recreate-target-port': false,
+  'add-unrelated-rdma-devices': false,
+};
+
+/**
  * Why a deletion `afterMs` after the device went away came too early for what the
- * scenario tests, or undefined. The admin action comes `admin.after_ms` after the device
- * went away (plus the time the reset itself took); ctrl_loss_tmo runs out after
+ * scenario tests, or undefined. A deleting admin action comes `admin.after_ms` after the
+ * device went away (plus the time the reset itself took); ctrl_loss_tmo runs out after
  * ctrl_loss_tmo / reconnect_delay failed attempts, so one reconnect_delay early is
  * still on time.
  */
 export function earlyDeletion(spec: ScenarioSpec, afterMs: number): string | undefined {
-  if (spec.admin) {
+  if (spec.admin && ADMIN_DELETES[spec.admin.action]) {
     return afterMs < spec.admin.after_ms ? `before the administrator acted (${s(spec.admin.after_ms)} in)` : undefined;
   }
   const { ctrl_loss_tmo: tmo, reconnect_delay: delay } = spec.connect;
@@ -46,7 +60,28 @@ export function earlyDeletion(spec: ScenarioSpec, afterMs: number): string | und
   return afterMs < (tmo - delay) * 1000 ? `before ctrl_loss_tmo=${tmo} s could run out` : undefined;
 }
 
+/**
+ * hold_tx: how long each `modprobe -r rdma_rxe` with sent skbs held took (the trigger,
+ * with the queue's set-up), and why that is a FAIL when one took longer than
+ * unload_within_ms (pure).
+ */
+export function heldUnload(spec: Pick<ScenarioSpec, 'hold_tx'>, resets: readonly ResetWindow[]): { fail?: string; note: string } {
+  if (!spec.hold_tx) return { note: '' };
+  const took = resets.map((r) => r.triggerMs ?? 0);
+  const longest = Math.max(0, ...took);
+  const limit = spec.hold_tx.unload_within_ms;
+  const what = `rdma_rxe's unload with sent skbs held in the netdev's queue took ${s(longest)}`;
+  return { fail: longest > limit ? `${what}, more than unload_within_ms (${s(limit)}): module exit waited for the skbs` : undefined, note: `; ${what}` };
+}
+
 export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
+  const j = decideRun(v);
+  const held = heldUnload(v.spec, v.resets);
+  if (held.fail && j.verdict !== 'SKIP') return { verdict: 'FAIL', reason: `${held.fail}; ${j.reason}` };
+  return held.note ? { ...j, reason: `${j.reason}${held.note}` } : j;
+}
+
+function decideRun(v: VerdictInputs): { verdict: Verdict; reason: string } {
   const { metrics: m, controller: c } = v;
   const states = controllerStates(v.events, c);
   const firstGone = v.resets.length ? Math.min(...v.resets.map((r) => r.goneMs)) : 0;
@@ -62,7 +97,8 @@ export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
   if (failedAdmin) {
     return { verdict: 'FAIL', reason: `the administrator's "${failedAdmin.what}" during recovery failed: ${failedAdmin.error}${splat}` };
   }
-  const by = admin.length && v.spec.expect.controller === 'deleted' ? `"${admin[0]!.what}"` : `ctrl_loss_tmo=${v.spec.connect.ctrl_loss_tmo} s`;
+  const byAdmin = admin.length > 0 && v.spec.admin !== undefined && ADMIN_DELETES[v.spec.admin.action];
+  const by = byAdmin ? `"${admin[0]!.what}"` : `ctrl_loss_tmo=${v.spec.connect.ctrl_loss_tmo} s`;
   if (v.spec.expect.controller === 'deleted') {
     if (deletedAt === undefined) return { verdict: 'FAIL', reason: `controller ${c} was expected to be deleted (${by}) but is ${finalState}${splat}` };
     const early = earlyDeletion(v.spec, deletedAt - firstGone);

@@ -25,6 +25,11 @@ export const RXE_GONE_MS = 15_000;
 /** `modprobe -r rdma_rxe`: it waits, like DELLINK, for every rxe device to be released. */
 export const RXE_MODULE_UNLOAD_MS = 120_000;
 
+/** hold_tx: I/O goes on this long into the netem queue before rdma_rxe is unloaded, so sent skbs are held. */
+export const TX_HOLD_FILL_MS = 1_000;
+/** A `tc qdisc` change on the guest's lab netdev (tc starts from 9p under TCG). */
+export const TC_QDISC_MS = 30_000;
+
 // --- The NIC under the rxe device -----------------------------------------------------
 
 /**
@@ -39,6 +44,9 @@ export const NIC_UNBIND_MS = 150_000;
 export const NIC_BIND_MS = 30_000;
 /** A netdev appearing after a bind or plug, or vanishing after an unbind. */
 export const NETDEV_CHANGE_MS = 15_000;
+
+/** RTM_NEWLINK of a virtual link (a dummy netdev): the kernel may load its module from 9p first. */
+export const VIRTUAL_LINK_ADD_MS = 30_000;
 
 // --- NVMe over Fabrics set-up ---------------------------------------------------------
 

@@ -37,6 +37,8 @@ export interface FakeLabOptions {
   connectMs?: number;
   /** VMs whose kernel has kmemleak, and what a scan then reports. */
   kmemleak?: { vms: ('host' | 'target' | 'lab')[]; report?: string };
+  /** A target port enabled (its subsystem link made) while the device is away: stock refuses it (ENODEV), patched keeps it. */
+  portWhileDown?: 'refuse' | 'keep';
   /** The loader's end: its verify counts, errors, or that it stops on its own. */
   loader?: FakeLoaderOutcome;
 }
@@ -100,6 +102,7 @@ export class FakeLab implements RunLab {
     this.links = [{ index: 0, netdev: 'eth0', nicId: 'nic0', targetAddr: this.targetAddr, hostAddr: this.hostAddr }];
     for (const m of this.machines) this.installCommon(m);
     this.installHost(this.host);
+    this.installTarget(this.target);
   }
 
   /** A LabDriver that "boots" this lab. */
@@ -114,7 +117,7 @@ export class FakeLab implements RunLab {
     };
   }
 
-  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore'>): ResetPlan {
+  resetPlan(spec: Pick<ScenarioSpec, 'side' | 'reset' | 'paths' | 'restore' | 'hold_tx'>): ResetPlan {
     const vms = this.kind === 'loopback' ? ['lab'] : spec.side === 'both' ? ['target', 'host'] : [spec.side];
     return {
       describe: `fake ${spec.reset}`,
@@ -254,6 +257,14 @@ export class FakeLab implements RunLab {
       a.files.seedFile(`/sys/class/infiniband/${String(args.name)}/ports/1/state`, '4: ACTIVE');
       return null;
     });
+    a.handlers.set('rdma.delLink', (args) => a.files.remove(`/sys/class/infiniband/${String(args.name)}`));
+    a.handlers.set('rtnl.addLink', (args) => {
+      if (args.kind !== 'dummy' || !a.files.nodes.has('/sys/module/dummy')) throw guestError('ENOTSUP', `add link ${String(args.name)}: no such link type`);
+      a.files.seedFile(`/sys/class/net/${String(args.name)}/operstate`, 'down');
+      return null;
+    });
+    a.handlers.set('rtnl.setUp', (args) => a.files.seedFile(`/sys/class/net/${String(args.name)}/operstate`, args.up ? 'unknown' : 'down'));
+    a.handlers.set('rtnl.delLink', (args) => a.files.remove(`/sys/class/net/${String(args.name)}`));
     const started = new Map<number, number>();
     a.handlers.set('timeline.start', () => {
       const id = started.size + 1;
@@ -267,6 +278,17 @@ export class FakeLab implements RunLab {
         return ok();
       }
       return undefined;
+    });
+  }
+
+  /** nvmet-rdma enabling a port: with portWhileDown 'refuse' (stock), no RDMA device owns the address while it is away. */
+  private installTarget(m: FakeVm): void {
+    const a = m.agent;
+    a.handlers.set('symlink', async (args) => {
+      const path = String(args.path);
+      if (this.o.portWhileDown === 'refuse' && !this.deviceUp && /\/nvmet\/ports\/[^/]+\/subsystems\//.test(path)) throw guestError('ENODEV', `symlink '${path}'`);
+      await a.files.symlink(String(args.target), path);
+      return null;
     });
   }
 

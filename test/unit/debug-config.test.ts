@@ -55,6 +55,11 @@ const LAB_REQUIRED: Record<string, string[]> = {
   // tcp-rdma-mixed: an nvme-tcp path beside the RDMA one (a debug kernel without them ERRORed).
   NVME_TCP: ['m'],
   NVME_TARGET_TCP: ['m'],
+  // unrelated-device-adds: a dummy netdev under each unrelated rxe device.
+  DUMMY: ['y', 'm'],
+  // hold_tx: a netem qdisc holds the skbs rdma_rxe sent.
+  NET_SCHED: ['y'],
+  NET_SCH_NETEM: ['y', 'm'],
   BLK_DEV_RAM: ['y', 'm'],
   BLK_DEV_NULL_BLK: ['y', 'm'],
   CRYPTO_CRC32: ['y', 'm'],

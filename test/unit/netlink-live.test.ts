@@ -92,6 +92,21 @@ t.test('rtnetlink in a netns, checked with iproute2', { skip }, async (t) => {
   );
 });
 
+t.test('virtual links: added and deleted by rtnetlink, as ip sees them', { skip }, async (t) => {
+  const r = Rtnl.open({ netns: NSPATH });
+  t.teardown(() => r.close());
+  // The lab uses dummy; this machine's kernel may lack it, a bridge is as virtual.
+  await r.addLink('rbvirt0', 'bridge');
+  const [shown] = await ipJson<{ ifname: string; linkinfo?: { info_kind: string } }[]>('-d', 'link', 'show', 'rbvirt0');
+  t.equal(shown!.linkinfo?.info_kind, 'bridge', 'ip -d shows the kind asked for');
+  t.equal((await r.getLink('rbvirt0')).kind, 'bridge', 'netlink agrees');
+  await t.rejects(r.addLink('rbvirt0', 'bridge'), { code: 'EEXIST', message: /exists already/ });
+  await r.delLink('rbvirt0');
+  await t.rejects(r.getLink('rbvirt0'), { code: 'ENODEV' }, 'gone after delLink');
+  await t.rejects(r.delLink('rbvirt0'), { code: 'ENODEV' });
+  await t.rejects(r.addLink('rbvirt1', 'nosuchkind'), { code: 'ENOTSUP', message: /no "nosuchkind" link type/ });
+});
+
 let rdma: RdmaNl | undefined;
 let rdmaSkip: string | false = false;
 try {

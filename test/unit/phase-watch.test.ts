@@ -74,7 +74,7 @@ t.test('a deletion during the watch ends it too, within one check', async (t) =>
 
 t.test('no admin action of today re-creates a deleted controller', async (t) => {
   t.equal(deletionIsFinal(quickSpec()), true);
-  for (const action of ADMIN_ACTIONS) t.equal(deletionIsFinal(quickSpec({ down_ms: 4000, admin: { action, after_ms: 1000 } })), true, action);
+  for (const action of ADMIN_ACTIONS) t.equal(deletionIsFinal(quickSpec({ down_ms: 8000, admin: { action, after_ms: 1000 } })), true, action);
 });
 
 t.test('the early end changes no verdict: a stock-like deletion is the same FAIL with the same reason, sooner', async (t) => {

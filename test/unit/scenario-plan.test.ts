@@ -105,3 +105,35 @@ t.test('the new built-ins parse, and admin timing must fall inside the outage', 
     /admin: not with during: connect/,
   );
 });
+
+t.test('add-unrelated-rdma-devices: count and interval_ms with defaults, only for that action, every addition inside the outage', async (t) => {
+  const base = { name: 'x', side: 'host', reset: 'rdma-link', down_ms: 20_000 } as const;
+  const s = parseScenario({ ...base, admin: { action: 'add-unrelated-rdma-devices' } });
+  t.same(s.admin, { action: 'add-unrelated-rdma-devices', after_ms: 1500, count: 8, interval_ms: 500 }, 'the defaults');
+  t.throws(() => parseScenario({ ...base, admin: { action: 'delete-controller', count: 3 } }), /admin: "count": not for this action/);
+  t.throws(() => parseScenario({ ...base, admin: { action: 'add-unrelated-rdma-devices', count: 0 } }), /admin\.count: Too small/);
+  t.throws(() => parseScenario({ ...base, admin: { action: 'add-unrelated-rdma-devices', interval_ms: -1 } }), /admin\.interval_ms:/);
+  t.throws(
+    () => parseScenario({ ...base, admin: { action: 'add-unrelated-rdma-devices', after_ms: 1000, count: 8, interval_ms: 3000 } }),
+    /admin\.interval_ms: after_ms \+ \(count - 1\) \* interval_ms = 22000 must be less than down_ms \(20000\)/,
+  );
+  const [file] = await loadScenarioFile('scenarios/unrelated-device-adds.yaml');
+  t.same(
+    { side: file!.side, reset: file!.reset, down_ms: file!.down_ms, connect: file!.connect, admin: file!.admin, expect: file!.expect },
+    {
+      side: 'host',
+      reset: 'rdma-link',
+      down_ms: 20_000,
+      connect: { reconnect_delay: 2, ctrl_loss_tmo: 10 },
+      admin: { action: 'add-unrelated-rdma-devices', after_ms: 1500, count: 8, interval_ms: 500 },
+      expect: { controller: 'deleted', io_errors: 'allowed' },
+    },
+    'the scenario file as issue 12 asks for it',
+  );
+});
+
+t.test('port-enabled-while-absent: the port re-created on the target while its device is away, recovery expected', async (t) => {
+  const s = findScenario('port-enabled-while-absent');
+  t.same([s.side, s.reset, s.admin?.action, s.expect.controller], ['target', 'rdma-link', 'recreate-target-port', 'recovers']);
+  t.ok(s.admin!.after_ms < s.down_ms - 2000, 'the port is re-created well before the device is back');
+});

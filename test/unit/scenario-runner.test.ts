@@ -73,3 +73,35 @@ t.test('a lost write fails the run', async (t) => {
   t.equal(r.verdict, 'FAIL');
   t.match(r.reason, /3 acknowledged write\(s\) lost/);
 });
+
+t.test('unrelated device adds: each addition on the timeline, the devices gone at the end; judged against ctrl_loss_tmo', async (t) => {
+  const over: Partial<ScenarioInput> = {
+    down_ms: 2000,
+    connect: { ctrl_loss_tmo: 2, reconnect_delay: 1 },
+    admin: { action: 'add-unrelated-rdma-devices', after_ms: 100, count: 3, interval_ms: 100 },
+    expect: { controller: 'deleted', io_errors: 'allowed' },
+  };
+  const onTime = await run(over, { onReset: 'deleted', deleteAfterMs: 1200 });
+  t.equal(onTime.r.verdict, 'PASS', onTime.r.reason);
+  t.match(onTime.r.reason, /deleted cleanly 1\.\d\d s after the device went away \(ctrl_loss_tmo=2 s\)/);
+  const adds = onTime.r.events.filter((e) => e.kind === 'admin' && e.key === 'add-unrelated-rdma-devices');
+  t.equal(adds.length, 4, 'three additions and the clean-up');
+  t.match(adds[3]!.value, /^remove the unrelated devices: .*: ok$/);
+  t.ok(adds[2]!.t_ms - adds[0]!.t_ms >= 190, 'interval_ms apart');
+  const host = onTime.fake.host.agent.files.nodes;
+  t.same([...host.keys()].filter((p) => /rbdummy|rbrxe/.test(p)), [], 'nothing left behind');
+  t.ok(onTime.r.phases_ms!.resets! < 2000 + 1000, `the outage is down_ms, not down_ms plus the additions (${onTime.r.phases_ms!.resets} ms)`);
+  const early = await run(over, { onReset: 'deleted', deleteAfterMs: 300 });
+  t.equal(early.r.verdict, 'FAIL');
+  t.match(early.r.reason, /deleted 0\.\d\d s after the device went away, before ctrl_loss_tmo=2 s could run out/);
+});
+
+t.test('port enabled while its device is away: a kept port lets the host back (PASS), a refused link does not (FAIL naming it)', async (t) => {
+  const over: Partial<ScenarioInput> = { side: 'target', down_ms: 400, admin: { action: 'recreate-target-port', after_ms: 100 } };
+  const patched = await run(over, { onReset: 'recovers', portWhileDown: 'keep' });
+  t.equal(patched.r.verdict, 'PASS', patched.r.reason);
+  t.match(patched.r.reason, /mkdir \/sys\/kernel\/config\/nvmet\/ports\/1 .*while the device is away: ok/);
+  const stock = await run(over, { onReset: 'recovers', portWhileDown: 'refuse' });
+  t.equal(stock.r.verdict, 'FAIL');
+  t.match(stock.r.reason, /while the device is away" during recovery failed: .*ENODEV/);
+});

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { computeMetrics, controllerStates, countIoErrors, firstState, outageMs, stateAt } from '../../src/scenario/metrics.js';
-import { decide, earlyDeletion } from '../../src/scenario/verdict.js';
+import { ADMIN_DELETES, decide, earlyDeletion } from '../../src/scenario/verdict.js';
+import { loadScenarioFile, type ScenarioSpec } from '../../src/scenario/spec.js';
 import { findScenario } from '../../src/scenario/catalog.js';
 import type { IoPoint, TimelineEvent } from '../../src/scenario/types.js';
 
@@ -235,4 +236,54 @@ t.test('EAGAIN completions the loader resubmitted are retries, not I/O errors', 
   const v = decide({ spec: findScenario('host-rdma-link'), metrics: m, resets, events, controller: 'nvme0', endMs: 9000, eagainRetried: 30 });
   t.equal(v.verdict, 'PASS');
   t.match(v.reason, /; 30 EAGAIN completion\(s\) resubmitted$/);
+});
+
+t.test('unrelated device adds: the admin action is no deletion; a deletion before ctrl_loss_tmo could run out FAILs, one at it PASSes', async (t) => {
+  const [spec] = await loadScenarioFile('scenarios/unrelated-device-adds.yaml');
+  const s = spec!;
+  // ctrl_loss_tmo=10, reconnect_delay=2: 5 attempts; one delay early (8 s) is on time.
+  t.equal(earlyDeletion(s, 7999), 'before ctrl_loss_tmo=10 s could run out', 'judged against ctrl_loss_tmo, not after_ms (1.5 s)');
+  t.equal(earlyDeletion(s, 8000), undefined);
+  t.equal(ADMIN_DELETES[s.admin!.action], false);
+  const resets = [{ goneMs: 2000, backMs: 22_000 }];
+  const adds = Array.from({ length: 8 }, (_, i) => ({ action: 'add-unrelated-rdma-devices' as const, what: `add rbrxe${i}`, ok: true }));
+  const judge = (deletedAtMs: number) => {
+    const events = [ev(0, 'live'), ev(2050, 'connecting'), ev(deletedAtMs, 'absent')];
+    const m = computeMetrics({ io: io(23_000, 2000, 23_000), gaps: [], resets, events, controller: 'nvme0', endMs: 23_000, ioErrors: 40, verifyErrors: 0, lostWrites: 0, splats: 0 });
+    return decide({ spec: s, metrics: m, resets, events, controller: 'nvme0', endMs: 23_000, admin: adds });
+  };
+  // v1: each .add kick used up an attempt, 5 attempts gone 4 s in.
+  const early = judge(6000);
+  t.equal(early.verdict, 'FAIL');
+  t.equal(early.reason, 'controller nvme0 deleted 4.00 s after the device went away, before ctrl_loss_tmo=10 s could run out: it never waited to reconnect');
+  const onTime = judge(12_400);
+  t.equal(onTime.verdict, 'PASS');
+  t.equal(onTime.reason, 'controller nvme0 deleted cleanly 10.4 s after the device went away (ctrl_loss_tmo=10 s)', 'credited to ctrl_loss_tmo, not to the additions');
+  const failedAdd = decide({ ...judgeInputs(s, resets), admin: [...adds.slice(0, 2), { action: 'add-unrelated-rdma-devices', what: 'add rbrxe2', ok: false, error: 'ENOTSUP' }] });
+  t.equal(failedAdd.verdict, 'FAIL', 'an addition that did not happen cannot prove anything');
+  t.match(failedAdd.reason, /"add rbrxe2" during recovery failed: ENOTSUP/);
+});
+
+/** A deletion on time, for checks that differ only in the admin record. */
+function judgeInputs(spec: ScenarioSpec, resets: { goneMs: number; backMs: number }[]) {
+  const events = [ev(0, 'live'), ev(12_400, 'absent')];
+  const metrics = computeMetrics({ io: io(23_000, 2000, 23_000), gaps: [], resets, events, controller: 'nvme0', endMs: 23_000, ioErrors: 0, verifyErrors: 0, lostWrites: 0, splats: 0 });
+  return { spec, metrics, resets, events, controller: 'nvme0', endMs: 23_000 };
+}
+
+t.test('port enabled while absent: stock refuses the link (FAIL naming it); patched accepts it and the host is live again (PASS)', async (t) => {
+  const spec = findScenario('port-enabled-while-absent');
+  const resets = [{ goneMs: 2000, backMs: 12_000 }];
+  const removed = { action: 'recreate-target-port' as const, what: 'rm .../ports/1/subsystems/lab; rmdir .../ports/1', ok: true };
+  const what = 'mkdir /sys/kernel/config/nvmet/ports/1 (rdma 10.99.0.1:4420) and link lab, while the device is away';
+  const stuck = [ev(0, 'live'), ev(2100, 'connecting')];
+  const mStuck = computeMetrics({ io: io(45_000, 2000, 45_000), gaps: [], resets, events: stuck, controller: 'nvme0', endMs: 45_000, ioErrors: 0, verifyErrors: 0, lostWrites: 0, splats: 0 });
+  const stock = decide({ spec, metrics: mStuck, resets, events: stuck, controller: 'nvme0', endMs: 45_000, admin: [removed, { action: 'recreate-target-port', what, ok: false, error: 'linking ... failed: ENODEV' }] });
+  t.equal(stock.verdict, 'FAIL');
+  t.match(stock.reason, /while the device is away" during recovery failed: linking \.\.\. failed: ENODEV/);
+  const back = [ev(0, 'live'), ev(2100, 'connecting'), ev(12_900, 'live')];
+  const mBack = computeMetrics({ io: io(16_000, 2000, 12_950), gaps: [{ startMs: 2000, endMs: 12_950, open: false }], resets, events: back, controller: 'nvme0', endMs: 16_000, ioErrors: 0, verifyErrors: 0, lostWrites: 0, splats: 0 });
+  const patched = decide({ spec, metrics: mBack, resets, events: back, controller: 'nvme0', endMs: 16_000, admin: [removed, { action: 'recreate-target-port', what, ok: true }] });
+  t.equal(patched.verdict, 'PASS');
+  t.match(patched.reason, /controller live after 0\.90 s.*during recovery: rm .*: ok, mkdir .*while the device is away: ok/);
 });

@@ -1,7 +1,8 @@
 // rtnetlink: what the guest agent does to links and addresses during a run: look a
-// link up, set it up or down, add an IPv4 address. (The dumps and the event monitor
+// link up, set it up or down, add an IPv4 address, add or delete a virtual link. (The dumps and the event monitor
 // the live test compares against iproute2 are test code: test/helpers/rtnl-dumps.ts.)
 import { UsageError } from '../../util/errors.js';
+import { VIRTUAL_LINK_ADD_MS } from '../../util/timeouts.js';
 import { Attrs, attr, type NlMsg } from './codec.js';
 import {
   AF_INET,
@@ -24,6 +25,7 @@ import {
   NLM_F_CREATE,
   NLM_F_EXCL,
   OPERSTATES,
+  RTM_DELLINK,
   RTM_GETLINK,
   RTM_NEWADDR,
   RTM_NEWLINK,
@@ -204,6 +206,33 @@ export class Rtnl {
       what: `set link ${ref} ${up ? 'up' : 'down'}`,
       hint: linkHint(ref),
     });
+  }
+
+  /**
+   * Creates a virtual link of `kind` (what `ip link add NAME type KIND` does), e.g. a
+   * dummy netdev; the kernel loads the kind's module first if it has to (rtnl-link-KIND).
+   */
+  async addLink(name: string, kind: string, timeoutMs = VIRTUAL_LINK_ADD_MS): Promise<void> {
+    const payload = Buffer.concat([
+      encodeIfinfomsg({}),
+      attr.str(IFLA_IFNAME, checkIfname(name)),
+      attr.nested(IFLA_LINKINFO, [attr.str(IFLA_INFO_KIND, kind)]),
+    ]);
+    await this.sock.request(RTM_NEWLINK, payload, {
+      what: `add link ${name} type ${kind}`,
+      flags: NLM_F_CREATE | NLM_F_EXCL,
+      timeoutMs,
+      hint: (code) =>
+        code === 'EEXIST' ? `a network interface named "${name}" exists already`
+        : code === 'EOPNOTSUPP' || code === 'ENOTSUP' ? `the kernel has no "${kind}" link type (module ${kind} missing?)`
+        : linkHint(name)(code, {}),
+    });
+  }
+
+  /** Deletes a link by name or ifindex (what `ip link del` does). */
+  async delLink(ref: LinkRef): Promise<void> {
+    const index = await this.indexOf(ref);
+    await this.sock.request(RTM_DELLINK, encodeIfinfomsg({ index }), { what: `delete link ${ref}`, hint: linkHint(ref) });
   }
 
   /**

@@ -4,14 +4,15 @@
 // down_ms), or an administrator's action part-way through and a step once it is back.
 import { sleep } from '../../util/deadline.js';
 import { BETWEEN_RESETS_LIVE_MS } from '../../util/timeouts.js';
-import { adminSide, afterRestore, performAdmin } from '../admin-actions.js';
+import { adminSide, afterRestore, performAdmin, prepareAdmin } from '../admin-actions.js';
 import { need, recordAdmin, type RunContext } from '../context.js';
 import type { ScenarioSpec } from '../spec.js';
 import { snapshotResources } from '../rdma-resources.js';
 import { controllerPhase, type Phase } from './phase.js';
 
-/** What happens while the device is away (reset `i`, 0-based) and right after it is back. */
+/** What happens before the first reset, while the device is away (reset `i`, 0-based) and right after it is back. */
 export interface Outage {
+  prepare?(ctx: RunContext): Promise<void>;
   away(ctx: RunContext, i: number): Promise<void>;
   back(ctx: RunContext, i: number): Promise<void>;
 }
@@ -22,20 +23,27 @@ export const quietOutage: Outage = {
   back: async () => {},
 };
 
-/** The administrator acts after_ms into the first outage, and again once the device is back if the action needs it. */
+/**
+ * The administrator acts after_ms into the first outage (one step or several, each
+ * recorded as it happens), and again once the device is back if the action needs it.
+ * The device stays away down_ms in all, however long the steps took.
+ */
 export function adminOutage(admin: NonNullable<ScenarioSpec['admin']>): Outage {
   return {
+    prepare: (ctx) => prepareAdmin(need(ctx.lab, 'the lab'), admin),
     async away(ctx, i) {
       if (i > 0) return sleep(ctx.spec.down_ms);
+      const started = Date.now();
       const lab = need(ctx.lab, 'the lab');
+      const vm = lab[adminSide(admin.action)].name;
       await sleep(admin.after_ms);
-      recordAdmin(ctx, lab[adminSide(admin.action)].name, await performAdmin(lab, admin.action, need(ctx.ctrl, 'the controller').device));
-      await sleep(ctx.spec.down_ms - admin.after_ms);
+      await performAdmin(lab, admin, need(ctx.ctrl, 'the controller').device, (o) => recordAdmin(ctx, vm, o));
+      await sleep(Math.max(0, ctx.spec.down_ms - (Date.now() - started)));
     },
     async back(ctx, i) {
       if (i > 0) return;
       const lab = need(ctx.lab, 'the lab');
-      const outcome = await afterRestore(lab, admin.action, need(ctx.ctrl, 'the controller').device);
+      const outcome = await afterRestore(lab, admin, need(ctx.ctrl, 'the controller').device);
       if (outcome) recordAdmin(ctx, lab[adminSide(admin.action)].name, outcome);
     },
   };
@@ -49,6 +57,7 @@ export const resets: Phase = controllerPhase('resets', async (ctx, { lab, ctrl }
   const { spec } = ctx;
   const plan = lab.resetPlan(spec);
   const outage = outageFor(spec);
+  await outage.prepare?.(ctx);
   // What the connected controllers hold, to compare with after the run (collect).
   ctx.rdmaBefore ??= (await snapshotResources(lab)).totals;
   for (const m of lab.machines) m.agent.guard.arm();
@@ -56,9 +65,10 @@ export const resets: Phase = controllerPhase('resets', async (ctx, { lab, ctrl }
     const goneMs = ctx.nowMs();
     ctx.say(`reset ${i + 1}/${spec.resets}: ${plan.describe} (${plan.vms.join(', ')})`);
     await plan.trigger();
+    const triggerMs = ctx.nowMs() - goneMs;
     await outage.away(ctx, i);
     await plan.restore();
-    ctx.resets.push({ goneMs, backMs: ctx.nowMs() });
+    ctx.resets.push({ goneMs, backMs: ctx.nowMs(), triggerMs });
     await outage.back(ctx, i);
     if (i + 1 < spec.resets) {
       // Let the controller come back (or not) before the next reset.

@@ -38,6 +38,8 @@ const RECREATES_CONTROLLER: Record<AdminAction, boolean> = {
   'reset-controller': false,
   'unload-host-module': false,
   'remove-target-port': false,
+  'recreate-target-port': false,
+  'add-unrelated-rdma-devices': false,
 };
 
 /** Whether a deleted host controller stays deleted for the rest of the run. */
