@@ -11,19 +11,31 @@ import { cachedSeries, labOrSkip, project } from '../helpers/lab.js';
 import { parseResults } from '../../src/report/results-json.js';
 import { cacheDir } from '../../src/kernel/cache.js';
 import { pickSeries, pinsFile, readPins } from '../../src/kernel/pins.js';
-import { seriesPatches } from '../../src/kernel/series.js';
+import { labPatches, seriesPatches } from '../../src/kernel/series.js';
+import { seriesDir } from '../../src/kernel/resolve.js';
 import type { RunResult } from '../../src/scenario/types.js';
 
 const cli = join(project, 'dist', 'cli', 'main.js');
 
-/** What a run's kernel_info must be: the pinned package of its series, its ABI, the variant; a patchset hash when patched. */
+/**
+ * What a run's kernel_info must be: the pinned package of its series, its ABI, the
+ * variant; a patchset hash on both (stock applies the lab patches, patched the series);
+ * the same lab patches (the rxe set) on both.
+ */
 async function kernelInfoOf(x: RunResult, series: string): Promise<{ got: unknown; want: unknown }> {
   const { pin } = pickSeries(await readPins(pinsFile(project)), series);
   const variant = /^(stock|patched)/.exec(x.kernel)![1]!;
   const i = x.kernel_info;
   return {
-    got: { series: i?.series, package_version: i?.package_version, abi: i?.abi, variant: i?.variant, hashed: /^[0-9a-f]{64}$/.test(i?.patchset_hash ?? '') },
-    want: { series, package_version: pin.version, abi: pin.abi, variant, hashed: variant === 'patched' },
+    got: {
+      series: i?.series,
+      package_version: i?.package_version,
+      abi: i?.abi,
+      variant: i?.variant,
+      hashed: /^[0-9a-f]{64}$/.test(i?.patchset_hash ?? ''),
+      lab: i?.lab_patches,
+    },
+    want: { series, package_version: pin.version, abi: pin.abi, variant, hashed: true, lab: (await labPatches(seriesDir(series))).map((p) => p.name) },
   };
 }
 
