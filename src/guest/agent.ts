@@ -149,4 +149,4 @@ send({
 streamKmsg();
 // The host's first request is usually an exec: load its code while the host is busy
 // with "ready" (and, in a pair, waits for the other VM). A request meanwhile shares it.
-setImmediate(() => void import('./ops.js').then((m) => m.warmUp()).catch(() => undefined));
+setImmediate(() => void import('./ops.js').catch(() => undefined));
