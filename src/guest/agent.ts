@@ -16,6 +16,7 @@ const lazyOps: Record<string, () => Promise<Record<string, Op>>> = {
   rtnl: async () => (await import('./ops-net.js')).rtnlOps,
   fabrics: async () => (await import('./ops-net.js')).fabricsOps,
   timeline: async () => (await import('./ops-timeline.js')).timelineOps,
+  modules: async () => (await import('./preload.js')).moduleOps,
 };
 
 function findPort(): string {
@@ -150,3 +151,5 @@ streamKmsg();
 // The host's first request is usually an exec: load its code while the host is busy
 // with "ready" (and, in a pair, waits for the other VM). A request meanwhile shares it.
 setImmediate(() => void import('./ops.js').catch(() => undefined));
+// The role's modules (rb.preload=), while the host waits for the other VM: see preload.ts.
+setImmediate(() => void import('./preload.js').then((m) => m.preloadFromCmdline()).catch(() => undefined));
