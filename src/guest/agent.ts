@@ -148,8 +148,14 @@ send({
   },
 });
 streamKmsg();
-// The host's first request is usually an exec: load its code while the host is busy
-// with "ready" (and, in a pair, waits for the other VM). A request meanwhile shares it.
-setImmediate(() => void import('./ops.js').catch(() => undefined));
-// The role's modules (rb.preload=), while the host waits for the other VM: see preload.ts.
-setImmediate(() => void import('./preload.js').then((m) => m.preloadFromCmdline()).catch(() => undefined));
+// While the host is busy with "ready" (and, in a pair, waits for the other VM): the
+// role's modules (rb.preload=, see preload.ts), then the code of the operations every run
+// asks for (processes and files, the rxe device's netlink, the timeline sampler). Under
+// TCG each import is a second or more; a request meanwhile shares the import under way.
+setImmediate(() => {
+  void import('./preload.js').then((m) => m.preloadFromCmdline()).catch(() => undefined);
+  void import('./ops.js')
+    .then(() => import('./ops-net.js'))
+    .then(() => import('./ops-timeline.js'))
+    .catch(() => undefined);
+});
