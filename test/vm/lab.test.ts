@@ -70,6 +70,12 @@ if (await labOrSkip()) {
     t.ok(lab.host.kmsg.some((k) => k.text.includes('reset-bench-marker-42')), 'marker seen in the kmsg stream');
   });
 
+  t.test("the agent has loaded its role's lab modules at boot (rb.preload)", async (t) => {
+    const r = await lab.host.agent.call<{ modules: string[]; exitCode: number; stderr: string }>('modules.preloaded', {}, 60_000);
+    t.same([r.modules, r.exitCode, r.stderr], [['rdma_rxe', 'nvmet_rdma', 'nvme_rdma'], 0, '']);
+    for (const m of r.modules) t.ok(await lab.host.agent.fs().exists(`/sys/module/${m}`), `${m} loaded`);
+  });
+
   t.test('rdma_rxe loads and an rxe device comes up on eth0', async (t) => {
     await lab.host.agent.check(['modprobe', 'rdma_rxe']);
     await lab.host.agent.check(['rdma', 'link', 'add', 'rxe0', 'type', 'rxe', 'netdev', 'eth0']);
