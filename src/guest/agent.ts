@@ -16,7 +16,6 @@ const lazyOps: Record<string, () => Promise<Record<string, Op>>> = {
   rtnl: async () => (await import('./ops-net.js')).rtnlOps,
   fabrics: async () => (await import('./ops-net.js')).fabricsOps,
   timeline: async () => (await import('./ops-timeline.js')).timelineOps,
-  modules: async () => (await import('./preload.js')).moduleOps,
 };
 
 function findPort(): string {
@@ -148,12 +147,11 @@ send({
   },
 });
 streamKmsg();
-// While the host is busy with "ready" (and, in a pair, waits for the other VM): the
-// role's modules (rb.preload=, see preload.ts), then the code of the operations every run
-// asks for (processes and files, the rxe device's netlink, the timeline sampler). Under
-// TCG each import is a second or more; a request meanwhile shares the import under way.
+// While the host is busy with "ready" (and, in a pair, waits for the other VM): the code
+// of the operations every run asks for (processes and files, the rxe device's netlink,
+// the timeline sampler). Under TCG each import is a second or more; a request meanwhile
+// shares the import under way.
 setImmediate(() => {
-  void import('./preload.js').then((m) => m.preloadFromCmdline()).catch(() => undefined);
   void import('./ops.js')
     .then(() => import('./ops-net.js'))
     .then(() => import('./ops-timeline.js'))

@@ -4,7 +4,7 @@
 // VM only its agent (LabAgent), so the scenario runner's tests drive it with a fake lab.
 import type { AgentClient } from '../vm/agent-client.js';
 import { pollUntil } from '../util/deadline.js';
-import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, MODULE_PRELOAD_MS, NAMESPACE_NODE_MS, NAMESPACE_NODE_POLL_MS, NAMESPACE_SYSFS_MS } from '../util/timeouts.js';
+import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, NAMESPACE_NODE_MS, NAMESPACE_NODE_POLL_MS, NAMESPACE_SYSFS_MS } from '../util/timeouts.js';
 import { createRxe } from './rxe.js';
 import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
 
@@ -42,12 +42,10 @@ export interface ConnectOptions {
 }
 
 /**
- * `mod` loaded, by the agent's boot-time preload (waited for here: a module still
- * loading must not count as there) or else by a modprobe now.
+ * `mod` loaded: stage 1 loads the role's lab modules at boot (ROLE_MODULES in
+ * src/vm/initramfs.ts), so this modprobes only what a kernel did not have there.
  */
 export async function ensureModule(agent: LabAgent, mod: string, params: string[] = []): Promise<void> {
-  // An agent without the op (or a preload that failed) leaves the work to the modprobe.
-  await agent.call('modules.preloaded', {}, MODULE_PRELOAD_MS).catch(() => undefined);
   // A process start costs half a second under TCG: skip it when already loaded.
   if (!(await agent.fs().exists(`/sys/module/${mod.replace(/-/g, '_')}`))) await agent.check(['modprobe', mod, ...params]);
 }

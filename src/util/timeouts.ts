@@ -48,11 +48,6 @@ export const FABRICS_CONNECT_WRITE_MS = 60_000;
 export const CONNECT_LIVE_MS = 60_000;
 /** A new controller reading "live" after the connect write returned. */
 export const CTRL_LIVE_AFTER_CONNECT_MS = 30_000;
-/**
- * The agent's `modprobe -a` of its role's modules at boot (src/guest/preload.ts): about
- * two seconds under TCG; the set-up waits for it, then loads what is missing itself.
- */
-export const MODULE_PRELOAD_MS = 60_000;
 /** A live controller's namespace showing in sysfs (the scan runs after "live"). */
 export const NAMESPACE_SYSFS_MS = 10_000;
 /** The namespace's block device node appearing in /dev (devtmpfs, then udev-less). */

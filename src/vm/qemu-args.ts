@@ -96,18 +96,6 @@ export function nicDevice(nic: NicSpec): string {
   return `virtio-net-pci,id=${nic.id},netdev=${nic.id}-be,mac=${nic.mac},bus=${nic.rootPort}`;
 }
 
-/**
- * What each role's agent loads as soon as it is up (`rb.preload=`, src/guest/preload.ts):
- * the lab's modules, which no scenario changes (brd's size and count do change, so brd is
- * the set-up's). A module the kernel lacks or has built in costs nothing here: the
- * set-up loads what is missing and reports what cannot be loaded.
- */
-export const ROLE_MODULES: Record<string, readonly string[]> = {
-  target: ['rdma_rxe', 'nvmet_rdma'],
-  host: ['rdma_rxe', 'nvme_rdma'],
-  both: ['rdma_rxe', 'nvmet_rdma', 'nvme_rdma'],
-};
-
 export interface GuestParams {
   modulesDir: string;
   project: string;
@@ -147,8 +135,6 @@ export function kernelAppend(p: GuestParams): string {
     `rb.hostname=${p.hostname}`,
     `rb.role=${p.role}`,
   ];
-  const preload = ROLE_MODULES[p.role];
-  if (preload) words.push(`rb.preload=${preload.join(',')}`);
   if (p.ip) words.push(`rb.ip=${p.ip}`);
   (p.moreIps ?? []).forEach((ip, i) => words.push(`rb.ip${i + 1}=${ip}`));
   if (p.accel === 'tcg') words.push(...TCG_CLOCK);

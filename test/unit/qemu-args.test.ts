@@ -1,5 +1,4 @@
 import t from 'tap';
-import { preloadList } from '../../src/guest/preload.js';
 import { detectAccel, kernelAppend, nicDevice, qemuArgs, type QemuSpec } from '../../src/vm/qemu-args.js';
 
 const spec = (over: Partial<QemuSpec> = {}): QemuSpec => ({
@@ -60,15 +59,6 @@ t.test('kernel command line carries the guest parameters and refuses white space
   t.match(s, /rb\.init=\/p\/vm\/guest-init\.sh/);
   t.match(s, /rb\.ip=10\.99\.0\.2\/24/);
   t.throws(() => kernelAppend({ modulesDir: '/my modules', project: '/p', hostname: 'h', role: 'host' }), /white space/);
-});
-
-t.test("each role's agent preloads its lab modules (rb.preload), read back by the guest's parser", async (t) => {
-  const words = (role: string) => preloadList(kernelAppend({ modulesDir: '/m', project: '/p', hostname: 'h', role }));
-  t.same(words('target'), ['rdma_rxe', 'nvmet_rdma']);
-  t.same(words('host'), ['rdma_rxe', 'nvme_rdma']);
-  t.same(words('both'), ['rdma_rxe', 'nvmet_rdma', 'nvme_rdma']);
-  t.same(words('other'), [], 'a role with no lab side preloads nothing');
-  t.same(preloadList('console=ttyS0 rb.preload= x'), []);
 });
 
 t.test('a TCG guest keeps time on the HPET, never a TSC it may have miscalibrated; a KVM guest keeps its own', async (t) => {
