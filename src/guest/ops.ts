@@ -3,7 +3,6 @@
 import { promises as fsp } from 'node:fs';
 import { oneOf, optInt, optBool, optStr, optStringMap, str, strings } from './args.js';
 import { GUEST_STATE_POLL_MS } from '../util/timeouts.js';
-import { runProcess } from './spawn.js';
 
 export type Op = (args: Record<string, unknown>, deadlineMs: number) => Promise<unknown>;
 
@@ -22,7 +21,26 @@ export interface ExecResult {
 
 async function exec(raw: Record<string, unknown>, deadlineMs: number): Promise<ExecResult> {
   const a = { argv: strings(raw, 'argv'), input: optStr(raw, 'input'), cwd: optStr(raw, 'cwd'), env: optStringMap(raw, 'env') };
-  return runProcess({ ...a, deadlineMs, maxBuffer: 64 * 1024 * 1024 });
+  const { execa } = await import('execa');
+  const r = await execa(a.argv[0]!, a.argv.slice(1), {
+    input: a.input,
+    cwd: a.cwd,
+    env: a.env,
+    timeout: deadlineMs,
+    reject: false,
+    stripFinalNewline: false,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.failed && r.exitCode === undefined && !r.timedOut && !r.signal) {
+    throw Object.assign(new Error(r.shortMessage), { code: (r.cause as { code?: string } | undefined)?.code, path: a.argv[0] });
+  }
+  return {
+    exitCode: r.exitCode ?? -1,
+    signal: r.signal ?? undefined,
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    timedOut: r.timedOut,
+  };
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {
@@ -79,6 +97,11 @@ async function waitFor(raw: Record<string, unknown>, deadlineMs: number): Promis
     }
     await new Promise((r) => setTimeout(r, a.intervalMs));
   }
+}
+
+/** Loads what the first exec needs; the agent calls it once it has said "ready". */
+export async function warmUp(): Promise<void> {
+  await import('execa');
 }
 
 export const builtinOps: Record<string, Op> = {

@@ -127,8 +127,6 @@ export const VM_COMMAND_MS = 600_000;
 export const AGENT_CALL_MS = 30_000;
 /** An exec in the guest without a deadline of its own. */
 export const AGENT_EXEC_MS = 60_000;
-/** A guest process past its deadline: from SIGTERM to SIGKILL (the agent's exec, src/guest/spawn.ts). */
-export const GUEST_EXEC_KILL_GRACE_MS = 5_000;
 /** In the guest, beyond an operation's own deadline, before the agent answers ETIMEDOUT for it. */
 export const AGENT_OP_SLACK_MS = 2_000;
 /**
