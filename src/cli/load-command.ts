@@ -1,6 +1,6 @@
 // `reset-bench load`: the loader on its own, fio-like options and summary; `load bench`.
 import type { Command } from 'commander';
-import { formatBench, runLoaderBench, type BenchRw } from '../load/bench.js';
+import type { BenchRw } from '../load/bench.js';
 import { parseJobDocument } from '../load/job-doc.js';
 import { runJob, runLoad, resultToJson, verifyTarget, type LoadResult, type Progress } from '../load/run.js';
 import { parseDurationMs, parseSize, RW_MODES, type JobSpecInput } from '../load/spec.js';
@@ -237,6 +237,9 @@ interface BenchCliOptions {
 
 async function benchAction(o: BenchCliOptions): Promise<void> {
   try {
+    // Imported here, not at the top: the benchmark needs zod, and the loader a run starts
+    // in a TCG guest must not pay for it (its 95 files took seconds there).
+    const { formatBench, runLoaderBench } = await import('../load/bench.js');
     const cases = (o.rw ?? 'randread,randwrite').split(',').map((s) => s.trim());
     for (const c of cases)
       if (c !== 'randread' && c !== 'randwrite') throw new UsageError(`expected randread and/or randwrite, got '${c}'`, '--rw');

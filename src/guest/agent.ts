@@ -147,6 +147,14 @@ send({
   },
 });
 streamKmsg();
-// The host's first request is usually an exec: load its code while the host is busy
-// with "ready" (and, in a pair, waits for the other VM). A request meanwhile shares it.
-setImmediate(() => void import('./ops.js').then((m) => m.warmUp()).catch(() => undefined));
+// While the host is busy with "ready" (and, in a pair, waits for the other VM): the code
+// of the operations every run asks for (processes through execa, files, the rxe device's
+// netlink, the timeline sampler). Under TCG each import is a second or more; a request
+// meanwhile shares the import under way.
+setImmediate(() => {
+  void import('./ops.js')
+    .then((m) => m.warmUp())
+    .then(() => import('./ops-net.js'))
+    .then(() => import('./ops-timeline.js'))
+    .catch(() => undefined);
+});

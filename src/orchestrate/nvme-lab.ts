@@ -41,13 +41,22 @@ export interface ConnectOptions {
   queue_size?: number;
 }
 
+/**
+ * `mod` loaded: stage 1 loads the role's lab modules at boot (ROLE_MODULES in
+ * src/vm/initramfs.ts), so this modprobes only what a kernel did not have there.
+ */
+export async function ensureModule(agent: LabAgent, mod: string, params: string[] = []): Promise<void> {
+  // A process start costs half a second under TCG: skip it when already loaded.
+  if (!(await agent.fs().exists(`/sys/module/${mod.replace(/-/g, '_')}`))) await agent.check(['modprobe', mod, ...params]);
+}
+
 async function ensureRxe(agent: LabAgent): Promise<void> {
   await ensureRxeOn(agent, RXE, NETDEV);
 }
 
 /** rdma_rxe loaded and an rxe device named `rxe` on `netdev` (made unless there). */
 export async function ensureRxeOn(agent: LabAgent, rxe: string, netdev: string): Promise<void> {
-  if (!(await agent.fs().exists('/sys/module/rdma_rxe'))) await agent.check(['modprobe', 'rdma_rxe']);
+  await ensureModule(agent, 'rdma_rxe');
   if (await agent.fs().exists(`/sys/class/infiniband/${rxe}`)) return;
   await createRxe(agent, rxe, netdev);
 }
@@ -61,7 +70,7 @@ export async function setupTarget(lab: NvmeLab, ramdiskMiB = 256, shape: { confi
   // Independent until the port is enabled (it binds to the rxe device's address), so at
   // once: a module load is seconds under TCG, and modprobe copes with a shared dependency
   // (ib_core) loading in parallel, as it does for udev at every boot.
-  await Promise.all([ensureRxe(t), t.check(['modprobe', 'brd', `rd_nr=${shape.ramdisks ?? 1}`, `rd_size=${ramdiskMiB * 1024}`]), t.check(['modprobe', 'nvmet-rdma'])]);
+  await Promise.all([ensureRxe(t), t.check(['modprobe', 'brd', `rd_nr=${shape.ramdisks ?? 1}`, `rd_size=${ramdiskMiB * 1024}`]), ensureModule(t, 'nvmet-rdma')]);
   await applyTarget(t.fs(), shape.config ?? labTargetConfig(lab));
 }
 
@@ -83,12 +92,8 @@ export interface HostController {
 /** Host: rxe and nvme-rdma loaded, ready to connect. */
 export async function prepareHost(lab: NvmeLab): Promise<void> {
   const h = lab.host.agent;
-  const loadNvmeRdma = async (): Promise<void> => {
-    // A process start costs half a second under TCG: skip it when already loaded.
-    if (!(await h.fs().exists('/sys/module/nvme_rdma'))) await h.check(['modprobe', 'nvme-rdma']);
-  };
   // nvme-rdma needs no RDMA device to load: loaded while the rxe device is made.
-  await Promise.all([lab.host !== lab.target ? ensureRxe(h) : undefined, loadNvmeRdma()]);
+  await Promise.all([lab.host !== lab.target ? ensureRxe(h) : undefined, ensureModule(h, 'nvme-rdma')]);
 }
 
 /** The lab's /dev/nvme-fabrics options for a connect with these settings. */

@@ -7,6 +7,7 @@ import type { LabLink } from '../vm/topology.js';
 import { CONNECT_LIVE_MS } from '../util/timeouts.js';
 import { applyTarget, connectAndWaitLive, type TargetConfigInput } from './configfs/index.js';
 import {
+  ensureModule,
   ensureRxeOn,
   findNamespace,
   hostFabricsPort,
@@ -54,8 +55,7 @@ export function pathsTargetConfig(links: readonly LabLink[], transports?: readon
 async function prepareSide(agent: PathsLab['host']['agent'], links: readonly LabLink[], transports: readonly Transport[] | undefined, prefix: 'nvme' | 'nvmet'): Promise<void> {
   for (const l of links) if (transportOf(transports, l.index) === 'rdma') await ensureRxeOn(agent, rxeOf(l.index), l.netdev);
   for (const tr of new Set(links.map((l) => transportOf(transports, l.index)))) {
-    const mod = `${prefix}_${tr}`;
-    if (!(await agent.fs().exists(`/sys/module/${mod}`))) await agent.check(['modprobe', mod]);
+    await ensureModule(agent, `${prefix}_${tr}`);
   }
 }
 

@@ -83,7 +83,7 @@ export class Machine {
     await mkdir(o.runDir, { recursive: true, mode: 0o700 });
     await mkdir(o.logDir, { recursive: true });
     const initrd = join(o.runDir, 'initramfs.cpio');
-    await writeFile(initrd, await buildInitramfs({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init') }));
+    await writeFile(initrd, await buildInitramfs({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init'), role: o.role }));
     const qmpSocket = join(o.runDir, 'qmp.sock');
     const agentSocket = join(o.runDir, 'agent.sock');
     const accel = o.accel ?? detectAccel();

@@ -1,6 +1,8 @@
 // The entry point imports only the module of the command being run (the loader starts
 // in the guest, under TCG); help, errors and exit codes must not notice.
 import t from 'tap';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { project } from '../helpers/lab.js';
@@ -27,6 +29,16 @@ t.test('load on its own: help, usage errors, exit codes', async (t) => {
   const bad = await rb(['load', '--filename', '/nonexistent', '--iodepth', '0']);
   t.equal(bad.exitCode, 2);
   t.equal(bad.stderr, 'reset-bench load: --iodepth: Too small: expected number to be >=1');
+});
+
+t.test('the loader a run starts in the guest imports no zod, execa or pino (each costs seconds under TCG)', async (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'rb-imports-')), 'urls');
+  const trace = join(project, 'test', 'helpers', 'import-trace.mjs');
+  const r = await execa(process.execPath, [...loader, '--import', trace, main, 'load', '--help'], { reject: false, cwd: project, env: { RB_IMPORT_TRACE: out } });
+  t.equal(r.exitCode, 0);
+  const urls = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  t.ok(urls.some((u) => u.endsWith('/cli/load-command.ts')), 'the trace sees the command module');
+  t.same(urls.filter((u) => /\/node_modules\/(zod|execa|pino)\//.test(u)), []);
 });
 
 t.test('an unknown command still gets the full list and exit 2', async (t) => {

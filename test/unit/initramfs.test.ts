@@ -38,3 +38,34 @@ t.test('the initramfs has busybox, /dev/console, init and the stage-1 modules in
   for (const m of order) t.equal(byPath.get(`mods/${m}.ko`)?.data.toString(), `ELF-${m}`);
   t.notOk(byPath.has('mods/overlay.ko'));
 });
+
+t.test("a role's lab modules follow the stage-1 ones, with their dependencies; built-in and absent ones are skipped", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const mods = join(dir, 'lib/modules/6.1.0-test');
+  mkdirSync(join(mods, 'kernel'), { recursive: true });
+  mkdirSync(join(mods, 'updates'), { recursive: true });
+  const files: Record<string, string> = {
+    'kernel/virtio_pci.ko': '',
+    'kernel/ib_core.ko': '',
+    'updates/rdma_rxe.ko': 'kernel/ib_core.ko',
+    'kernel/nvmet.ko': '',
+    'updates/nvmet-rdma.ko': 'kernel/ib_core.ko kernel/nvmet.ko',
+    'updates/nvme-rdma.ko': 'kernel/ib_core.ko',
+  };
+  for (const f of Object.keys(files)) writeFileSync(join(mods, f), `ELF-${f}`);
+  writeFileSync(join(mods, 'modules.dep'), Object.entries(files).map(([f, d]) => `${f}:${d ? ` ${d}` : ''}`).join('\n'));
+  writeFileSync(join(dir, 'init'), '#!/bin/busybox sh\n');
+  writeFileSync(join(dir, 'busybox'), 'BUSYBOX');
+  const orderOf = async (role?: string) => {
+    const e = readCpio(await buildInitramfs({ modulesDir: mods, initScript: join(dir, 'init'), busybox: join(dir, 'busybox'), role }));
+    return { order: e.find((x) => x.path === 'mods/order')!.data.toString().trim().split('\n'), byPath: new Map(e.map((x) => [x.path, x])) };
+  };
+  const target = await orderOf('target');
+  t.same(target.order, ['virtio_pci', 'ib_core', 'rdma_rxe', 'nvmet', 'nvmet_rdma'], 'dependencies first, after the stage-1 modules');
+  t.equal(target.byPath.get('mods/nvmet_rdma.ko')?.data.toString(), 'ELF-updates/nvmet-rdma.ko', 'the variant build in updates/');
+  t.same((await orderOf('host')).order, ['virtio_pci', 'ib_core', 'rdma_rxe', 'nvme_rdma']);
+  t.same((await orderOf('both')).order, ['virtio_pci', 'ib_core', 'rdma_rxe', 'nvmet', 'nvmet_rdma', 'nvme_rdma']);
+  t.same((await orderOf()).order, ['virtio_pci'], 'no role: only what the guest needs to start');
+  writeFileSync(join(mods, 'modules.builtin'), 'kernel/drivers/infiniband/sw/rxe/rdma_rxe.ko\n');
+  t.same((await orderOf('host')).order, ['virtio_pci', 'ib_core', 'nvme_rdma'], 'a built-in rdma_rxe is not loaded (nor its dependency through it)');
+});

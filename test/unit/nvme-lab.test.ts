@@ -100,3 +100,13 @@ t.test('findNamespace waits for the block device node, and names a controller wi
   lab.host.agent.files.remove('/sys/class/nvme/nvme0/nvme0c0n1');
   await t.rejects(findNamespace(lab, 'nvme0', 'opts'), /a namespace of controller nvme0 in sysfs/);
 });
+
+t.test('modules stage 1 loaded at boot are not loaded again; the set-up modprobes only the rest', async (t) => {
+  const lab = new FakeLab();
+  for (const m of ['rdma_rxe', 'nvmet_rdma']) lab.target.agent.files.seedDir(`/sys/module/${m}`);
+  lab.host.agent.files.seedDir('/sys/module/rdma_rxe');
+  await Promise.all([setupTarget(lab), prepareHost(lab)]);
+  t.same(lab.target.agent.execs(), [`modprobe brd rd_nr=1 rd_size=${256 * 1024}`], 'brd only: its size is the scenario’s');
+  t.same(lab.host.agent.execs(), ['modprobe nvme-rdma'], 'what the kernel did not load at boot is loaded now');
+  t.same(lab.target.agent.ops('rdma.newLink'), [{ name: 'rxe0', netdev: 'eth0', type: 'rxe' }], 'the rxe device is still made');
+});

@@ -70,6 +70,11 @@ if (await labOrSkip()) {
     t.ok(lab.host.kmsg.some((k) => k.text.includes('reset-bench-marker-42')), 'marker seen in the kmsg stream');
   });
 
+  t.test("stage 1 has loaded the role's lab modules (loopback: both roles)", async (t) => {
+    for (const m of ['rdma_rxe', 'nvmet_rdma', 'nvme_rdma']) t.ok(await lab.host.agent.fs().exists(`/sys/module/${m}`), `${m} loaded`);
+    t.equal((await lab.host.agent.fs().readFile('/sys/module/nvmet_rdma/initstate')).trim(), 'live');
+  });
+
   t.test('rdma_rxe loads and an rxe device comes up on eth0', async (t) => {
     await lab.host.agent.check(['modprobe', 'rdma_rxe']);
     await lab.host.agent.check(['rdma', 'link', 'add', 'rxe0', 'type', 'rxe', 'netdev', 'eth0']);
