@@ -32,33 +32,28 @@ export async function snapshotResources(lab: Pick<RunLab, 'machines'>): Promise<
   return { totals, missing };
 }
 
-/** What changed between two snapshots, one line per VM that changed: "host: qp 5 -> 4, cq 10 -> 8" (pure). */
-export function resourceChanges(before: ResourceTotals, after: ResourceTotals): string[] {
+/** One line per VM that has a resource for which `differs(before, after)` holds (pure). */
+function diffLines(before: ResourceTotals, after: ResourceTotals, differs: (b: number, a: number) => boolean): string[] {
   const lines: string[] = [];
   for (const vm of Object.keys(before)) {
     const b = before[vm] ?? {};
     const a = after[vm];
     if (!a) continue;
     const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
-    const diffs = keys.filter((k) => (b[k] ?? 0) !== (a[k] ?? 0)).map((k) => `${k} ${b[k] ?? 0} -> ${a[k] ?? 0}`);
+    const diffs = keys.filter((k) => differs(b[k] ?? 0, a[k] ?? 0)).map((k) => `${k} ${b[k] ?? 0} -> ${a[k] ?? 0}`);
     if (diffs.length) lines.push(`${vm}: ${diffs.join(', ')}`);
   }
   return lines;
 }
 
+/** What changed between two snapshots, one line per VM that changed: "host: qp 5 -> 4, cq 10 -> 8" (pure). */
+export const resourceChanges = (before: ResourceTotals, after: ResourceTotals): string[] => diffLines(before, after, (b, a) => b !== a);
+
 /**
  * What grew between two snapshots, one line per VM: "host: qp 3 -> 4" (pure). A
  * recovery that leaves more objects than it found holds a queue twice, or leaked one.
  */
-export function resourceGrowth(before: ResourceTotals, after: ResourceTotals): string[] {
-  const lines: string[] = [];
-  for (const [vm, b] of Object.entries(before)) {
-    const a = after[vm] ?? {};
-    const grown = Object.keys(a).sort().filter((k) => (a[k] ?? 0) > (b[k] ?? 0));
-    if (grown.length) lines.push(`${vm}: ${grown.map((k) => `${k} ${b[k] ?? 0} -> ${a[k] ?? 0}`).join(', ')}`);
-  }
-  return lines;
-}
+export const resourceGrowth = (before: ResourceTotals, after: ResourceTotals): string[] => diffLines(before, after, (b, a) => a > b);
 
 /** Saves both snapshots and the changes as runs/<run>/rdma-resources.json. */
 export async function saveResources(runDir: string, before: ResourceTotals, after: ResourceTotals): Promise<string[]> {
