@@ -179,7 +179,7 @@ function progressPrinter(enabled: boolean): ((p: { elapsedNs: number; iops: numb
   };
 }
 
-async function loadAction(o: LoadCliOptions): Promise<void> {
+export async function loadAction(o: LoadCliOptions): Promise<void> {
   try {
     const printer = progressPrinter(o.progress ?? (!o.json && process.stderr.isTTY === true));
     const toFile = o.progressFile ? progressFileWriter(o.progressFile) : undefined;
