@@ -15,7 +15,7 @@ $.verbose = false;
 const root = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
 const out = path.join(root, 'build-asan');
 const addon = path.join(out, 'build', 'Release', 'reset_bench_native.node');
-const DEFAULT_TESTS = ['load-engine', 'load-verify', 'load-state-corrupt', 'load-limits', 'netlink-live'].map((n) => `test/unit/${n}.test.ts`);
+const DEFAULT_TESTS = ['load-engine', 'load-verify', 'load-final-pass', 'load-read-plan', 'load-state-corrupt', 'load-limits', 'netlink-live'].map((n) => `test/unit/${n}.test.ts`);
 const tests = process.argv.slice(2).length > 0 ? process.argv.slice(2) : DEFAULT_TESTS;
 const say = (line) => process.stdout.write(`sanitize-addon: ${line}\n`);
 

@@ -15,6 +15,8 @@ export const OPTION_OF_FIELD: Record<string, string> = {
   rw: '--rw',
   bs: '--bs',
   iodepth: '--iodepth',
+  verifyIodepth: '--verify-iodepth',
+  verifyMaxGap: '--verify-max-gap',
   size: '--size',
   offset: '--offset',
   runtimeMs: '--runtime',
@@ -37,6 +39,8 @@ export interface LoadCliOptions {
   rw?: string;
   bs?: string;
   iodepth?: string;
+  verifyIodepth?: string;
+  verifyMaxGap?: string;
   size?: string;
   offset?: string;
   runtime?: string;
@@ -109,6 +113,8 @@ export function specFromCli(o: LoadCliOptions): JobSpecInput {
   set('rw', o.rw as JobSpecInput['rw']);
   set('bs', sizeOpt(o.bs, '--bs'));
   set('iodepth', int(o.iodepth, '--iodepth'));
+  set('verifyIodepth', int(o.verifyIodepth, '--verify-iodepth'));
+  set('verifyMaxGap', int(o.verifyMaxGap, '--verify-max-gap'));
   set('size', sizeOpt(o.size, '--size'));
   set('offset', sizeOpt(o.offset, '--offset'));
   set('runtimeMs', durOpt(o.runtime, '--runtime'));
@@ -127,7 +133,7 @@ export function specFromCli(o: LoadCliOptions): JobSpecInput {
 }
 
 /** The options a --job document replaces. */
-const JOB_OPTIONS = ['filename', 'rw', 'bs', 'iodepth', 'size', 'offset', 'runtime', 'rwmixread', 'rateIops', 'seed', 'numberIos', 'verify', 'direct', 'interval', 'gapThreshold', 'retryBackoff', 'maxRetries', 'drainTimeout'] as const;
+const JOB_OPTIONS = ['filename', 'rw', 'bs', 'iodepth', 'verifyIodepth', 'verifyMaxGap', 'size', 'offset', 'runtime', 'rwmixread', 'rateIops', 'seed', 'numberIos', 'verify', 'direct', 'interval', 'gapThreshold', 'retryBackoff', 'maxRetries', 'drainTimeout'] as const;
 
 /** loadState, its UsageError ("state: ...") re-addressed to --state. */
 async function readStateOption(path: string): Promise<Buffer> {
@@ -173,7 +179,7 @@ function progressPrinter(enabled: boolean): ((p: { elapsedNs: number; iops: numb
   };
 }
 
-async function loadAction(o: LoadCliOptions): Promise<void> {
+export async function loadAction(o: LoadCliOptions): Promise<void> {
   try {
     const printer = progressPrinter(o.progress ?? (!o.json && process.stderr.isTTY === true));
     const toFile = o.progressFile ? progressFileWriter(o.progressFile) : undefined;
@@ -196,7 +202,9 @@ async function loadAction(o: LoadCliOptions): Promise<void> {
         r = await verifyTarget({
           filename: o.filename,
           state,
-          iodepth: int(o.iodepth, '--iodepth'),
+          // the pass is the whole job: its reads in flight are --verify-iodepth, else --iodepth
+          iodepth: int(o.verifyIodepth, '--verify-iodepth') ?? int(o.iodepth, '--iodepth'),
+          verifyMaxGap: int(o.verifyMaxGap, '--verify-max-gap'),
           direct: boolOpt(o.direct, '--direct'),
           onProgress: progress,
           signal: ctl.signal,
@@ -279,6 +287,8 @@ export function registerLoadCommand(program: Command): void {
     .option('--rw <mode>', `I/O pattern: ${RW_MODES.join('|')}`)
     .option('--bs <size>', 'block size (e.g. 4k)')
     .option('--iodepth <n>', 'I/Os in flight')
+    .option('--verify-iodepth <n>', 'reads in flight in the final verify pass (default: --iodepth)')
+    .option('--verify-max-gap <blocks>', 'unrecorded blocks one read of the final pass may span between written ones (default 0: it reads exactly the written blocks)')
     .option('--size <size>', 'bytes from --offset (default: to the end; files are created)')
     .option('--offset <size>', 'start of the range')
     .option('--runtime <time>', 'stop after this long (bare number: seconds, or 500ms, 10s, 2m)')

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // reset-bench: the command line. Exit codes (CONTRACT): 0 all PASS, 1 any FAIL,
 // 2 usage or configuration error, 3 harness error.
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { errorMessage, exitCodeOf, UsageError } from '../util/errors.js';
 import { killAll } from '../vm/reaper.js';
+import { runnerLoadOptions } from './load-fast.js';
 
 type Register = (program: Command) => void;
 
@@ -30,6 +31,13 @@ function modulesFor(args: readonly string[]): typeof COMMAND_MODULES {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // the runner's `load --job ...` in the guest: no commander (src/cli/load-fast.ts)
+  const runnerLoad = runnerLoadOptions(argv.slice(2));
+  if (runnerLoad) {
+    await (await import('./load-command.js')).loadAction(runnerLoad);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  }
+  const { Command, CommanderError } = await import('commander');
   const program = new Command('reset-bench')
     .description('proves on real kernels in QEMU that NVMe/RDMA survives an RDMA device reset')
     .exitOverride()

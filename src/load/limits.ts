@@ -23,6 +23,8 @@ export interface LoaderLimits {
   stateVersion: number;
   generationMax: number;
   verifyRetriesMax: number;
+  /** unrecorded blocks one read of the final pass may span */
+  verifyGapMax: number;
 }
 
 /** Every limit the TypeScript side knows: the addon's table must have exactly these. */
@@ -42,6 +44,7 @@ export const LIMIT_NAMES = [
   'stateVersion',
   'generationMax',
   'verifyRetriesMax',
+  'verifyGapMax',
 ] as const satisfies readonly (keyof LoaderLimits)[];
 
 /** Checks the addon's table: exactly LIMIT_NAMES, each a non-negative safe integer. */

@@ -75,6 +75,10 @@ export interface FinalPass {
   byKind: Record<MismatchKind, number>;
   /** Reads the pass issued, retries not counted (one read spans up to 128 KiB of blocks); absent from older loaders. */
   reads?: number;
+  /** Bytes those reads asked for; absent from older loaders. */
+  bytes?: number;
+  /** Reads it kept in flight at most (verifyIodepth, else iodepth); absent from older loaders. */
+  iodepth?: number;
 }
 export interface RawResult {
   direct: boolean;

@@ -27,6 +27,8 @@ const spec = z.object({
   rw: z.enum(RW_MODES),
   bs: count,
   iodepth: count,
+  verifyIodepth: count.optional(),
+  verifyMaxGap: count,
   offset: count,
   size: count,
   runtimeMs: ns.optional(),
@@ -84,6 +86,8 @@ const finalPass = z.object({
   bad: count,
   byKind,
   reads: count.optional(),
+  bytes: count.optional(),
+  iodepth: count.optional(),
 });
 
 const series = z.array(z.number().nonnegative());

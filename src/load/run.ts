@@ -222,6 +222,8 @@ export interface VerifyOptions {
   /** the state of the job that wrote the target (LoadResult.state, or loadState(file)) */
   state: Uint8Array;
   iodepth?: number;
+  /** unrecorded blocks a read may span between two recorded ones (default 0: none) */
+  verifyMaxGap?: number;
   direct?: boolean;
   retryBackoffMs?: number;
   /** read retries per block before it counts as unreadable (default 10) */
@@ -244,6 +246,7 @@ export async function verifyTarget(o: VerifyOptions): Promise<LoadResult> {
     size: info.size,
     seed: info.seed,
     iodepth: o.iodepth ?? 32,
+    verifyMaxGap: o.verifyMaxGap ?? 0,
     direct: o.direct ?? true,
     verify: true,
     retryBackoffMs: o.retryBackoffMs ?? 100,

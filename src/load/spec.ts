@@ -66,6 +66,13 @@ export interface JobSpec {
   rw: RwMode;
   bs: number;
   iodepth: number;
+  /** reads in flight in the final verify pass (absent: iodepth) */
+  verifyIodepth?: number;
+  /**
+   * unrecorded blocks one read of the final pass may span between two recorded ones
+   * (0: it reads exactly the blocks writes touched, adjacent ones coalesced)
+   */
+  verifyMaxGap: number;
   offset: number;
   /** bytes from offset; 0 = to the end of the target (regular files are created/extended for writes) */
   size: number;
@@ -121,6 +128,8 @@ const FIELDS: { [K in keyof JobSpec]-?: FieldSpec<NonNullable<JobSpec[K]>> } = {
   rw: { parse: oneOf(RW_MODES), default: 'randread' },
   bs: { parse: size, default: 4096 },
   iodepth: { parse: (v) => num({ int: true, min: loaderLimits().iodepthMin, max: loaderLimits().iodepthMax })(v), default: 32 },
+  verifyIodepth: { parse: (v) => num({ int: true, min: loaderLimits().iodepthMin, max: loaderLimits().iodepthMax })(v) },
+  verifyMaxGap: { parse: (v) => num({ int: true, min: 0, max: loaderLimits().verifyGapMax })(v), default: 0 },
   offset: { parse: size, default: 0 },
   size: { parse: size, default: 0 },
   runtimeMs: { parse: duration },
@@ -185,6 +194,8 @@ export function toNativeSpec(s: JobSpec, over: { rw?: string } = {}): Record<str
     rw: over.rw ?? s.rw,
     bs: s.bs,
     iodepth: s.iodepth,
+    verifyIodepth: s.verifyIodepth,
+    verifyMaxGap: s.verifyMaxGap,
     offset: s.offset,
     size: s.size,
     runtimeNs: s.runtimeMs !== undefined ? ns(s.runtimeMs) : 0,

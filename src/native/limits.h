@@ -26,7 +26,8 @@ namespace limits {
   X(stateMagic, 0x54534252)         /* "RBST" little-endian */                           \
   X(stateVersion, 1)                                                                     \
   X(generationMax, 0xfffffffeULL)   /* a record's generations stay below UINT32_MAX */   \
-  X(verifyRetriesMax, 10)           /* read retries per block in the final pass */
+  X(verifyRetriesMax, 10)           /* read retries per block in the final pass */       \
+  X(verifyGapMax, 1024)             /* unrecorded blocks a final-pass read may span */
 
 #define RB_LIMIT_CONST(name, value) constexpr uint64_t name = (value);
 RB_LOADER_LIMITS(RB_LIMIT_CONST)

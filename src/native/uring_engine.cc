@@ -13,12 +13,13 @@
 // is exported as a state Buffer (see STATE FORMAT below) so a separate verify pass (e.g.
 // after a reset) or a follow-up job can use it.
 //
-// The final pass reads only blocks with a record, up to kVerifyReadBytes at a time (one
-// read spans the recorded blocks of a window, and the unrecorded ones between them),
-// iodepth reads in flight, and checks every recorded block of each read on its own.
-// Under TCG on soft-RoCE a read costs about the same at 4 KiB as at 128 KiB, so this is
-// what makes the pass fast. A multi-block read that fails is split: its blocks are read
-// again one at a time, with the per-block retries, so one bad block stays one bad block.
+// The final pass reads exactly the blocks with a record (an acknowledged write, or one
+// whose outcome is unknown), adjacent ones coalesced into reads of up to
+// kVerifyReadBytes (the plan: verify_plan.h), verify_iodepth reads in flight, and checks
+// every recorded block of each read on its own. Under TCG on soft-RoCE a read costs by
+// the byte, so reading only what was written is what makes the pass fast. A multi-block
+// read that fails is split: its blocks are read again one at a time, with the per-block
+// retries, so one bad block stays one bad block.
 //
 // STATE FORMAT (little-endian): 64-byte header {u32 magic 'RBST', u32 version 1, u32 bs,
 // u32 reserved, u64 seed, u64 offset, u64 size, u64 nblocks, 16 bytes reserved}, then per
@@ -54,6 +55,7 @@
 #include "addon.h"
 #include "limits.h"
 #include "uring_block.h"
+#include "verify_plan.h"
 
 namespace rb {
 namespace {
@@ -130,6 +132,8 @@ struct Spec {
   int mode = M_RANDREAD;
   uint32_t bs = 4096;
   uint32_t iodepth = 32;
+  uint32_t verify_iodepth = 0;  // reads in flight in the final pass; 0: iodepth
+  uint32_t verify_max_gap = 0;  // unrecorded blocks a final-pass read may span (verify_plan.h)
   uint64_t offset = 0;
   uint64_t size = 0;  // 0: to the end of the target
   uint64_t runtime_ns = 0;
@@ -154,10 +158,6 @@ struct Spec {
   std::vector<uint8_t> state;  // optional record from an earlier job
 };
 
-struct BlockState {
-  uint32_t acked;
-  uint32_t issued;
-};
 static_assert(sizeof(BlockState) == limits::stateRecordBytes, "state record size");
 static_assert(limits::bsMin >= 2 * blk::kHeaderSize, "a block holds a header and a payload");
 static_assert(kStateHeader >= 48, "the state header holds 4 u32 and 4 u64");
@@ -207,6 +207,8 @@ struct VerifyStats {
   uint64_t start_ns = 0, end_ns = 0;
   uint64_t blocks = 0, checked = 0, ok = 0, ok_inflight = 0, ok_unwritten = 0, unreadable = 0;
   uint64_t reads = 0;  // reads issued (not counting retries)
+  uint64_t bytes = 0;  // bytes those reads asked for
+  uint32_t iodepth = 0;  // reads it kept in flight at most
   uint64_t bad[16] = {0};
   uint64_t bad_total = 0;
 };
@@ -305,9 +307,13 @@ class Engine {
   bool ring_ok = false;
   uint8_t *bufs = nullptr;
   bool leak_bufs = false;
-  // the final pass: per slot a buffer of vchunk blocks (null: the blocks' own buffers)
+  // the final pass: per slot a buffer of vchunk blocks (null: the blocks' own buffers),
+  // vdepth reads in flight, its plan's limits and where the plan has got to
   uint8_t *vbufs = nullptr;
   uint32_t vchunk = 1;
+  uint32_t vdepth = 1;
+  plan::Limits vlim{1, 0};
+  uint64_t vcursor = 0;
   std::vector<uint64_t> singles;  // blocks to read again one at a time (their read failed)
   std::vector<Slot> slots;
   std::vector<uint32_t> free_slots;
@@ -346,7 +352,7 @@ class Engine {
     return bufs + static_cast<size_t>(slot) * S.bs;
   }
   uint64_t off_of(uint64_t block) const { return S.offset + block * S.bs; }
-  bool recorded(uint64_t b) const { return st[b].acked != 0 || st[b].issued != 0; }
+  bool recorded(uint64_t b) const { return plan::recorded(st[b]); }
   uint64_t recorded_in(uint64_t first, uint32_t count) const {
     uint64_t n = 0;
     for (uint64_t b = first; b < first + count; b++) n += recorded(b);
@@ -360,7 +366,7 @@ class Engine {
   void record_error(const Slot &s, int res, uint64_t t);
   void record_check(uint64_t block, const blk::Check &c, uint64_t t);
   void check_read(uint32_t si, uint64_t t);
-  bool next_verify_read(uint64_t &b, uint64_t &first, uint32_t &count);
+  bool next_verify_read(uint64_t &first, uint32_t &count);
   void alloc_verify_bufs();
   void maybe_progress(uint64_t t, bool force);
   bool wait(uint64_t timeout_ns, uint32_t wait_nr);
@@ -374,8 +380,10 @@ bool Engine::setup() {
   nblocks = R.nblocks;
   track = S.verify || !S.state.empty() || S.mode == M_VERIFY;
   struct io_uring_params p;
+  vdepth = S.verify_iodepth ? S.verify_iodepth : S.iodepth;
+  const uint32_t depth = std::max(S.iodepth, vdepth);  // the load's slots, or the final pass's
   uint32_t entries = 1;
-  while (entries < S.iodepth) entries <<= 1;
+  while (entries < depth) entries <<= 1;
   // As fio's io_uring engine: COOP_TASKRUN (+ SINGLE_ISSUER), falling back for old kernels.
   // DEFER_TASKRUN measured slower here (completions from the block layer's workers).
   const uint32_t flag_sets[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
@@ -428,11 +436,11 @@ bool Engine::setup() {
       R.fixed = false;  // e.g. RLIMIT_MEMLOCK on old kernels: plain reads/writes
     }
   }
-  slots.assign(S.iodepth, Slot{});
+  slots.assign(depth, Slot{});
   free_slots.clear();
-  free_slots.reserve(S.iodepth);
+  free_slots.reserve(depth);
   for (uint32_t i = S.iodepth; i-- > 0;) free_slots.push_back(i);
-  backoff.reserve(S.iodepth);
+  backoff.reserve(depth);
 
   pattern.resize((S.bs - blk::kHeaderSize) / 8);
   blk::make_pattern(pattern.data(), pattern.size(), S.seed);
@@ -863,61 +871,64 @@ void Engine::check_read(uint32_t si, uint64_t t) {
   }
 }
 
-// The next read of the final pass: a block to read again on its own, else from block b
-// on, the recorded blocks of the next window of vchunk blocks. false: nothing left.
-bool Engine::next_verify_read(uint64_t &b, uint64_t &first, uint32_t &count) {
+// The next read of the final pass: a block to read again on its own, else the plan's
+// next read (verify_plan.h). false: nothing left.
+bool Engine::next_verify_read(uint64_t &first, uint32_t &count) {
   if (!singles.empty()) {
     first = singles.back();
     singles.pop_back();
     count = 1;
     return true;
   }
-  while (b < nblocks && !recorded(b)) b++;
-  if (b >= nblocks) return false;
-  first = b;
-  uint64_t last = b;
-  const uint64_t end = std::min<uint64_t>(nblocks, b + vchunk);
-  for (uint64_t k = b + 1; k < end; k++)
-    if (recorded(k)) last = k;
-  count = static_cast<uint32_t>(last - first + 1);
-  b = last + 1;
+  if (!plan::next_read(st.data(), nblocks, vcursor, vlim, first, count)) return false;
   R.vs.blocks += recorded_in(first, count);
   return true;
 }
 
-// Buffers for reads of up to kVerifyReadBytes; without them (no memory, bs that large)
-// the pass reads one block at a time into the load's buffers.
+// The final pass's buffers: vdepth of kVerifyReadBytes (at least a block) each, shorter
+// reads where that would pass kVerifyBufBytes in all. Without them (no memory) it reads
+// one block at a time into the load's buffers, at most iodepth at once.
 void Engine::alloc_verify_bufs() {
   constexpr uint32_t kVerifyReadBytes = 128 * 1024;
+  constexpr uint64_t kVerifyBufBytes = 64ULL << 20;
   vchunk = std::max<uint32_t>(1, kVerifyReadBytes / S.bs);
-  if (vchunk == 1) return;
+  const uint64_t fit = kVerifyBufBytes / (static_cast<uint64_t>(S.bs) * vdepth);
+  if (fit < vchunk) vchunk = static_cast<uint32_t>(std::max<uint64_t>(1, fit));
+  vlim = plan::Limits{vchunk, S.verify_max_gap};
+  if (vchunk == 1 && vdepth <= S.iodepth) return;
   void *mem = nullptr;
-  if (posix_memalign(&mem, 4096, static_cast<size_t>(S.bs) * vchunk * S.iodepth) != 0) {
+  if (posix_memalign(&mem, 4096, static_cast<size_t>(S.bs) * vchunk * vdepth) != 0) {
     vchunk = 1;
+    vlim.max_blocks = 1;
+    vdepth = std::min(vdepth, S.iodepth);
     return;
   }
   vbufs = static_cast<uint8_t *>(mem);
 }
 
-// Reads back every block we have a record of (see the header: whole windows at a time),
-// checking each one.
+// Reads back every block we have a record of (see the header: the plan's reads, vdepth
+// at a time), checking each one.
 void Engine::run_verify() {
   if (R.inflight_at_end) return;  // ring still busy: cannot verify with these buffers
   alloc_verify_bufs();
+  // every slot is free here (the load drained, or none ran): the pass takes vdepth of them
+  free_slots.clear();
+  for (uint32_t i = vdepth; i-- > 0;) free_slots.push_back(i);
+  vcursor = 0;
+  R.vs.iodepth = vdepth;
   verifying = true;
   R.vs.ran = true;
   uint64_t start = now_ns();
   R.vs.start_ns = start;
   if (!R.start_ns) R.start_ns = t0 = start, prog_last_ns = start;
   next_progress = start + S.progress_ns;
-  uint64_t b = 0;
   uint64_t now = start;
   for (;;) {
     if (!J.stop.load(std::memory_order_relaxed)) {
       resubmit_due(now);
       uint64_t first;
       uint32_t count;
-      while (!free_slots.empty() && next_verify_read(b, first, count)) {
+      while (!free_slots.empty() && next_verify_read(first, count)) {
         uint32_t si = free_slots.back();
         free_slots.pop_back();
         Slot &s = slots[si];
@@ -927,6 +938,7 @@ void Engine::run_verify() {
         s.attempt = 0;
         for (uint64_t k = first; k < first + count; k++) busy[k] = 1;
         R.vs.reads++;
+        R.vs.bytes += static_cast<uint64_t>(S.bs) * count;
         prep(si, now);
       }
     } else {
@@ -937,9 +949,9 @@ void Engine::run_verify() {
       }
       backoff.clear();
       singles.clear();
-      b = nblocks;
+      vcursor = nblocks;
     }
-    if (inflight == 0 && backoff.empty() && singles.empty() && b >= nblocks) break;
+    if (inflight == 0 && backoff.empty() && singles.empty() && vcursor >= nblocks) break;
     uint64_t wake = next_progress;
     for (uint32_t si : backoff) wake = std::min(wake, slots[si].ready_ns);
     uint64_t timeout = wake > now ? wake - now : 0;
@@ -1060,6 +1072,8 @@ Napi::Value ResultToJs(Napi::Env env, Result &r) {
   fp.Set("okUnwritten", Num(env, r.vs.ok_unwritten));
   fp.Set("unreadable", Num(env, r.vs.unreadable));
   fp.Set("reads", Num(env, r.vs.reads));
+  fp.Set("bytes", Num(env, r.vs.bytes));
+  fp.Set("iodepth", Num(env, r.vs.iodepth));
   fp.Set("bad", Num(env, r.vs.bad_total));
   fp.Set("byKind", BadObj(env, r.vs.bad));
   ver.Set("finalPass", fp);
@@ -1224,10 +1238,12 @@ bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
     err = "rw: unknown mode '" + m + "'";
     return false;
   }
-  uint64_t bs = s.bs, iod = s.iodepth, mix = s.rwmixread, retries = UINT32_MAX, maxe = s.max_error_records,
-           maxm = s.max_mismatch_records;
+  // viod stays UINT64_MAX (no number GetU64 takes) when verifyIodepth is not given
+  uint64_t bs = s.bs, iod = s.iodepth, viod = UINT64_MAX, vgap = s.verify_max_gap, mix = s.rwmixread,
+           retries = UINT32_MAX, maxe = s.max_error_records, maxm = s.max_mismatch_records;
   double rate = 0;
-  if (!GetU64(o, "bs", bs, err) || !GetU64(o, "iodepth", iod, err) || !GetU64(o, "offset", s.offset, err) ||
+  if (!GetU64(o, "bs", bs, err) || !GetU64(o, "iodepth", iod, err) || !GetU64(o, "verifyIodepth", viod, err) ||
+      !GetU64(o, "verifyMaxGap", vgap, err) || !GetU64(o, "offset", s.offset, err) ||
       !GetU64(o, "size", s.size, err) || !GetU64(o, "runtimeNs", s.runtime_ns, err) ||
       !GetU64(o, "ios", s.ios, err) || !GetU64(o, "seed", s.seed, err) ||
       !GetU64(o, "intervalNs", s.interval_ns, err) || !GetU64(o, "gapThresholdNs", s.gap_threshold_ns, err) ||
@@ -1258,6 +1274,14 @@ bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
     err = "iodepth: must be between " + to_string(limits::iodepthMin) + " and " + to_string(limits::iodepthMax);
     return false;
   }
+  if (viod != UINT64_MAX && (viod < limits::iodepthMin || viod > limits::iodepthMax)) {
+    err = "verifyIodepth: must be between " + to_string(limits::iodepthMin) + " and " + to_string(limits::iodepthMax);
+    return false;
+  }
+  if (vgap > limits::verifyGapMax) {
+    err = "verifyMaxGap: must be between 0 and " + to_string(limits::verifyGapMax);
+    return false;
+  }
   if (s.offset % limits::bsAlign) {
     err = "offset: must be a multiple of " + to_string(limits::bsAlign);
     return false;
@@ -1277,6 +1301,8 @@ bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
   if (s.progress_ns < limits::progressNsMin) s.progress_ns = limits::progressNsMin;
   s.bs = static_cast<uint32_t>(bs);
   s.iodepth = static_cast<uint32_t>(iod);
+  s.verify_iodepth = viod == UINT64_MAX ? 0 : static_cast<uint32_t>(viod);
+  s.verify_max_gap = static_cast<uint32_t>(vgap);
   s.rwmixread = static_cast<uint32_t>(mix);
   s.max_retries = static_cast<uint32_t>(retries);
   s.max_error_records = static_cast<uint32_t>(std::min<uint64_t>(maxe, UINT32_MAX));
@@ -1535,6 +1561,34 @@ Napi::Value FormatBlock(const Napi::CallbackInfo &info) {
   return b;
 }
 
+// planReads(records, maxBlocks, maxGap) -> [first, count, first, count, ...]: the final
+// pass's reads (verify_plan.h) over a record given as {acked, issued} pairs.
+Napi::Value PlanReads(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array || !info[1].IsNumber() ||
+      !info[2].IsNumber() || info[0].As<Napi::Uint32Array>().ElementLength() % 2) {
+    Napi::TypeError::New(env, "planReads(Uint32Array of {acked, issued} pairs, maxBlocks, maxGap)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint32Array a = info[0].As<Napi::Uint32Array>();
+  const uint64_t nblocks = a.ElementLength() / 2;
+  std::vector<BlockState> st(nblocks);
+  if (nblocks) std::memcpy(st.data(), a.Data(), nblocks * sizeof(BlockState));
+  const plan::Limits lim{info[1].As<Napi::Number>().Uint32Value(), info[2].As<Napi::Number>().Uint32Value()};
+  std::vector<double> out;
+  uint64_t cursor = 0, first = 0;
+  uint32_t count = 0;
+  while (plan::next_read(st.data(), nblocks, cursor, lim, first, count)) {
+    out.push_back(static_cast<double>(first));
+    out.push_back(count);
+  }
+  Napi::Float64Array r = Napi::Float64Array::New(env, out.size());
+  for (size_t i = 0; i < out.size(); i++) r[i] = out[i];
+  return r;
+}
+
 // The limits table (limits.h), frozen: src/load/limits.ts builds its checks from it.
 Napi::Object LimitsObject(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
@@ -1551,9 +1605,11 @@ void InitUring(Napi::Env env, Napi::Object exports) {
   exports.Set("limits", LimitsObject(env));
   exports.Set("uringStartJob", Napi::Function::New(env, Guarded<StartJob>));
   // test hooks, typed in test/helpers/uring-scratch.ts (a run never calls them): whether
-  // a ring can be set up here, XXH64 reference values and the exact block the engine writes
+  // a ring can be set up here, XXH64 reference values, the exact block the engine writes
+  // and the final pass's read plan
   exports.Set("uringProbe", Napi::Function::New(env, Guarded<UringProbe>));
   exports.Set("uringXxh64", Napi::Function::New(env, Guarded<Xxh64>));
   exports.Set("uringFormatBlock", Napi::Function::New(env, Guarded<FormatBlock>));
+  exports.Set("uringPlanReads", Napi::Function::New(env, Guarded<PlanReads>));
 }
 }  // namespace rb

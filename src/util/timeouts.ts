@@ -183,6 +183,12 @@ export const GUEST_STATE_POLL_MS = 20;
 export const TIMELINE_SAMPLE_MS = 20;
 /** The runner reading the loader's progress file (one agent round trip each). */
 export const LOADER_PROGRESS_POLL_MS = 50;
+/**
+ * The loader's progress tick in a run: it rewrites its progress file and looks at its
+ * control file this often, so the runner's stop (SIGUSR2 through that file) waits half
+ * of it on average; a tick is three tmpfs syscalls.
+ */
+export const LOADER_PROGRESS_TICK_MS = 100;
 /** The namespace's /dev node appearing (one agent exec of `test -b` each). */
 export const NAMESPACE_NODE_POLL_MS = 100;
 /** A netlink receive in the addon's worker thread, so that close() never waits longer than this. */

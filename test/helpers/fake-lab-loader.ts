@@ -57,7 +57,7 @@ export function fakeLoadResult(a: { flow: [bigint, boolean][]; startNs: bigint; 
     version: 1,
     spec: {
       filename: (JSON.parse(a.argv[a.argv.indexOf('--job') + 1] ?? '{}') as { filename?: string }).filename ?? '',
-      rw: 'randwrite', bs: 4096, iodepth: 8, offset: 0, size: 64 << 20, rwmixread: 0, rateIops: 0, seed: 1, verify: true,
+      rw: 'randwrite', bs: 4096, iodepth: 8, verifyMaxGap: 0, offset: 0, size: 64 << 20, rwmixread: 0, rateIops: 0, seed: 1, verify: true,
       finalVerify: true, intervalMs: 10, gapThresholdMs: 50, retryBackoffMs: 100, progressMs: 100, direct: true, drainTimeoutMs: 20_000,
     },
     mode: 'load',

@@ -1,8 +1,8 @@
 // Why: the loader's tests that need io_uring skip their whole file, saying why, where
 // this kernel or sandbox has none, and otherwise share a scratch directory removed when
-// the file's tests end. The addon's test hooks (the ring probe, XXH64 and the engine's
-// block format; see the end of src/native/uring_engine.cc) are typed here, not in
-// src/load/native.ts: a run never calls them.
+// the file's tests end. The addon's test hooks (the ring probe, XXH64, the engine's
+// block format and the final pass's read plan; see the end of src/native/uring_engine.cc)
+// are typed here, not in src/load/native.ts: a run never calls them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +15,15 @@ export interface EngineTestHooks {
   uringXxh64(buf: Uint8Array, seed?: number | bigint): string;
   /** The block the engine would write at `offset` in generation `gen`. */
   uringFormatBlock(bs: number, seed: number, offset: number, gen: number): Buffer;
+  /**
+   * The final pass's reads over a record of {acked, issued} pairs (src/native/verify_plan.h):
+   * [first, count, first, count, ...].
+   */
+  uringPlanReads(records: Uint32Array, maxBlocks: number, maxGap: number): Float64Array;
 }
 
 export const engineTestHooks = (): EngineTestHooks =>
-  addonPart<EngineTestHooks>('io_uring engine test hooks', ['uringProbe', 'uringXxh64', 'uringFormatBlock']);
+  addonPart<EngineTestHooks>('io_uring engine test hooks', ['uringProbe', 'uringXxh64', 'uringFormatBlock', 'uringPlanReads']);
 
 /** Why io_uring cannot be used here (addon missing, io_uring_queue_init failing), or undefined. */
 export function uringUnavailable(): string | undefined {

@@ -64,6 +64,12 @@ if (dir) {
     ['offset off the alignment', { offset: L.bsAlign + 8 }, false],
     ['rwmixread at the maximum', { rw: 'randrw', rwmixread: L.rwmixreadMax }, true],
     ['rwmixread above the maximum', { rw: 'randrw', rwmixread: L.rwmixreadMax + 1 }, false],
+    ['verifyIodepth at the minimum', { verifyIodepth: L.iodepthMin }, true],
+    ['verifyIodepth below the minimum', { verifyIodepth: L.iodepthMin - 1 }, false],
+    ['verifyIodepth at the maximum', { verifyIodepth: L.iodepthMax }, true],
+    ['verifyIodepth above the maximum', { verifyIodepth: L.iodepthMax + 1 }, false],
+    ['verifyMaxGap at the maximum', { verifyMaxGap: L.verifyGapMax }, true],
+    ['verifyMaxGap above the maximum', { verifyMaxGap: L.verifyGapMax + 1 }, false],
   ];
   for (const [name, job, ok] of EDGES)
     t.test(`${name}: TypeScript and the engine agree`, async (t) => {

@@ -107,6 +107,23 @@ t.test('native spec is in ns', async (t) => {
   t.equal(toNativeSpec(parseJobSpec({ filename: 'f' }), { rw: 'verify' }).rw, 'verify');
 });
 
+t.test('the final pass: its reads in flight and the gaps a read may span', async (t) => {
+  const d = parseJobSpec({ filename: 'f' });
+  t.equal(d.verifyIodepth, undefined, 'absent: the engine uses iodepth');
+  t.equal(d.verifyMaxGap, 0, 'by default a read spans only written blocks');
+  const n = toNativeSpec(parseJobSpec({ filename: 'f', iodepth: 8, verifyIodepth: 64, verifyMaxGap: 3 }));
+  t.equal(n.verifyIodepth, 64);
+  t.equal(n.verifyMaxGap, 3);
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'f', verifyIodepth: 0 })), 'verifyIodepth');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'f', verifyMaxGap: -1 })), 'verifyMaxGap');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'f', verifyMaxGap: 1.5 })), 'verifyMaxGap');
+  const c = specFromCli({ filename: 'f', verifyIodepth: '64', verifyMaxGap: '2' });
+  t.equal(c.verifyIodepth, 64);
+  t.equal(c.verifyMaxGap, 2);
+  t.equal(fieldOf(() => specFromCli({ filename: 'f', verifyIodepth: 'deep' })), '--verify-iodepth');
+  t.equal(fieldOf(() => specFromCli({ filename: 'f', verifyMaxGap: '-1' })), '--verify-max-gap');
+});
+
 t.test('CLI options: fio-like units, errors name the option', async (t) => {
   const s = specFromCli({ filename: 'f', rw: 'randwrite', bs: '4k', runtime: '10', iodepth: '16', verify: true, rateIops: '500' });
   t.equal(s.runtimeMs, 10_000, 'bare --runtime is seconds, as in fio');

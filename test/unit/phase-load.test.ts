@@ -5,7 +5,8 @@ import { connect } from '../../src/scenario/phases/connect.js';
 import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
 import { target } from '../../src/scenario/phases/target.js';
-import { ioAfter, loaderArgv, loaderRuntimeMs, PROGRESS_FILE, STATE_FILE } from '../../src/scenario/loader.js';
+import { ioAfter, loaderArgv, loaderRuntimeMs, PROGRESS_FILE, STATE_FILE, VERIFY_IODEPTH } from '../../src/scenario/loader.js';
+import { LOADER_PROGRESS_TICK_MS } from '../../src/util/timeouts.js';
 import { parseJobDocument } from '../../src/load/job-doc.js';
 import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
 
@@ -21,6 +22,9 @@ t.test('the loader command line: the scenario load, verify on, progress and stat
   t.equal(job.rw, 'randrw');
   t.equal(job.bs, 8192);
   t.equal(job.iodepth, 32);
+  t.equal(job.verifyIodepth, VERIFY_IODEPTH, 'the read-back keeps more reads in flight than the load');
+  t.equal(job.verifyMaxGap, 0, 'and reads only the blocks writes touched');
+  t.equal(job.progressMs, LOADER_PROGRESS_TICK_MS);
   t.equal(job.size, 128 << 20);
   t.equal(job.runtimeMs, 12_345);
   t.equal(job.verify, true);
@@ -29,6 +33,8 @@ t.test('the loader command line: the scenario load, verify on, progress and stat
   t.equal(job.rateIops, 500);
   const plain = loaderArgv('/p', quickSpec(), '/dev/x', 1);
   t.equal(parseJobDocument(plain[plain.indexOf('--job') + 1]!).rateIops, 0, 'no rate limit unless asked');
+  const deep = loaderArgv('/p', quickSpec({ load: { rw: 'randwrite', bs: '4k', iodepth: 128, size: '64m' } }), '/dev/x', 1);
+  t.equal(parseJobDocument(deep[deep.indexOf('--job') + 1]!).verifyIodepth, 128, 'a deeper load keeps its depth for the read-back');
 });
 
 t.test('the loader runtime is a generous backstop over the planned scenario', async (t) => {
