@@ -3,18 +3,23 @@
  * Not part of the rxe set: a test module for rxe patch 3 ("move a UD QP to
  * SQE, not to ERR, when a send fails"), for lab guests that have no
  * libibverbs.  It checks, deterministically and without sending anything,
- * that a modify to RTS that claims IB_QP_CUR_STATE = SQE is refused when
- * the QP is not in SQE: the claim ib_mad_send_error() makes.
+ * that a modify to RTS is refused when the QP is in Error, whatever the
+ * caller claims as IB_QP_CUR_STATE, and when the caller claims SQE (the
+ * claim ib_mad_send_error() makes) and the QP is not in SQE.
  *
  * On load it creates a kernel UD QP on the rxe device named by "dev",
  * takes it RESET -> INIT -> RTR -> RTS, then
  *   step 1: RTS with IB_QP_CUR_STATE = SQE on the QP in RTS,
  *   step 2: Error, then RTS with IB_QP_CUR_STATE = SQE on the QP in Error,
+ *   step 3: Error, then RTS with IB_QP_CUR_STATE = RTS on the QP in Error
+ *           (an RTS to RTS modify, say a Q_Key change, on a QP that a
+ *           receive error moved to Error),
  * and logs the result of each and the state ib_query_qp() reports after
  * it.  With the patch each modify fails with -EINVAL and the state stays
- * (RTS, then ERR): "rxe_sqe_test: PASS".  Stock rxe (and v3 of the patch)
- * accepts both, and step 2 leaves a QP in RTS whose receives were flushed:
- * "rxe_sqe_test: FAIL".  The QP is destroyed before the init function
+ * (RTS, then ERR, then ERR): "rxe_sqe_test: PASS".  Stock rxe accepts all
+ * three, and steps 2 and 3 leave a QP in RTS whose receives were flushed;
+ * v3 of the patch accepts all three, v4 on 6.12 refuses steps 1 and 2
+ * only: "rxe_sqe_test: FAIL".  The QP is destroyed before the init function
  * returns, and the result is also the load status: on PASS the module
  * loads (rmmod it afterwards), on FAIL insmod fails with EINVAL, and
  * without the device with ENODEV.  Build out of tree against the guest
@@ -53,14 +58,15 @@ static int sqe_state(struct ib_qp *qp)
 	return err ? err : attr.qp_state;
 }
 
-/* one step: a modify to RTS claiming SQE must fail and leave @want */
-static bool sqe_step(struct ib_qp *qp, const char *name, int want)
+/* one step: a modify to RTS claiming @claim must fail and leave @want */
+static bool sqe_step(struct ib_qp *qp, const char *name,
+		     enum ib_qp_state claim, int want)
 {
-	int err = sqe_modify(qp, IB_QPS_RTS, IB_QP_CUR_STATE, IB_QPS_SQE);
+	int err = sqe_modify(qp, IB_QPS_RTS, IB_QP_CUR_STATE, claim);
 	int state = sqe_state(qp);
 
-	pr_info("rxe_sqe_test: %s: RTS claiming SQE returned %d, state %d after (want -22, %d)\n",
-		name, err, state, want);
+	pr_info("rxe_sqe_test: %s: RTS claiming %s returned %d, state %d after (want -22, %d)\n",
+		name, claim == IB_QPS_SQE ? "SQE" : "RTS", err, state, want);
 	return err == -EINVAL && state == want;
 }
 
@@ -75,12 +81,18 @@ static bool sqe_run(struct ib_qp *qp)
 		pr_err("rxe_sqe_test: could not bring the QP to RTS\n");
 		return false;
 	}
-	ok = sqe_step(qp, "step 1 (QP in RTS)", IB_QPS_RTS);
+	ok = sqe_step(qp, "step 1 (QP in RTS)", IB_QPS_SQE, IB_QPS_RTS);
 	if (sqe_modify(qp, IB_QPS_ERR, 0, 0)) {
 		pr_err("rxe_sqe_test: could not move the QP to Error\n");
 		return false;
 	}
-	return sqe_step(qp, "step 2 (QP in ERR)", IB_QPS_ERR) && ok;
+	ok = sqe_step(qp, "step 2 (QP in ERR)", IB_QPS_SQE, IB_QPS_ERR) && ok;
+	/* step 2 may have left it in RTS (stock rxe): back to Error */
+	if (sqe_modify(qp, IB_QPS_ERR, 0, 0)) {
+		pr_err("rxe_sqe_test: could not move the QP to Error\n");
+		return false;
+	}
+	return sqe_step(qp, "step 3 (QP in ERR)", IB_QPS_RTS, IB_QPS_ERR) && ok;
 }
 
 static int __init rxe_sqe_test_init(void)
@@ -138,5 +150,5 @@ static void __exit rxe_sqe_test_exit(void)
 
 module_init(rxe_sqe_test_init);
 module_exit(rxe_sqe_test_exit);
-MODULE_DESCRIPTION("rxe: a modify to RTS claiming SQE is refused unless in SQE");
+MODULE_DESCRIPTION("rxe: no RTS over Error, and no RTS claiming SQE unless in SQE");
 MODULE_LICENSE("GPL");
