@@ -3,13 +3,14 @@
 // cm_id, bound to it by host_traddr, is still resolving the target's address. Stock
 // nvme-rdma ignores that DEVICE_REMOVAL, rdma_cm cancels the query without a callback,
 // and the queue's wait, and with it the removal, never end. This module makes that
-// moment on purpose: the target stops answering ARP (arp_ignore 8), the host forgets its
-// neighbours, a controller reset starts a reconnect, and the device is removed while the
-// reconnect resolves, by `rdma link delete` in its own process (a DELLINK runs in the
-// sender's context, and the agent's own netlink call would stop the agent with it).
+// moment on purpose: the target stops answering ARP (arp_ignore 8) and the host forgets
+// its neighbours, so the host's keep-alive times out and error recovery starts a
+// reconnect whose address resolution waits for an answer; the device is removed then, by
+// `rdma link delete` in its own process (a DELLINK runs in the sender's context, and the
+// agent's own netlink call would stop the agent with it).
 import type { ExecResult } from '../guest/ops.js';
 import { NETDEV, RXE, type LabAgent } from '../orchestrate/nvme-lab.js';
-import { errorMessage, HarnessError } from '../util/errors.js';
+import { HarnessError } from '../util/errors.js';
 import { NEIGH_FLUSH_MS, RECONNECT_START_MS, TASK_STACKS_MS } from '../util/timeouts.js';
 import type { TaskStack } from './blocked-tasks.js';
 
@@ -31,27 +32,12 @@ export async function flushNeighbours(host: LabAgent, netdev = NETDEV): Promise<
   await host.check(['ip', 'neigh', 'flush', 'dev', netdev], { deadlineMs: NEIGH_FLUSH_MS });
 }
 
-export interface ResetWrite {
-  ok: boolean;
-  /** The errno name when the write failed (ENETRESET: the reset's connect failed, a reconnect follows). */
-  error?: string;
-  /** Harness ms when it settled. */
-  atMs: number;
-}
-
 /**
- * `echo 1 > reset_controller`: the write returns when the reset work is done, which a
- * stuck reconnect never is, so it is started and not awaited; it settles at `deadlineMs`
- * at the latest.
+ * Waits until the controller reads "connecting": with no ARP answer its keep-alive (or
+ * an I/O) timed out, error recovery tore the queues down (which needs no network, unlike
+ * a controller reset's shutdown) and the first reconnect attempt starts reconnect_delay
+ * later.
  */
-export function startControllerReset(host: LabAgent, controller: string, deadlineMs: number, nowMs: () => number): Promise<ResetWrite> {
-  return host.call('writeFile', { path: `/sys/class/nvme/${controller}/reset_controller`, data: '1' }, deadlineMs).then(
-    () => ({ ok: true, atMs: nowMs() }),
-    (e: unknown) => ({ ok: false, error: (e as { code?: string }).code ?? errorMessage(e).split('\n')[0]!, atMs: nowMs() }),
-  );
-}
-
-/** Waits until the controller reads "connecting": its reset tore the queues down and the admin queue resolves the address. */
 export async function waitConnecting(host: LabAgent, controller: string): Promise<void> {
   await host.waitFor(`/sys/class/nvme/${controller}/state`, 'equals', 'connecting', RECONNECT_START_MS);
 }
@@ -94,8 +80,8 @@ export async function readTaskStacks(agent: LabAgent): Promise<TaskStack[]> {
 
 /** What the run saw of the removal (run ms), for the timeline and the verdict. */
 export interface RemovalRecord {
-  /** The controller reset written, the controller read "connecting", the removal started. */
-  resetMs: number;
+  /** ARP held back, the controller read "connecting", the removal started. */
+  heldMs: number;
   connectingMs: number;
   goneMs: number;
   /** How long `rdma link delete` took; absent when it had not returned when the run gave up on it. */

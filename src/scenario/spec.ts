@@ -85,13 +85,13 @@ export const HoldTxSpec = z
 
 /**
  * during: reconnect: the host's device goes while the controller's reconnect is still
- * resolving the target's address. The target answers no ARP (hold_arp) and the host's
- * neighbour entries are flushed, so address resolution waits out nvme-rdma's 3 s; the
- * removal (`rdma link delete` in its own process) must return within removal_within_ms.
+ * resolving the target's address. The target answers no ARP and the host's neighbour
+ * entries are flushed: the keep-alive times out, error recovery starts the reconnect,
+ * and its address resolution waits out nvme-rdma's 3 s; the removal (`rdma link delete`
+ * in its own process) must return within removal_within_ms.
  */
 export const ReconnectSpec = z
   .object({
-    hold_arp: z.boolean().default(true),
     /** The longest the host's `rdma link delete` may take; past it the run is a FAIL naming the blocked tasks, ms. */
     removal_within_ms: z.number().int().min(1000).max(120_000).default(30_000),
   })
@@ -166,12 +166,13 @@ export const ScenarioSpec = z
     recovery_deadline_ms: z.number().int().min(1000).max(900_000).default(20_000),
     /**
      * When to inject: 'io' (during I/O), 'connect' (while connecting) or 'reconnect'
-     * (during I/O, once a controller reset has the host reconnecting).
+     * (during I/O, once the host reconnects after the target stopped answering ARP).
      */
     during: z.enum(['io', 'connect', 'reconnect']).default('io'),
     /**
      * How long into the connect the reset comes, ms: during: connect, after the connect
-     * write starts; during: reconnect, after the controller reads "connecting".
+     * write starts; during: reconnect, after the first reconnect attempt starts
+     * (reconnect_delay after the controller reads "connecting").
      */
     inject_after_ms: z.number().int().min(0).max(60_000).default(50),
     /** during: reconnect only: how the reconnect is held in address resolution, and the removal's bound. */

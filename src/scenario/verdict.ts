@@ -86,7 +86,7 @@ const ENDED_BY_REMOVAL = /rdma connection establishment failed \(-102\)/;
  * wait (the kernel log's ENETRESET), i.e. whether it met the reconnect resolving (pure).
  */
 export function judgeRemoval(r: RemovalRecord, host: readonly LogLine[] | undefined): { fail?: string; note: string } {
-  const into = `${Math.round(r.goneMs - r.connectingMs)} ms after the controller's reconnect began (it read "connecting")`;
+  const into = `${Math.round(r.goneMs - r.connectingMs)} ms after the controller read "connecting" (ARP held back)`;
   if (r.stuck) {
     const waiting = r.stuck.blocked.length ? `; waiting: ${r.stuck.blocked.join('; ')}` : '; no task was found waiting in the RDMA or NVMe layers';
     return { fail: `the host's rdma link delete, sent ${into}, had not returned ${s(r.stuck.waitedMs)} later: the device removal hangs${waiting}`, note: '' };

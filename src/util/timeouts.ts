@@ -26,8 +26,8 @@ export const RXE_GONE_MS = 15_000;
 export const RXE_MODULE_UNLOAD_MS = 120_000;
 
 /**
- * during: reconnect: a controller reset reaching "connecting" (the teardown of its queues
- * first; seconds under TCG with I/O in flight).
+ * during: reconnect: the controller reading "connecting" once ARP is held back: its
+ * keep-alive (kato, 5 s by default) or an I/O (30 s) times out, then error recovery.
  */
 export const RECONNECT_START_MS = 60_000;
 /** `ip neigh flush` in a guest (ip starts from 9p under TCG). */

@@ -18,7 +18,7 @@ const base: ScenarioInput = {
 
 t.test('during: reconnect: defaults, and every wrong field named with its fix', async (t) => {
   const s = parseScenario(base);
-  t.same(s.reconnect, { hold_arp: true, removal_within_ms: 30_000 }, 'reconnect filled in');
+  t.same(s.reconnect, { removal_within_ms: 30_000 }, 'reconnect filled in');
   t.equal(s.connect.host_traddr, true);
   t.equal(parseScenario({ ...base, during: 'io' }).reconnect, undefined, 'no reconnect settings elsewhere');
   t.throws(() => parseScenario({ ...base, side: 'target' }), /side: .*use side: host, not target/);
@@ -60,7 +60,7 @@ t.test('plan: the reconnect row, and a stuck removal skips the watch and the fin
   const names = phases.map((p) => p.name);
   t.same(names.slice(names.indexOf('connect'), names.indexOf('collect')), ['connect', 'load', 'reconnect-reset', 'watch', 'finish']);
   const applies = (ctx: RunContext) => phases.filter((p) => !p.when || p.when(ctx)).map((p) => p.name);
-  const rec = { resetMs: 1000, connectingMs: 3000, goneMs: 3000 };
+  const rec = { heldMs: 1000, connectingMs: 3000, goneMs: 3000 };
   t.ok(applies(ctxWith({ ...rec, tookMs: 800 })).includes('watch'), 'a removal that returned: watched');
   const stuck = applies(ctxWith({ ...rec, stuck: { waitedMs: 25_000, blocked: [] } }));
   t.notOk(stuck.includes('watch') || stuck.includes('finish'), 'a stuck removal: no watch, no finish');
@@ -100,11 +100,11 @@ t.test('blocked tasks: the RDMA and NVMe waiters, each by its first real frames'
 t.test('verdict: a removal that never returned is a FAIL naming the waiters; one that returned says whether it met the resolution', async (t) => {
   const spec = parseScenario(base);
   const metrics = { outage_ms: null, recovery_ms: null, ctrl_live_ms: null, io_errors: 0, verify_errors: 0, lost_writes: 0, splats: 0 };
-  const stuck = { resetMs: 1000, connectingMs: 3000, goneMs: 3200, stuck: { waitedMs: 25_000, blocked: ['rdma (pid 312) in cma_process_remove [rdma_cm]'] } };
+  const stuck = { heldMs: 1000, connectingMs: 3000, goneMs: 3200, stuck: { waitedMs: 25_000, blocked: ['rdma (pid 312) in cma_process_remove [rdma_cm]'] } };
   const v = decide({ spec, metrics, resets: [], events: [], controller: 'nvme0', endMs: 30_000, removal: stuck });
   t.equal(v.verdict, 'FAIL');
-  t.match(v.reason, /rdma link delete, sent 200 ms after the controller's reconnect began .* had not returned 25\.0 s later: the device removal hangs; waiting: rdma \(pid 312\) in cma_process_remove/);
-  const back = { resetMs: 1000, connectingMs: 3000, goneMs: 3200, tookMs: 900 };
+  t.match(v.reason, /rdma link delete, sent 200 ms after the controller read "connecting" \(ARP held back\), had not returned 25\.0 s later: the device removal hangs; waiting: rdma \(pid 312\) in cma_process_remove/);
+  const back = { heldMs: 1000, connectingMs: 3000, goneMs: 3200, tookMs: 900 };
   const met = judgeRemoval(back, [{ ms: 3500, text: 'nvme nvme0: rdma connection establishment failed (-102)' }]);
   t.equal(met.fail, undefined);
   t.match(met.note, /took 0\.90 s; the removal ended the reconnect's CM wait \(0\.30 s after it/);

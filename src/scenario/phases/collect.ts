@@ -55,14 +55,14 @@ function harnessEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
   return events;
 }
 
-/** during: reconnect: the reset that started the reconnect, its start, and a removal that never returned. */
+/** during: reconnect: ARP held back, the reconnect's start, and a removal that never returned. */
 function removalEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
   const r = ctx.removal;
   if (!r) return [];
   const host = lab.host.name;
   const events: TimelineEvent[] = [
-    { t_ms: r.resetMs, vm: host, kind: 'admin', key: 'reset-controller', value: 'reset_controller written (to start a reconnect)' },
-    { t_ms: r.connectingMs, vm: host, kind: 'admin', key: 'reconnect', value: 'controller read "connecting": its reconnect resolves the address' },
+    { t_ms: r.heldMs, vm: lab.target.name, kind: 'net', key: 'arp', value: 'ARP answers held back (arp_ignore 8); host neighbours flushed' },
+    { t_ms: r.connectingMs, vm: host, kind: 'net', key: 'reconnect', value: 'controller read "connecting"; its first attempt resolves the address after reconnect_delay' },
   ];
   if (r.stuck) {
     events.push({ t_ms: r.goneMs, vm: 'harness', kind: 'reset', key: ctx.spec.reset, value: 'rdma link delete sent' });

@@ -1,8 +1,9 @@
 // Reconnect-reset (during: reconnect): the host's device removed while its controller's
 // reconnect is still resolving the target's address (reconnect-removal.ts says why).
-// The target stops answering ARP, the host forgets its neighbours, a controller reset
-// starts the reconnect, and inject_after_ms after the controller reads "connecting" the
-// host's rxe device is deleted in its own process. A removal that returns: ARP is
+// The target stops answering ARP and the host forgets its neighbours; the keep-alive
+// times out, error recovery starts a reconnect, and reconnect_delay + inject_after_ms
+// after the controller reads "connecting" (its first attempt resolving the address) the
+// host's rxe device is deleted in its own process. No admin action. A removal that returns: ARP is
 // answered again and the device is back after down_ms, and the watch phase judges the recovery. One
 // that does not return within removal_within_ms (then ARP answered again, and a few
 // seconds more) is recorded with the guest's blocked tasks, and the run ends there: a
@@ -14,7 +15,7 @@ import { RXE } from '../../orchestrate/nvme-lab.js';
 import { sleep } from '../../util/deadline.js';
 import { RXE_DELLINK_MS, STUCK_CONFIRM_MS } from '../../util/timeouts.js';
 import { blockedTasks, describeTask } from '../blocked-tasks.js';
-import { need, recordAdmin, type RunContext } from '../context.js';
+import { need, type RunContext } from '../context.js';
 import type { RunLab } from '../lab.js';
 import {
   checkRemoval,
@@ -24,22 +25,10 @@ import {
   releaseArp,
   removeInOwnProcess,
   settlesWithin,
-  startControllerReset,
   waitConnecting,
   type RemovalRecord,
-  type ResetWrite,
 } from '../reconnect-removal.js';
 import { controllerPhase, type Phase } from './phase.js';
-
-/** The reset write's outcome, recorded when it settles (stock: never, while the reconnect hangs). */
-function recordResetWrite(ctx: RunContext, lab: RunLab, controller: string, write: Promise<ResetWrite>): void {
-  const what = `echo 1 > /sys/class/nvme/${controller}/reset_controller (before the removal, to start a reconnect)`;
-  void write.then((w) => {
-    // A removal that never returned ends the run; the write then settles only as the VM goes.
-    if (ctx.labClosed || ctx.removal?.stuck) return;
-    recordAdmin(ctx, lab.host.name, { action: 'reset-controller', what, ok: w.ok, ...(w.error ? { error: w.error } : {}) });
-  });
-}
 
 /** The removal did not return: what waits, saved in full and kept short for the verdict. */
 async function recordStuck(ctx: RunContext, lab: RunLab, rec: RemovalRecord): Promise<void> {
@@ -57,22 +46,22 @@ export const reconnectReset: Phase = controllerPhase('reconnect-reset', async (c
   const { spec } = ctx;
   const rc = need(spec.reconnect, 'the reconnect settings');
   const plan = lab.resetPlan(spec);
-  const arpBefore = rc.hold_arp ? await holdArp(lab.target.agent) : undefined;
-  if (rc.hold_arp) await flushNeighbours(lab.host.agent);
-  const resetMs = ctx.nowMs();
-  const outageMs = rc.removal_within_ms + STUCK_CONFIRM_MS + spec.down_ms + spec.recovery_deadline_ms;
-  recordResetWrite(ctx, lab, ctrl.device, startControllerReset(lab.host.agent, ctrl.device, outageMs, ctx.nowMs));
-  // The reset write was the scenario's; from here on nothing may act on the NVMe layer.
+  // No admin action at all: from here on nothing may act on the NVMe layer.
   for (const m of lab.machines) m.agent.guard.arm();
+  const heldMs = ctx.nowMs();
+  const arpBefore = await holdArp(lab.target.agent);
+  await flushNeighbours(lab.host.agent);
+  ctx.say(`ARP held back on the target, the host's neighbours flushed; waiting for ${ctrl.device} to reconnect`);
   await waitConnecting(lab.host.agent, ctrl.device);
   const connectingMs = ctx.nowMs();
-  await sleep(spec.inject_after_ms);
+  // The first attempt (its admin queue resolving the address) starts reconnect_delay later.
+  await sleep(spec.connect.reconnect_delay * 1000 + spec.inject_after_ms);
   const goneMs = ctx.nowMs();
-  ctx.say(`controller ${ctrl.device} reconnecting${rc.hold_arp ? ' with ARP held' : ''}; rdma link delete ${RXE} on ${plan.vms.join(', ')} ${Math.round(goneMs - connectingMs)} ms after it read "connecting"`);
+  ctx.say(`controller ${ctrl.device} reconnecting; rdma link delete ${RXE} on ${plan.vms.join(', ')} ${Math.round(goneMs - connectingMs)} ms after it read "connecting"`);
   const removal = removeInOwnProcess(lab.host.agent, RXE_DELLINK_MS);
-  const rec: RemovalRecord = { resetMs, connectingMs, goneMs };
+  const rec: RemovalRecord = { heldMs, connectingMs, goneMs };
   if (!(await settlesWithin(removal, rc.removal_within_ms))) {
-    if (arpBefore !== undefined) await releaseArp(lab.target.agent, arpBefore);
+    await releaseArp(lab.target.agent, arpBefore);
     if (!(await settlesWithin(removal, STUCK_CONFIRM_MS))) {
       removal.catch(() => undefined);
       return recordStuck(ctx, lab, rec);
@@ -82,7 +71,7 @@ export const reconnectReset: Phase = controllerPhase('reconnect-reset', async (c
   ctx.removal = { ...rec, tookMs: Math.round(ctx.nowMs() - goneMs) };
   await sleep(Math.max(0, spec.down_ms - (ctx.nowMs() - goneMs)));
   // ARP first: an attempt that starts resolving once the device is back must get its answer.
-  if (arpBefore !== undefined) await releaseArp(lab.target.agent, arpBefore);
+  await releaseArp(lab.target.agent, arpBefore);
   await plan.restore();
   ctx.resets.push({ goneMs, backMs: ctx.nowMs(), triggerMs: ctx.removal.tookMs });
 });
