@@ -79,11 +79,14 @@ export function heldUnload(spec: Pick<ScenarioSpec, 'hold_tx'>, resets: readonly
 
 /** A connect attempt that nvme-rdma failed with ENETRESET: the removal ended its CM wait (patch 1). */
 const ENDED_BY_REMOVAL = /rdma connection establishment failed \(-102\)/;
+/** How nvme-rdma logs a connect attempt that failed before or in the CM exchange. */
+const ATTEMPT_FAILED = /rdma connection establishment failed|rdma_resolve_addr failed|address resolution failed/;
 
 /**
  * during: reconnect: a removal that never returned is a FAIL naming where the tasks wait;
- * one that returned says how long it took and whether it ended a connect attempt's CM
- * wait (the kernel log's ENETRESET), i.e. whether it met the reconnect resolving (pure).
+ * one that returned says how long it took and how the attempt in flight ended: with
+ * ENETRESET (the removal ended its CM wait, patch 1) or otherwise (e.g. the 3 s address
+ * resolution timeout of a cm_id bound to no device), from the kernel log (pure).
  */
 export function judgeRemoval(r: RemovalRecord, host: readonly LogLine[] | undefined): { fail?: string; note: string } {
   const into = `${Math.round(r.goneMs - r.connectingMs)} ms after the controller read "connecting" (ARP held back)`;
@@ -91,11 +94,14 @@ export function judgeRemoval(r: RemovalRecord, host: readonly LogLine[] | undefi
     const waiting = r.stuck.blocked.length ? `; waiting: ${r.stuck.blocked.join('; ')}` : '; no task was found waiting in the RDMA or NVMe layers';
     return { fail: `the host's rdma link delete, sent ${into}, had not returned ${s(r.stuck.waitedMs)} later: the device removal hangs${waiting}`, note: '' };
   }
-  const ended = host?.find((l) => l.ms >= r.goneMs && ENDED_BY_REMOVAL.test(l.text));
-  const met = ended
-    ? `; the removal ended the reconnect's CM wait (${s(ended.ms - r.goneMs)} after it: "rdma connection establishment failed (-102)")`
-    : '; no connect attempt failed with ENETRESET (-102) at the removal: it may have missed the address resolution';
-  return { note: `; the removal, sent ${into}, took ${s(r.tookMs ?? 0)}${met}` };
+  const after = (host ?? []).filter((l) => l.ms >= r.goneMs).sort((a, b) => a.ms - b.ms);
+  const ended = after.find((l) => ENDED_BY_REMOVAL.test(l.text)) ?? after.find((l) => ATTEMPT_FAILED.test(l.text));
+  const how = !ended
+    ? '; no connect attempt failure was logged after it'
+    : ENDED_BY_REMOVAL.test(ended.text)
+      ? `; the removal ended the reconnect's CM wait (${s(ended.ms - r.goneMs)} after it: "rdma connection establishment failed (-102)")`
+      : `; the attempt in flight ended ${s(ended.ms - r.goneMs)} after it with "${ended.text.replace(/^nvme nvme\d+: /, '')}", not ENETRESET: the removal did not end its CM wait`;
+  return { note: `; the removal, sent ${into}, took ${s(r.tookMs ?? 0)}${how}` };
 }
 
 export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
