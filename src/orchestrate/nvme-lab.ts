@@ -39,6 +39,8 @@ export interface ConnectOptions {
   keep_alive_tmo?: number;
   nr_io_queues?: number;
   queue_size?: number;
+  /** The host's source address (`nvme connect -w`). */
+  host_traddr?: string;
 }
 
 /**

@@ -2,6 +2,7 @@
 // /dev/nvme-fabrics is still in flight. Either the kernel refuses the connect cleanly
 // (then an administrator's new connect after the device is back must work), or it
 // accepts it and the controller must reach live by itself. Nothing may hang or leak.
+import { connectOptions } from './connect-options.js';
 import { connectController, listControllers, settleConnect, waitControllerState, type ConnectOutcome } from '../orchestrate/configfs/index.js';
 import { findNamespace, hostFabricsPort, labFabricsOptions, prepareHost, type HostController } from '../orchestrate/nvme-lab.js';
 import { sleep } from '../util/deadline.js';
@@ -42,7 +43,7 @@ export async function raceConnect(
 ): Promise<RaceResult> {
   await prepareHost(lab);
   const fs = lab.host.agent.fs();
-  const options = labFabricsOptions(lab, spec.connect);
+  const options = labFabricsOptions(lab, connectOptions(spec.connect, lab.hostAddr));
   // The write may legitimately block for the whole outage (the kernel retries inside it).
   const writeDeadline = spec.down_ms + spec.recovery_deadline_ms + FABRICS_CONNECT_WRITE_MS;
   const t = nowMs();

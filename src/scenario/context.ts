@@ -13,6 +13,7 @@ import { HarnessError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { AdminOutcome } from './admin-actions.js';
 import type { ConnectRace } from './connect-race.js';
+import type { RemovalRecord } from './reconnect-removal.js';
 import type { LabDriver, LabVm, RunLab } from './lab.js';
 import type { GapMs, ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
@@ -94,6 +95,8 @@ export interface RunContext {
   extraEnds?: ExtraEnd[];
   extraLeftover?: string[];
   race?: ConnectRace;
+  /** during: reconnect: the removal made while the reconnect resolved the address. */
+  removal?: RemovalRecord;
   readonly resets: ResetWindow[];
   readonly admin: AdminRecord[];
   loader?: LoaderRun;

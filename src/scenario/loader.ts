@@ -53,7 +53,7 @@ export function loaderArgv(project: string, spec: ScenarioSpec, dev: string, run
 /** The loader's own runtime: a backstop (see LOADER_BACKSTOP_FACTOR), the runner ends it. */
 export function loaderRuntimeMs(spec: ScenarioSpec): number {
   const perReset = spec.down_ms + RESET_STEPS_ESTIMATE_MS;
-  const planned = spec.pre_ms + (spec.during === 'io' ? spec.resets * perReset + spec.recovery_deadline_ms : 0) + spec.post_ms;
+  const planned = spec.pre_ms + (spec.during !== 'connect' ? spec.resets * perReset + spec.recovery_deadline_ms : 0) + spec.post_ms;
   return planned * LOADER_BACKSTOP_FACTOR + LOADER_BACKSTOP_EXTRA_MS;
 }
 

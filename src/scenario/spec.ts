@@ -27,6 +27,12 @@ export const ConnectSpec = z
     keep_alive_tmo: z.number().int().min(0).optional(),
     nr_io_queues: z.number().int().min(1).optional(),
     queue_size: z.number().int().min(16).max(1024).optional(),
+    /**
+     * Connect from the host's lab address (`nvme connect -w`). rdma_cm then binds each
+     * queue's cm_id to the RDMA device before its address is resolved, so a device
+     * removal meets a cm_id still resolving (during: reconnect).
+     */
+    host_traddr: z.boolean().optional(),
   })
   .strict();
 
@@ -76,6 +82,21 @@ export const HoldTxSpec = z
     unload_within_ms: z.number().int().min(1000).max(110_000).default(30_000),
   })
   .strict();
+
+/**
+ * during: reconnect: the host's device goes while the controller's reconnect is still
+ * resolving the target's address. The target answers no ARP and the host's neighbour
+ * entries are flushed: the keep-alive times out, error recovery starts the reconnect,
+ * and its address resolution waits out nvme-rdma's 3 s; the removal (`rdma link delete`
+ * in its own process) must return within removal_within_ms.
+ */
+export const ReconnectSpec = z
+  .object({
+    /** The longest the host's `rdma link delete` may take; past it the run is a FAIL naming the blocked tasks, ms. */
+    removal_within_ms: z.number().int().min(1000).max(120_000).default(30_000),
+  })
+  .strict();
+export type ReconnectSpec = z.output<typeof ReconnectSpec>;
 
 export const ADMIN_ACTIONS = [
   'delete-controller',
@@ -143,10 +164,19 @@ export const ScenarioSpec = z
     post_ms: z.number().int().min(500).default(2000),
     /** How long after the device is back the controller may take to be live, ms. */
     recovery_deadline_ms: z.number().int().min(1000).max(900_000).default(20_000),
-    /** When to inject relative to the connect: 'io' (during I/O) or 'connect' (while connecting). */
-    during: z.enum(['io', 'connect']).default('io'),
-    /** For during: connect, how long after the connect write starts the reset comes, ms. */
+    /**
+     * When to inject: 'io' (during I/O), 'connect' (while connecting) or 'reconnect'
+     * (during I/O, once the host reconnects after the target stopped answering ARP).
+     */
+    during: z.enum(['io', 'connect', 'reconnect']).default('io'),
+    /**
+     * How long into the connect the reset comes, ms: during: connect, after the connect
+     * write starts; during: reconnect, after the first reconnect attempt starts
+     * (reconnect_delay after the controller reads "connecting").
+     */
     inject_after_ms: z.number().int().min(0).max(60_000).default(50),
+    /** during: reconnect only: how the reconnect is held in address resolution, and the removal's bound. */
+    reconnect: ReconnectSpec.optional(),
     admin: AdminSpec.optional(),
     restore: RestoreSpec.optional(),
     hold_tx: HoldTxSpec.optional(),
@@ -166,15 +196,16 @@ export const ScenarioSpec = z
       const span = adminSpanMs(s.admin);
       ctx.addIssue({ code: 'custom', path: ['admin', 'interval_ms'], message: `after_ms + (count - 1) * interval_ms = ${s.admin.after_ms + span} must be less than down_ms (${s.down_ms}): every addition happens while the device is away; lower count or interval_ms, or raise down_ms` });
     }
-    if (s.admin && s.during === 'connect') {
-      ctx.addIssue({ code: 'custom', path: ['admin'], message: 'not with during: connect; use one or the other' });
+    if (s.admin && s.during !== 'io') {
+      ctx.addIssue({ code: 'custom', path: ['admin'], message: `not with during: ${s.during}; use one or the other` });
     }
+    checkReconnect(s, ctx);
     checkPaths(s, ctx);
     checkRestore(s, ctx);
     if (s.hold_tx && s.reset !== 'module-reload') {
       ctx.addIssue({ code: 'custom', path: ['hold_tx'], message: `only with reset: module-reload (the skbs are held while rdma_rxe is unloaded), not ${s.reset}` });
     }
-    if (s.extra_controllers && (s.topology === 'pair2' || s.during === 'connect')) {
+    if (s.extra_controllers && (s.topology === 'pair2' || s.during !== 'io')) {
       ctx.addIssue({ code: 'custom', path: ['extra_controllers'], message: 'only with topology pair or loopback and during: io' });
     }
     if (s.extra_in_flight_ms !== undefined && !s.extra_controllers) {
@@ -184,7 +215,39 @@ export const ScenarioSpec = z
       ctx.addIssue({ code: 'custom', path: ['extra_controllers'], message: 'each kind once: [subsystem], [discovery] or [subsystem, discovery]' });
     }
   })
-  .transform((s) => (s.topology === 'pair2' ? { ...s, paths: s.paths ?? PathsSpec.parse({}) } : s));
+  .transform((s) => (s.topology === 'pair2' ? { ...s, paths: s.paths ?? PathsSpec.parse({}) } : s))
+  .transform((s) => (s.during === 'reconnect' ? { ...s, reconnect: s.reconnect ?? ReconnectSpec.parse({}) } : s));
+
+interface ReconnectFields {
+  during: string;
+  reconnect?: unknown;
+  side: string;
+  reset: string;
+  topology: string;
+  resets: number;
+  extra_controllers?: unknown;
+  connect: { host_traddr?: boolean };
+}
+
+/**
+ * during: reconnect is the host's device removed by `rdma link delete` once, in the pair
+ * (another VM answers, or does not answer, ARP); host_traddr only where the host's own
+ * connect takes it (not the multipath paths or the extra controllers).
+ */
+function checkReconnect(s: ReconnectFields, ctx: z.RefinementCtx): void {
+  const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (s.connect.host_traddr && (s.topology === 'pair2' || s.extra_controllers)) {
+    issue(['connect', 'host_traddr'], 'only for the host\'s one controller: not with topology: pair2 or extra_controllers');
+  }
+  if (s.during !== 'reconnect') {
+    if (s.reconnect !== undefined) issue(['reconnect'], `only with during: reconnect, not ${s.during}`);
+    return;
+  }
+  if (s.side !== 'host') issue(['side'], `during: reconnect removes the host's device while the host reconnects; use side: host, not ${s.side}`);
+  if (s.reset !== 'rdma-link') issue(['reset'], `during: reconnect removes the device with \`rdma link delete\` in its own process (a removal that never returns must not stop the agent); use reset: rdma-link, not ${s.reset}`);
+  if (s.topology !== 'pair') issue(['topology'], `during: reconnect needs the target in another VM (its ARP answers are held back); use topology: pair, not ${s.topology}`);
+  if (s.resets !== 1) issue(['resets'], 'during: reconnect makes one reset: use resets: 1');
+}
 
 /** A renamed device only for one reset (the next trigger would look for the old name); a late address only where the address goes. */
 function checkRestore(s: { restore?: z.output<typeof RestoreSpec>; reset: string; resets: number }, ctx: z.RefinementCtx): void {

@@ -56,6 +56,7 @@ const ERRNO: Record<string, string> = {
   '-22': 'EINVAL',
   '-99': 'EADDRNOTAVAIL',
   '-101': 'ENETUNREACH',
+  '-102': 'ENETRESET',
   '-104': 'ECONNRESET',
   '-110': 'ETIMEDOUT',
   '-111': 'ECONNREFUSED',

@@ -6,6 +6,7 @@ import type { Metrics, TimelineEvent, Verdict } from './types.js';
 import type { AdminOutcome } from './admin-actions.js';
 import type { ConnectRace } from './connect-race.js';
 import { stuckWhere, type LogLine } from './stuck-where.js';
+import type { RemovalRecord } from './reconnect-removal.js';
 
 export interface VerdictInputs {
   spec: ScenarioSpec;
@@ -24,6 +25,8 @@ export interface VerdictInputs {
   eagainRetried?: number;
   /** RDMA objects (restrack counts) that grew from before the reset to after the run, per VM. */
   rdmaGrowth?: string[];
+  /** during: reconnect: the device removal made while the reconnect resolved the address. */
+  removal?: RemovalRecord;
   /** The kernel logs (run ms): where a controller that never came back is stuck. */
   kmsg?: { host: readonly LogLine[]; target?: readonly LogLine[] };
 }
@@ -74,8 +77,41 @@ export function heldUnload(spec: Pick<ScenarioSpec, 'hold_tx'>, resets: readonly
   return { fail: longest > limit ? `${what}, more than unload_within_ms (${s(limit)}): module exit waited for the skbs` : undefined, note: `; ${what}` };
 }
 
+/** A connect attempt that nvme-rdma failed with ENETRESET: the removal ended its CM wait (patch 1). */
+const ENDED_BY_REMOVAL = /rdma connection establishment failed \(-102\)/;
+/** How nvme-rdma logs a connect attempt that failed before or in the CM exchange. */
+const ATTEMPT_FAILED = /rdma connection establishment failed|rdma_resolve_addr failed|address resolution failed/;
+
+/**
+ * during: reconnect: a removal that never returned is a FAIL naming where the tasks wait;
+ * one that returned says how long it took and how the attempt in flight ended: with
+ * ENETRESET (the removal ended its CM wait, patch 1) or otherwise (e.g. the 3 s address
+ * resolution timeout of a cm_id bound to no device), from the kernel log (pure).
+ */
+export function judgeRemoval(r: RemovalRecord, host: readonly LogLine[] | undefined): { fail?: string; note: string } {
+  const into = `${Math.round(r.goneMs - r.connectingMs)} ms after the controller read "connecting" (ARP held back)`;
+  if (r.stuck) {
+    const waiting = r.stuck.blocked.length ? `; waiting: ${r.stuck.blocked.join('; ')}` : '; no task was found waiting in the RDMA or NVMe layers';
+    return { fail: `the host's rdma link delete, sent ${into}, had not returned ${s(r.stuck.waitedMs)} later: the device removal hangs${waiting}`, note: '' };
+  }
+  const after = (host ?? []).filter((l) => l.ms >= r.goneMs).sort((a, b) => a.ms - b.ms);
+  const ended = after.find((l) => ENDED_BY_REMOVAL.test(l.text)) ?? after.find((l) => ATTEMPT_FAILED.test(l.text));
+  const how = !ended
+    ? '; no connect attempt failure was logged after it'
+    : ENDED_BY_REMOVAL.test(ended.text)
+      ? `; the removal ended the reconnect's CM wait (${s(ended.ms - r.goneMs)} after it: "rdma connection establishment failed (-102)")`
+      : `; the attempt in flight ended ${s(ended.ms - r.goneMs)} after it with "${ended.text.replace(/^nvme nvme\d+: /, '')}", not ENETRESET: the removal did not end its CM wait`;
+  return { note: `; the removal, sent ${into}, took ${s(r.tookMs ?? 0)}${how}` };
+}
+
 export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
-  const j = decideRun(v);
+  const removal = v.removal ? judgeRemoval(v.removal, v.kmsg?.host) : undefined;
+  if (removal?.fail) {
+    const splat = v.metrics.splats > 0 ? `; the kernel reported: ${v.firstSplat ?? `${v.metrics.splats} problem(s)`}` : '';
+    return { verdict: 'FAIL', reason: `${removal.fail}${splat}` };
+  }
+  const j0 = decideRun(v);
+  const j = removal && j0.verdict !== 'SKIP' ? { ...j0, reason: `${j0.reason}${removal.note}` } : j0;
   const held = heldUnload(v.spec, v.resets);
   if (held.fail && j.verdict !== 'SKIP') return { verdict: 'FAIL', reason: `${held.fail}; ${j.reason}` };
   return held.note ? { ...j, reason: `${j.reason}${held.note}` } : j;

@@ -25,6 +25,21 @@ export const RXE_GONE_MS = 15_000;
 /** `modprobe -r rdma_rxe`: it waits, like DELLINK, for every rxe device to be released. */
 export const RXE_MODULE_UNLOAD_MS = 120_000;
 
+/**
+ * during: reconnect: the controller reading "connecting" once ARP is held back: its
+ * keep-alive (kato, 5 s by default) or an I/O (30 s) times out, then error recovery.
+ */
+export const RECONNECT_START_MS = 60_000;
+/** `ip neigh flush` in a guest (ip starts from 9p under TCG). */
+export const NEIGH_FLUSH_MS = 30_000;
+/**
+ * A removal past its scenario's bound is watched this much longer with ARP answered again,
+ * so that a hang is not a resolution that was still waiting for an answer.
+ */
+export const STUCK_CONFIRM_MS = 5_000;
+/** Reading /proc/<pid>/stack of every guest task after a removal that did not return. */
+export const TASK_STACKS_MS = 30_000;
+
 /** hold_tx: I/O goes on this long into the netem queue before rdma_rxe is unloaded, so sent skbs are held. */
 export const TX_HOLD_FILL_MS = 1_000;
 /** A `tc qdisc` change on the guest's lab netdev (tc starts from 9p under TCG). */

@@ -24,7 +24,7 @@ t.test('the plan: the scenario picks its phases as data', async (t) => {
   const names = (s = quickSpec()) => planFor(s).map((p) => p.name);
   t.same(names(), ['boot', 'target', 'instrument', 'connect', 'load', 'resets', 'watch', 'finish', 'collect', 'leak-scan', 'judge', 'shutdown']);
   t.same(names(quickSpec({ during: 'connect' })), ['boot', 'target', 'instrument', 'connect-race', 'load', 'finish', 'collect', 'leak-scan', 'judge', 'shutdown']);
-  t.same(Object.keys(DURING).sort(), ['connect', 'io']);
+  t.same(Object.keys(DURING).sort(), ['connect', 'io', 'reconnect']);
 });
 
 t.test('collect: guest timelines and harness events on one clock, in order, written to timeline.json', async (t) => {

@@ -39,6 +39,7 @@ function harnessEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
   for (const a of ctx.admin) {
     events.push({ t_ms: a.atMs, vm: a.vm, kind: 'admin', key: a.outcome.action, value: `${a.outcome.what}: ${a.outcome.ok ? 'ok' : a.outcome.error}` });
   }
+  events.push(...removalEvents(ctx, lab));
   const r = ctx.race;
   if (r) {
     const goneMs = need(ctx.resets[0], 'the racing reset').goneMs;
@@ -50,6 +51,22 @@ function harnessEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
       key: 'connect',
       value: r.first.ok ? `connect accepted: ${r.first.device}` : `connect refused: ${r.first.error}`,
     });
+  }
+  return events;
+}
+
+/** during: reconnect: ARP held back, the reconnect's start, and a removal that never returned. */
+function removalEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
+  const r = ctx.removal;
+  if (!r) return [];
+  const host = lab.host.name;
+  const events: TimelineEvent[] = [
+    { t_ms: r.heldMs, vm: lab.target.name, kind: 'net', key: 'arp', value: 'ARP answers held back (arp_ignore 8); host neighbours flushed' },
+    { t_ms: r.connectingMs, vm: host, kind: 'net', key: 'reconnect', value: 'controller read "connecting"; its first attempt resolves the address after reconnect_delay' },
+  ];
+  if (r.stuck) {
+    events.push({ t_ms: r.goneMs, vm: 'harness', kind: 'reset', key: ctx.spec.reset, value: 'rdma link delete sent' });
+    events.push({ t_ms: r.goneMs + r.stuck.waitedMs, vm: 'harness', kind: 'reset', key: ctx.spec.reset, value: `rdma link delete still blocked after ${r.stuck.waitedMs} ms` });
   }
   return events;
 }

@@ -1,6 +1,7 @@
 // Connect: the host's controller to the target, one of two ways the scenario picks
 // (`during`): a plain connect before the load, or a connect the device reset races
 // (reset-during-connect), which may or may not leave a controller to load.
+import { connectOptions } from '../connect-options.js';
 import { connectHost } from '../../orchestrate/nvme-lab.js';
 import { raceConnect } from '../connect-race.js';
 import { need, type RunContext } from '../context.js';
@@ -13,7 +14,8 @@ function sayLive(ctx: RunContext): void {
 export const connect: Phase = {
   name: 'connect',
   async run(ctx) {
-    ctx.ctrl = await connectHost(need(ctx.lab, 'the lab'), ctx.spec.connect);
+    const lab = need(ctx.lab, 'the lab');
+    ctx.ctrl = await connectHost(lab, connectOptions(ctx.spec.connect, lab.hostAddr));
     sayLive(ctx);
   },
 };

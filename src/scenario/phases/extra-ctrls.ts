@@ -4,6 +4,7 @@
 // the device goes), and after the common verdict what became of each: a device reset
 // must not cost the host any of its controllers, and a connect it cuts short must be
 // refused cleanly, leave nothing behind and work again once the device is back.
+import { connectOptions } from '../connect-options.js';
 import { listControllers, waitControllerState } from '../../orchestrate/configfs/index.js';
 import { connectExtra, reconnectExtra, setupTargetExtra, startExtraConnects, type ExtraEnd } from '../../orchestrate/extra-ctrls.js';
 import { prepareHost } from '../../orchestrate/nvme-lab.js';
@@ -28,7 +29,7 @@ export const connectWithExtra: Phase = {
   async run(ctx) {
     await connect.run(ctx);
     if (ctx.spec.extra_in_flight_ms !== undefined) return;
-    const extra = await connectExtra(need(ctx.lab, 'the lab'), need(ctx.spec.extra_controllers, 'the extra controllers'), ctx.spec.connect);
+    const extra = await connectExtra(need(ctx.lab, 'the lab'), need(ctx.spec.extra_controllers, 'the extra controllers'), connectOptions(ctx.spec.connect));
     ctx.extra = extra;
     ctx.say(`also ${extra.map((c) => `${c.device} (${c.kind})`).join(', ')} on the same device`);
   },
@@ -49,7 +50,7 @@ export const startExtraInFlight: Phase = {
     const { spec } = ctx;
     ctx.rdmaBefore = (await snapshotResources(lab)).totals;
     const writeDeadline = spec.down_ms + spec.recovery_deadline_ms + FABRICS_CONNECT_WRITE_MS;
-    ctx.extraInFlight = startExtraConnects(lab, need(spec.extra_controllers, 'the extra controllers'), spec.connect, writeDeadline, ctx.nowMs);
+    ctx.extraInFlight = startExtraConnects(lab, need(spec.extra_controllers, 'the extra controllers'), connectOptions(spec.connect), writeDeadline, ctx.nowMs);
     ctx.say(`connecting ${ctx.extraInFlight.map((e) => e.kind).join(', ')}; the device goes in ${spec.extra_in_flight_ms} ms`);
     await sleep(need(spec.extra_in_flight_ms, 'extra_in_flight_ms'));
   },

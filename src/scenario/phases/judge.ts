@@ -45,6 +45,7 @@ export const judge: Phase = {
       controller,
       endMs,
       race: ctx.race,
+      removal: ctx.removal,
       admin: ctx.admin.map((a) => a.outcome),
       eagainRetried: counted.eagain,
       rdmaGrowth: ctx.rdmaBefore && ctx.rdmaAfter ? resourceGrowth(ctx.rdmaBefore, ctx.rdmaAfter) : undefined,

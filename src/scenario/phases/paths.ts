@@ -2,6 +2,7 @@
 // host connected over each link to one multipath head, and, after the common verdict,
 // what became of every path: each must be live at the end, and I/O on the head must
 // have kept flowing over the other path while the reset one was away.
+import { connectOptions } from '../connect-options.js';
 import { connectPaths, prepareHostPaths, setupTargetPaths, type HostPath } from '../../orchestrate/paths-lab.js';
 import { need, type Judgement } from '../context.js';
 import type { ScenarioSpec } from '../spec.js';
@@ -20,7 +21,7 @@ export const connectMultipath: Phase = {
   name: 'connect',
   async run(ctx) {
     const paths = need(ctx.spec.paths, 'the scenario\'s paths');
-    const { paths: connected, head } = await connectPaths(need(ctx.lab, 'the lab'), paths.connect, ctx.spec.connect, paths.transports);
+    const { paths: connected, head } = await connectPaths(need(ctx.lab, 'the lab'), paths.connect, connectOptions(ctx.spec.connect), paths.transports);
     const resetLink = paths.reset[0] ?? paths.connect[0];
     const watched = connected.find((p) => p.link === resetLink) ?? need(connected[0], 'a connected path');
     ctx.paths = connected;

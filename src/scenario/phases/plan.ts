@@ -1,5 +1,6 @@
 // The phases of one run, in order, chosen by the scenario as data: `during` picks how
-// the device reset meets the host (in the middle of the I/O, or racing the connect).
+// the device reset meets the host (in the middle of the I/O, racing the connect, or
+// while a reconnect resolves the target's address).
 // New ways to run a scenario are new rows here, not branches in the runner.
 import type { ScenarioSpec } from '../spec.js';
 import { boot } from './boot.js';
@@ -13,6 +14,7 @@ import { load } from './load.js';
 import type { Phase } from './phase.js';
 import { connectMultipath, judgeMultipath, targetPaths } from './paths.js';
 import { connectWithExtra, judgeExtraControllers, settleExtraInFlight, startExtraInFlight, targetExtra } from './extra-ctrls.js';
+import { reconnectReset, unlessRemovalStuck } from './reconnect-reset.js';
 import { resets } from './resets.js';
 import { shutdown } from './shutdown.js';
 import { target } from './target.js';
@@ -22,6 +24,7 @@ import { watch } from './watch.js';
 export const DURING: Record<ScenarioSpec['during'], Phase[]> = {
   io: [connect, load, resets, watch, finish],
   connect: [connectRace, load, finish],
+  reconnect: [connect, load, reconnectReset, unlessRemovalStuck(watch), unlessRemovalStuck(finish)],
 };
 
 /** What a topology changes: how the target is built, how the host connects, and what is judged on top. */
