@@ -8,28 +8,45 @@ import { execa } from 'execa';
 import { HarnessError } from '../util/errors.js';
 import { loadOrder, readModuleDeps } from '../kernel/modtree.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
+import { brdParams, LAB_RAMDISK_MIB } from '../orchestrate/ramdisk.js';
 
 /**
  * What stage 1 loads: the root's mount, then what used to be one modprobe in stage 2
  * (insmod from RAM is far cheaper under TCG than kmod from 9p). rdma_rxe needs a crc32
- * shash it does not declare (docs/kernel-notes.md), hence crc32_generic. Built-ins are
- * skipped, and so are modules the kernel does not have.
+ * shash it does not declare (docs/kernel-notes.md), hence crc32_generic; and
+ * crc32_pclmul where the CPU has PCLMULQDQ (QEMU's `-cpu max` does, under TCG too): an
+ * rxe device takes the best crc32 there is when it is made, and its ICRC runs on every
+ * packet. Built-ins are skipped, and so are modules the kernel does not have.
  */
-export const STAGE1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'configfs', 'virtio_console', 'virtio_net', 'crc32_generic'];
+export const STAGE1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'configfs', 'virtio_console', 'virtio_net', 'crc32_generic', 'crc32_pclmul'];
+
+/** Modules whose insmod may fail without failing the boot: crc32_pclmul refuses a CPU without PCLMULQDQ (ENODEV), and crc32_generic does the work then. */
+export const OPTIONAL_MODULES: readonly string[] = ['crc32_pclmul'];
 
 /**
  * And after them, each role's lab modules. The set-up used to modprobe these once both
  * VMs were up: one kmod start from 9p each (about half a second of dynamic linking under
  * TCG) and two seconds in all, while insmod from RAM in stage 1 costs only the kernel's
- * own work, done while the other VM boots too. No scenario changes them (brd's size and
- * count do change, so brd stays the set-up's); the set-up modprobes whatever a kernel
- * did not have here.
+ * own work, done while the other VM boots too. brd comes with the lab's usual shape
+ * (MODULE_PARAMS); a scenario that wants another one has the set-up load it again
+ * (ensureRamdisks in src/orchestrate/nvme-lab.ts). The set-up modprobes whatever a
+ * kernel did not have here.
  */
 export const ROLE_MODULES: Record<string, readonly string[]> = {
-  target: ['rdma_rxe', 'nvmet_rdma'],
+  target: ['rdma_rxe', 'nvmet_rdma', 'brd'],
   host: ['rdma_rxe', 'nvme_rdma'],
-  both: ['rdma_rxe', 'nvmet_rdma', 'nvme_rdma'],
+  both: ['rdma_rxe', 'nvmet_rdma', 'nvme_rdma', 'brd'],
 };
+
+/** Parameters stage 1 gives a module's insmod (brd: one ramdisk of the lab's size). */
+export const MODULE_PARAMS: Record<string, readonly string[]> = {
+  brd: brdParams(1, LAB_RAMDISK_MIB),
+};
+
+/** /mods/order: one module a line, in load order, with its insmod parameters after its name. */
+export function orderFile(order: readonly string[]): string {
+  return order.map((m) => `${[m, ...(MODULE_PARAMS[m] ?? [])].join(' ')}\n`).join('');
+}
 
 export const BUSYBOX_CANDIDATES = ['/usr/bin/busybox', '/bin/busybox'];
 
@@ -81,7 +98,8 @@ export async function buildInitramfs(opts: { modulesDir: string; initScript: str
     { kind: 'file', path: 'bin/busybox', data: await readFile(busybox), mode: 0o755 },
     { kind: 'symlink', path: 'bin/sh', target: 'busybox' },
     { kind: 'file', path: 'init', data: await readFile(opts.initScript), mode: 0o755 },
-    { kind: 'file', path: 'mods/order', data: Buffer.from(order.map((m) => `${m}\n`).join('')) },
+    { kind: 'file', path: 'mods/order', data: Buffer.from(orderFile(order)) },
+    { kind: 'file', path: 'mods/optional', data: Buffer.from(OPTIONAL_MODULES.map((m) => `${m}\n`).join('')) },
   ];
   for (const m of order) {
     const entry = deps.get(m)!;

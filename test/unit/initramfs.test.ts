@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildInitramfs } from '../../src/vm/initramfs.js';
+import { buildInitramfs, MODULE_PARAMS, OPTIONAL_MODULES, orderFile } from '../../src/vm/initramfs.js';
 import { readCpio } from '../helpers/cpio-reader.js';
 
 t.test('the initramfs has busybox, /dev/console, init and the stage-1 modules in load order', async (t) => {
@@ -68,4 +68,25 @@ t.test("a role's lab modules follow the stage-1 ones, with their dependencies; b
   t.same((await orderOf()).order, ['virtio_pci'], 'no role: only what the guest needs to start');
   writeFileSync(join(mods, 'modules.builtin'), 'kernel/drivers/infiniband/sw/rxe/rdma_rxe.ko\n');
   t.same((await orderOf('host')).order, ['virtio_pci', 'ib_core', 'nvme_rdma'], 'a built-in rdma_rxe is not loaded (nor its dependency through it)');
+});
+
+t.test("brd carries its insmod parameters in /mods/order; the optional modules are listed for stage 1", async (t) => {
+  t.equal(orderFile(['ib_core', 'brd']), `ib_core\nbrd ${MODULE_PARAMS.brd!.join(' ')}\n`);
+  t.same(MODULE_PARAMS.brd, ['rd_nr=1', 'rd_size=262144'], 'one 256 MiB ramdisk, the set-up’s default');
+  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const mods = join(dir, 'lib/modules/6.1.0-test');
+  mkdirSync(join(mods, 'kernel'), { recursive: true });
+  for (const m of ['brd', 'crc32-pclmul', 'rdma_rxe']) writeFileSync(join(mods, 'kernel', `${m}.ko`), `ELF-${m}`);
+  writeFileSync(join(mods, 'modules.dep'), 'kernel/brd.ko:\nkernel/crc32-pclmul.ko:\nkernel/rdma_rxe.ko:\n');
+  writeFileSync(join(dir, 'init'), '#!/bin/busybox sh\n');
+  writeFileSync(join(dir, 'busybox'), 'BUSYBOX');
+  const files = async (role: string) => {
+    const e = readCpio(await buildInitramfs({ modulesDir: mods, initScript: join(dir, 'init'), busybox: join(dir, 'busybox'), role }));
+    return new Map(e.map((x) => [x.path, x.data.toString()]));
+  };
+  const target = await files('target');
+  t.equal(target.get('mods/order'), 'crc32_pclmul\nrdma_rxe\nbrd rd_nr=1 rd_size=262144\n', 'crc32_pclmul before the rxe module, brd with its shape');
+  t.equal(target.get('mods/optional'), `${OPTIONAL_MODULES.join('\n')}\n`);
+  t.ok(OPTIONAL_MODULES.includes('crc32_pclmul'), 'a CPU without PCLMULQDQ does not fail the boot');
+  t.equal((await files('host')).get('mods/order'), 'crc32_pclmul\nrdma_rxe\n', 'no ramdisk on the host');
 });

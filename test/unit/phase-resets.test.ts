@@ -24,6 +24,20 @@ t.test('one reset: the guard armed on every VM, one window of down_ms, the plan 
   await fake.kill();
 });
 
+t.test('no reset before every agent is warm (its imports done): no trigger times an import', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec({ down_ms: 50 }), {}, upToLoad);
+  t.equal(fake.host.agent.calls.findIndex((c) => c.op === 'warm'), 0, 'the host VM asked first, once booted (its loader starts through exec)');
+  t.ok(fake.target.agent.ops('warm').length >= 1, "the target VM asked, and waited for, during the load's start and pre_ms");
+  fake.target.agent.handlers.set('warm', async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    fake.resetLog.push('target warm');
+    return null;
+  });
+  await resets.run(ctx);
+  t.same(fake.resetLog, ['target warm', 'gone host', 'back host'], 'the trigger waited for the slow agent');
+  await fake.kill();
+});
+
 t.test('several resets: each waits for live before the next', async (t) => {
   const { ctx, fake } = await fakeRun(quickSpec({ down_ms: 50, resets: 3 }), { reconnectMs: 20 }, [...upToLoad, resets]);
   t.equal(ctx.resets.length, 3);
