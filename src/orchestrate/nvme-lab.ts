@@ -7,7 +7,7 @@ import { pollUntil } from '../util/deadline.js';
 import { DeadlineError, errorMessage } from '../util/errors.js';
 import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, GUEST_STATE_POLL_MS, NAMESPACE_NODE_MS, NAMESPACE_SYSFS_MS, NAMESPACE_SYSFS_POLL_MS } from '../util/timeouts.js';
 import { createRxe } from './rxe.js';
-import { brdParams, LAB_RAMDISK_MIB } from './ramdisk.js';
+import { brdParams, LAB_RAMDISK_MIB } from '../vm/ramdisk.js';
 import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
 
 export const LAB_NQN = 'nqn.2026-11.dev.reset-bench:lab';

@@ -6,7 +6,7 @@
 import type { LabLink } from '../vm/topology.js';
 import { CONNECT_LIVE_MS } from '../util/timeouts.js';
 import { applyTarget, connectAndWaitLive, type TargetConfigInput } from './configfs/index.js';
-import { LAB_RAMDISK_MIB } from './ramdisk.js';
+import { LAB_RAMDISK_MIB } from '../vm/ramdisk.js';
 import {
   ensureModule,
   ensureRamdisks,

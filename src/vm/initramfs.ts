@@ -2,13 +2,13 @@
 // starts (virtio-pci, 9p, overlayfs to mount the shared root; the agent's virtio-serial
 // port, the lab NIC, configfs), with their dependencies in load order, and vm/init.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../util/errors.js';
 import { loadOrder, readModuleDeps } from '../kernel/modtree.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
-import { brdParams, LAB_RAMDISK_MIB } from '../orchestrate/ramdisk.js';
+import { brdParams, LAB_RAMDISK_MIB } from './ramdisk.js';
 
 /**
  * What stage 1 loads: the root's mount, then what used to be one modprobe in stage 2
@@ -50,7 +50,18 @@ export function orderFile(order: readonly string[]): string {
 
 export const BUSYBOX_CANDIDATES = ['/usr/bin/busybox', '/bin/busybox'];
 
+let busyboxFound: Promise<string> | undefined;
+
+/** The host's static busybox (looked for once per process: `file -L` is a process start). */
 export async function findBusybox(): Promise<string> {
+  busyboxFound ??= lookForBusybox();
+  return busyboxFound.catch((e: unknown) => {
+    busyboxFound = undefined;
+    throw e;
+  });
+}
+
+async function lookForBusybox(): Promise<string> {
   for (const p of BUSYBOX_CANDIDATES) {
     if (!existsSync(p)) continue;
     const r = await execa('file', ['-L', p], { reject: false });
@@ -106,4 +117,28 @@ export async function buildInitramfs(opts: { modulesDir: string; initScript: str
     entries.push({ kind: 'file', path: `mods/${m}.ko`, data: await moduleBytes(join(opts.modulesDir, entry.path)) });
   }
   return writeCpio(entries);
+}
+
+const built = new Map<string, Promise<Buffer>>();
+
+/**
+ * buildInitramfs, once per process for the same inputs: a bench or a catalog boots the
+ * same kernel again and again, and building one took about half a second before each
+ * boot (modules.dep read, busybox checked, the modules read). The key holds what the
+ * content comes from: the module tree's modules.dep and the init script, by path, size
+ * and mtime, the role and busybox.
+ */
+export async function initramfsFor(opts: { modulesDir: string; initScript: string; busybox?: string; role?: string }): Promise<Buffer> {
+  const stamp = async (p: string): Promise<string> => {
+    const st = await stat(p);
+    return `${p}:${st.size}:${st.mtimeMs}`;
+  };
+  const key = JSON.stringify([await stamp(join(opts.modulesDir, 'modules.dep')), await stamp(opts.initScript), opts.role ?? '', opts.busybox ?? '']);
+  let b = built.get(key);
+  if (!b) {
+    b = buildInitramfs(opts);
+    built.set(key, b);
+    b.catch(() => built.delete(key));
+  }
+  return b;
 }

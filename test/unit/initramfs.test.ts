@@ -1,8 +1,8 @@
 import t from 'tap';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildInitramfs, MODULE_PARAMS, OPTIONAL_MODULES, orderFile } from '../../src/vm/initramfs.js';
+import { buildInitramfs, initramfsFor, MODULE_PARAMS, OPTIONAL_MODULES, orderFile } from '../../src/vm/initramfs.js';
 import { readCpio } from '../helpers/cpio-reader.js';
 
 t.test('the initramfs has busybox, /dev/console, init and the stage-1 modules in load order', async (t) => {
@@ -89,4 +89,24 @@ t.test("brd carries its insmod parameters in /mods/order; the optional modules a
   t.equal(target.get('mods/optional'), `${OPTIONAL_MODULES.join('\n')}\n`);
   t.ok(OPTIONAL_MODULES.includes('crc32_pclmul'), 'a CPU without PCLMULQDQ does not fail the boot');
   t.equal((await files('host')).get('mods/order'), 'crc32_pclmul\nrdma_rxe\n', 'no ramdisk on the host');
+});
+
+t.test('initramfsFor builds once per process for the same inputs, again when one changes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const mods = join(dir, 'lib/modules/6.1.0-test');
+  mkdirSync(join(mods, 'kernel'), { recursive: true });
+  writeFileSync(join(mods, 'kernel', 'brd.ko'), 'ELF-brd');
+  writeFileSync(join(mods, 'modules.dep'), 'kernel/brd.ko:\n');
+  const init = join(dir, 'init');
+  writeFileSync(init, '#!/bin/busybox sh\n');
+  writeFileSync(join(dir, 'busybox'), 'BUSYBOX');
+  const o = { modulesDir: mods, initScript: init, busybox: join(dir, 'busybox'), role: 'target' };
+  const a = await initramfsFor(o);
+  t.equal(await initramfsFor(o), a, 'the same build');
+  t.not(await initramfsFor({ ...o, role: 'host' }), a, 'another role, another build');
+  writeFileSync(init, '#!/bin/busybox sh\necho changed\n');
+  utimesSync(init, new Date(), new Date(Date.now() + 5000));
+  const b = await initramfsFor(o);
+  t.not(b, a, 'a changed init script is built again');
+  t.ok(readCpio(b).find((e) => e.path === 'init')!.data.toString().includes('changed'));
 });

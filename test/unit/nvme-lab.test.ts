@@ -14,7 +14,7 @@ import {
   setupTarget,
 } from '../../src/orchestrate/nvme-lab.js';
 import { parseTargetConfig } from '../../src/orchestrate/configfs/model.js';
-import { brdParams, LAB_RAMDISK_MIB } from '../../src/orchestrate/ramdisk.js';
+import { brdParams, LAB_RAMDISK_MIB } from '../../src/vm/ramdisk.js';
 import { MODULE_PARAMS } from '../../src/vm/initramfs.js';
 import { FakeLab, failed } from '../helpers/fake-lab.js';
 import { readTarget } from '../helpers/read-target.js';
