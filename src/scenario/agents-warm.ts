@@ -12,6 +12,15 @@ export function startWarming(machines: readonly { agent: Pick<LabAgent, 'call'> 
   for (const m of machines) void m.agent.call('warm', {}, AGENT_WARM_MS).catch(() => undefined);
 }
 
+/**
+ * Every VM's agent has finished the imports it has under way (the ones it does after
+ * ready, and execa where it was asked to warm): a module's evaluation holds the agent's
+ * loop, so a round trip timed meanwhile (the clock's alignment) would be long.
+ */
+export async function agentsSettled(machines: readonly { agent: Pick<LabAgent, 'call'> }[]): Promise<void> {
+  await Promise.all(machines.map((m) => m.agent.call('settled', {}, AGENT_WARM_MS)));
+}
+
 /** Every VM's agent has loaded the code of all its operations. */
 export async function agentsWarm(machines: readonly { agent: Pick<LabAgent, 'call'> }[]): Promise<void> {
   await Promise.all(machines.map((m) => m.agent.call('warm', {}, AGENT_WARM_MS)));

@@ -95,6 +95,7 @@ export class FakeAgent implements LabAgent {
       case 'clock':
         return { monoNs: process.hrtime.bigint().toString() };
       case 'warm':
+      case 'settled':
         return null;
       case 'exec':
         return this.runExec(a.argv as string[]);
