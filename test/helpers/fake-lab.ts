@@ -12,6 +12,7 @@ import type { KmsgRecord } from '../../src/guest/protocol.js';
 import type { TimelineSample } from '../../src/guest/ops-timeline.js';
 import type { KernelSpec } from '../../src/kernel/resolve.js';
 import { LAB_NQN } from '../../src/orchestrate/nvme-lab.js';
+import { resetRunsTools } from '../../src/reset/index.js';
 import type { BootRequest, LabDriver, LabVm, ResetPlan, RunLab } from '../../src/scenario/lab.js';
 import { controlFileOf } from '../../src/load/progress-file.js';
 import { PROGRESS_FILE } from '../../src/scenario/loader.js';
@@ -122,6 +123,7 @@ export class FakeLab implements RunLab {
     return {
       describe: `fake ${spec.reset}`,
       vms,
+      toolVms: resetRunsTools(spec) ? vms : [],
       trigger: async () => this.deviceGone(vms),
       restore: async () => this.deviceBack(vms),
     };

@@ -80,7 +80,10 @@ t.test('waitFor block: a block device, not a file of that name', async (t) => {
         return false;
       }
     });
-  if (!dev) return t.skip('no block device in /dev here');
+  if (!dev) {
+    t.comment('no block device in /dev here: the positive case is not checked');
+    return;
+  }
   const w = (await op('waitFor', { path: dev, test: 'block', intervalMs: 10 }, 1000)) as { value: string };
   t.equal(w.value, 'a block device', dev);
 });

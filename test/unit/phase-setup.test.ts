@@ -46,5 +46,5 @@ t.test('instrument: clocks aligned and samplers started on every VM; kmemleak cl
     t.ok(ops.includes('settled') && ops.indexOf('settled') < ops.indexOf('clock'), `${m.name}: its imports settled before the clock's round trips`);
   }
   t.equal(fake.host.agent.calls.find((c) => c.op === 'warm') !== undefined, true, 'the host VM was asked to load execa once booted');
-  t.same(fake.target.agent.ops('warm'), [], 'the target VM not yet: it builds the target meanwhile');
+  t.same(fake.target.agent.ops('warm'), [], 'not the target VM: it builds the target meanwhile, and an rdma-link reset runs no tool there');
 });
