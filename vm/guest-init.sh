@@ -29,5 +29,6 @@ if ! [ -L "/lib/modules/$kver" ]; then
 	ln -sfn "$RB_MODULES" "/lib/modules/$kver" || die "cannot link the module tree"
 fi
 
+echo "<7>reset-bench init: stage 2 starts the agent" >/dev/kmsg
 export RB_ROLE RB_PROJECT UV_THREADPOOL_SIZE=8
 exec node "$RB_PROJECT/dist/guest/agent.js"

@@ -1,5 +1,5 @@
 // The runner's own `load` command line, read without commander. The runner starts
-// `load --job <json> --save-state F --progress-file F --json` in the host VM for every
+// `load --job <json> --save-state F --progress-file F --json --compact` in the host VM for every
 // run, under TCG, where each module costs: commander took about a quarter of the
 // loader's module loading there. Only that exact form is read here (each option once,
 // nothing else); any other command line, help and typos included, goes through
@@ -19,6 +19,10 @@ export function runnerLoadOptions(args: readonly string[]): LoadCliOptions | und
     const a = args[i]!;
     if (a === '--json' && o.json === undefined) {
       o.json = true;
+      continue;
+    }
+    if (a === '--compact' && o.compact === undefined) {
+      o.compact = true;
       continue;
     }
     if (!isValued(a)) return undefined;

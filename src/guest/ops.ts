@@ -8,7 +8,7 @@ export type Op = (args: Record<string, unknown>, deadlineMs: number) => Promise<
 
 const path = (r: Record<string, unknown>): string => str(r, 'path');
 
-const TESTS = ['equals', 'notEquals', 'matches', 'exists', 'absent'] as const;
+const TESTS = ['equals', 'notEquals', 'matches', 'exists', 'absent', 'block'] as const;
 type Test = (typeof TESTS)[number];
 
 export interface ExecResult {
@@ -52,9 +52,31 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
+/** What `block` sees of a path: a block device, something else, or nothing (undefined). */
+const BLOCK_DEVICE = 'a block device';
+async function blockKind(path: string): Promise<string | undefined> {
+  return fsp.stat(path).then(
+    (s) => (s.isBlockDevice() ? BLOCK_DEVICE : 'not a block device'),
+    () => undefined,
+  );
+}
+
+/** What a test looks at: the file's presence, its kind (block) or its content. */
+async function look(test: Test, path: string): Promise<string | undefined> {
+  if (test === 'block') return blockKind(path);
+  if (test === 'exists' || test === 'absent')
+    return fsp.lstat(path).then(
+      () => '',
+      () => undefined,
+    );
+  return readIfExists(path);
+}
+
 function holds(test: Test, value: string | undefined, want?: string): boolean {
   const v = value?.trim();
   switch (test) {
+    case 'block':
+      return v === BLOCK_DEVICE;
     case 'exists':
       return v !== undefined;
     case 'absent':
@@ -78,14 +100,8 @@ async function waitFor(raw: Record<string, unknown>, deadlineMs: number): Promis
   };
   const start = Date.now();
   let last: string | undefined;
-  const presenceOnly = a.test === 'exists' || a.test === 'absent';
   for (;;) {
-    last = presenceOnly
-      ? await fsp.lstat(a.path).then(
-          () => '',
-          () => undefined,
-        )
-      : await readIfExists(a.path);
+    last = await look(a.test, a.path);
     if (holds(a.test, last, a.value)) return { value: last?.trim(), elapsedMs: Date.now() - start };
     if (Date.now() - start >= deadlineMs) {
       throw Object.assign(

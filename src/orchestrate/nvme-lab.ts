@@ -4,8 +4,10 @@
 // VM only its agent (LabAgent), so the scenario runner's tests drive it with a fake lab.
 import type { AgentClient } from '../vm/agent-client.js';
 import { pollUntil } from '../util/deadline.js';
-import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, NAMESPACE_NODE_MS, NAMESPACE_NODE_POLL_MS, NAMESPACE_SYSFS_MS } from '../util/timeouts.js';
+import { DeadlineError, errorMessage } from '../util/errors.js';
+import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, GUEST_STATE_POLL_MS, NAMESPACE_NODE_MS, NAMESPACE_SYSFS_MS, NAMESPACE_SYSFS_POLL_MS } from '../util/timeouts.js';
 import { createRxe } from './rxe.js';
+import { brdParams, LAB_RAMDISK_MIB } from '../vm/ramdisk.js';
 import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
 
 export const LAB_NQN = 'nqn.2026-11.dev.reset-bench:lab';
@@ -63,16 +65,38 @@ export async function ensureRxeOn(agent: LabAgent, rxe: string, netdev: string):
   await createRxe(agent, rxe, netdev);
 }
 
+/** What brd's parameters say now: its ramdisk count and size (KiB), or undefined when brd is not loaded. */
+async function brdShape(agent: LabAgent): Promise<{ rd_nr: string; rd_size: string } | undefined> {
+  const fs = agent.fs();
+  const dir = '/sys/module/brd/parameters';
+  if (!(await fs.exists(dir))) return undefined;
+  const [nr, size] = await Promise.all([fs.readFile(`${dir}/rd_nr`), fs.readFile(`${dir}/rd_size`)]);
+  return { rd_nr: nr.trim(), rd_size: size.trim() };
+}
+
+/**
+ * `count` brd ramdisks of `mib` MiB: stage 1 loads one of the lab's size at boot
+ * (MODULE_PARAMS in src/vm/initramfs.ts), which is kept when it is the shape wanted (no
+ * process start); another shape unloads brd (nothing uses it yet) and loads it again.
+ */
+export async function ensureRamdisks(agent: LabAgent, count: number, mib: number): Promise<void> {
+  const want = brdParams(count, mib);
+  const now = await brdShape(agent);
+  if (now && want.join(' ') === `rd_nr=${now.rd_nr} rd_size=${now.rd_size}`) return;
+  if (now) await agent.check(['modprobe', '-r', 'brd']);
+  await agent.check(['modprobe', 'brd', ...want]);
+}
+
 /**
  * Target: a 256 MiB brd ramdisk (stores data, so writes can be verified) as namespace 1,
  * or `shape`'s configuration over `shape.ramdisks` of them (/dev/ram0, /dev/ram1...).
  */
-export async function setupTarget(lab: NvmeLab, ramdiskMiB = 256, shape: { config?: TargetConfigInput; ramdisks?: number } = {}): Promise<void> {
+export async function setupTarget(lab: NvmeLab, ramdiskMiB = LAB_RAMDISK_MIB, shape: { config?: TargetConfigInput; ramdisks?: number } = {}): Promise<void> {
   const t = lab.target.agent;
   // Independent until the port is enabled (it binds to the rxe device's address), so at
   // once: a module load is seconds under TCG, and modprobe copes with a shared dependency
   // (ib_core) loading in parallel, as it does for udev at every boot.
-  await Promise.all([ensureRxe(t), t.check(['modprobe', 'brd', `rd_nr=${shape.ramdisks ?? 1}`, `rd_size=${ramdiskMiB * 1024}`]), ensureModule(t, 'nvmet-rdma')]);
+  await Promise.all([ensureRxe(t), ensureRamdisks(t, shape.ramdisks ?? 1, ramdiskMiB), ensureModule(t, 'nvmet-rdma')]);
   await applyTarget(t.fs(), shape.config ?? labTargetConfig(lab));
 }
 
@@ -122,15 +146,15 @@ export async function findNamespace(lab: NvmeLab, device: string, options: strin
   // a slow (debug) kernel that is seconds later, so wait for it, not only for the controller.
   const path = await pollUntil(
     async () => (await h.fs().readdir(`/sys/class/nvme/${device}`).catch(() => [] as string[])).find((e) => /^nvme\d+c?\d*n\d+$/.test(e)),
-    { deadlineMs: NAMESPACE_SYSFS_MS, intervalMs: NAMESPACE_NODE_POLL_MS, what: `a namespace of controller ${device} in sysfs (the controller's scan work)` },
+    { deadlineMs: NAMESPACE_SYSFS_MS, intervalMs: NAMESPACE_SYSFS_POLL_MS, what: `a namespace of controller ${device} in sysfs (the controller's scan work)` },
   );
   const ns = path.replace(/c\d+n/, 'n');
   // devtmpfs makes the node when the disk is added; a loader started before that would
-  // create a plain file in its place. Wait until it is a block device.
-  await pollUntil(async () => ((await h.exec(['test', '-b', `/dev/${ns}`])).exitCode === 0 ? true : undefined), {
-    deadlineMs: NAMESPACE_NODE_MS,
-    intervalMs: NAMESPACE_NODE_POLL_MS,
-    what: `/dev/${ns} to appear as a block device`,
+  // create a plain file in its place. Wait until it is a block device: a stat in the
+  // agent's own loop (a `test -b` was a process start each, half a second under TCG).
+  await h.waitFor(`/dev/${ns}`, 'block', undefined, NAMESPACE_NODE_MS, GUEST_STATE_POLL_MS).catch((e: unknown) => {
+    if ((e as { code?: string }).code !== 'ETIMEDOUT') throw e;
+    throw new DeadlineError(`/dev/${ns} to appear as a block device (${errorMessage(e)})`, NAMESPACE_NODE_MS);
   });
   return { device, namespace: `/dev/${ns}`, options };
 }

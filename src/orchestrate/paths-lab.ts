@@ -6,8 +6,10 @@
 import type { LabLink } from '../vm/topology.js';
 import { CONNECT_LIVE_MS } from '../util/timeouts.js';
 import { applyTarget, connectAndWaitLive, type TargetConfigInput } from './configfs/index.js';
+import { LAB_RAMDISK_MIB } from '../vm/ramdisk.js';
 import {
   ensureModule,
+  ensureRamdisks,
   ensureRxeOn,
   findNamespace,
   hostFabricsPort,
@@ -60,9 +62,9 @@ async function prepareSide(agent: PathsLab['host']['agent'], links: readonly Lab
 }
 
 /** Target: the ramdisk, and per link an rxe device (RDMA links), the transport's nvmet module and a port. */
-export async function setupTargetPaths(lab: PathsLab, transports?: readonly Transport[], ramdiskMiB = 256): Promise<void> {
+export async function setupTargetPaths(lab: PathsLab, transports?: readonly Transport[], ramdiskMiB = LAB_RAMDISK_MIB): Promise<void> {
   const t = lab.target.agent;
-  await t.check(['modprobe', 'brd', 'rd_nr=1', `rd_size=${ramdiskMiB * 1024}`]);
+  await ensureRamdisks(t, 1, ramdiskMiB);
   await prepareSide(t, lab.links, transports, 'nvmet');
   await applyTarget(t.fs(), pathsTargetConfig(lab.links, transports));
 }

@@ -6,6 +6,7 @@ import { NIC_UNPLUG_MS } from '../util/timeouts.js';
 
 export const hotplug: Injector = {
   kind: 'hotplug',
+  runsTools: false,
   describe: 'QMP device_del of the virtio-net NIC, then device_add of the same NIC',
   async trigger(site) {
     await site.vm.qmp.executeAndWait(

@@ -14,3 +14,8 @@ export const INJECTORS: Record<ResetKind, Injector> = {
   'link-flap': linkFlap,
   'module-reload': moduleReload,
 };
+
+/** Whether a reset starts processes on the VMs it resets: its injector's own, or hold_tx's qdisc (tc). */
+export function resetRunsTools(spec: { reset: ResetKind; hold_tx?: unknown }): boolean {
+  return INJECTORS[spec.reset].runsTools || spec.hold_tx !== undefined;
+}

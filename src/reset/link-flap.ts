@@ -5,6 +5,7 @@ import { RXE_ACTIVE_MS } from '../util/timeouts.js';
 
 export const linkFlap: Injector = {
   kind: 'link-flap',
+  runsTools: false,
   describe: 'rtnetlink link down, then up; the rxe device is not removed',
   async trigger(site) {
     await site.vm.agent.call('rtnl.setUp', { name: site.netdev, up: false });

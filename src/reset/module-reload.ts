@@ -8,6 +8,7 @@ import { RXE_MODULE_UNLOAD_MS } from '../util/timeouts.js';
 
 export const moduleReload: Injector = {
   kind: 'module-reload',
+  runsTools: true,
   describe: 'modprobe -r rdma_rxe, then modprobe rdma_rxe and a new rxe device',
   async trigger(site) {
     if (site.holdTx) await holdTx(site);

@@ -5,6 +5,7 @@ import { RXE_DELLINK_MS } from '../util/timeouts.js';
 
 export const rdmaLink: Injector = {
   kind: 'rdma-link',
+  runsTools: false,
   describe: 'RDMA netlink DELLINK of the rxe device, then NEWLINK on the same netdev',
   async trigger(site) {
     await site.vm.agent.call('rdma.delLink', { name: site.rxe }, RXE_DELLINK_MS);

@@ -29,6 +29,8 @@ export interface Injector {
   kind: ResetKind;
   /** What the reset does, for reports. */
   describe: string;
+  /** Whether its trigger or restore starts a process in the guest (the agent's exec, execa). */
+  runsTools: boolean;
   trigger(site: RdmaSite): Promise<void>;
   restore(site: RdmaSite): Promise<void>;
 }

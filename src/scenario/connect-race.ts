@@ -2,6 +2,7 @@
 // /dev/nvme-fabrics is still in flight. Either the kernel refuses the connect cleanly
 // (then an administrator's new connect after the device is back must work), or it
 // accepts it and the controller must reach live by itself. Nothing may hang or leak.
+import { agentsWarm, toolMachines } from './agents-warm.js';
 import { connectOptions } from './connect-options.js';
 import { connectController, listControllers, settleConnect, waitControllerState, type ConnectOutcome } from '../orchestrate/configfs/index.js';
 import { findNamespace, hostFabricsPort, labFabricsOptions, prepareHost, type HostController } from '../orchestrate/nvme-lab.js';
@@ -41,7 +42,7 @@ export async function raceConnect(
   nowMs: () => number,
   say: (m: string) => void,
 ): Promise<RaceResult> {
-  await prepareHost(lab);
+  await Promise.all([prepareHost(lab), agentsWarm(toolMachines(lab, spec))]);
   const fs = lab.host.agent.fs();
   const options = labFabricsOptions(lab, connectOptions(spec.connect, lab.hostAddr));
   // The write may legitimately block for the whole outage (the kernel retries inside it).

@@ -32,6 +32,8 @@ export interface ResetPlan {
   describe: string;
   /** The VMs whose device goes away. */
   vms: string[];
+  /** Those of them where the trigger or restore starts a process (their agents must be warm first). */
+  toolVms: string[];
   trigger(): Promise<void>;
   restore(): Promise<void>;
 }

@@ -46,7 +46,7 @@ export function loaderArgv(project: string, spec: ScenarioSpec, dev: string, run
   });
   return [
     'node', join(project, 'dist', 'cli', 'main.js'), 'load', '--job', job,
-    '--save-state', STATE_FILE, '--progress-file', PROGRESS_FILE, '--json',
+    '--save-state', STATE_FILE, '--progress-file', PROGRESS_FILE, '--json', '--compact',
   ];
 }
 
@@ -95,6 +95,15 @@ export async function ioAfter(loader: LoaderRun, since: number, deadlineMs: numb
 export async function stopLoader(agent: LabAgent, loader: LoaderRun, verify: boolean): Promise<ExecResult> {
   await agent.fs().writeFile(controlFileOf(PROGRESS_FILE), verify ? 'SIGUSR2' : 'SIGINT');
   return loader.exit;
+}
+
+/**
+ * loader.json as the results keep it: the loader's own JSON, indented. The loader prints
+ * it on one line (--compact: about a third of the bytes through the agent channel); the
+ * content is the same document, every field kept.
+ */
+export function loaderJsonFile(r: ExecResult): string {
+  return `${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`;
 }
 
 /** The loader's JSON result, checked against the loader contract (src/load/result-schema.ts). */

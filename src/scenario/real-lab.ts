@@ -3,7 +3,7 @@
 // reset kind turned into the injector acting on those VMs' devices.
 import { resolveKernel } from '../kernel/resolve.js';
 import { rxeOf } from '../orchestrate/nvme-lab.js';
-import { INJECTORS, type RdmaSite } from '../reset/index.js';
+import { INJECTORS, resetRunsTools, type RdmaSite } from '../reset/index.js';
 import { sleep } from '../util/deadline.js';
 import type { Machine } from '../vm/machine.js';
 import { nicDevice } from '../vm/qemu-args.js';
@@ -64,6 +64,7 @@ export function injectorPlan(lab: Lab, spec: Pick<ScenarioSpec, 'side' | 'reset'
   return {
     describe: `${spec.hold_tx ? 'with the sent skbs held in the netdev\'s queue (netem), ' : ''}${injector.describe}${stagger ? `, link by link ${stagger} ms apart` : ''}${restoreNote(spec.restore)}`,
     vms: sites.map((s) => s.vm.name),
+    toolVms: resetRunsTools(spec) ? sites.map((s) => s.vm.name) : [],
     trigger: () => onSites(sites, stagger, (s) => injector.trigger(s)),
     restore: () => onSites(sites, stagger, (s) => injector.restore(s)),
   };

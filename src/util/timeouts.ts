@@ -148,6 +148,8 @@ export const AGENT_DEADLINE_MAX_MS = 3_600_000;
 export const VM_COMMAND_MS = 600_000;
 /** An agent call without a deadline of its own. */
 export const AGENT_CALL_MS = 30_000;
+/** The agent's imports after "ready" (its op `warm`): execa alone took up to 9 s under TCG on a loaded 2-core machine. */
+export const AGENT_WARM_MS = 60_000;
 /** An exec in the guest without a deadline of its own. */
 export const AGENT_EXEC_MS = 60_000;
 /** In the guest, beyond an operation's own deadline, before the agent answers ETIMEDOUT for it. */
@@ -204,8 +206,8 @@ export const LOADER_PROGRESS_POLL_MS = 50;
  * of it on average; a tick is three tmpfs syscalls.
  */
 export const LOADER_PROGRESS_TICK_MS = 100;
-/** The namespace's /dev node appearing (one agent exec of `test -b` each). */
-export const NAMESPACE_NODE_POLL_MS = 100;
+/** The namespace appearing in the controller's sysfs directory (one agent readdir each). */
+export const NAMESPACE_SYSFS_POLL_MS = 50;
 /** A netlink receive in the addon's worker thread, so that close() never waits longer than this. */
 export const NETLINK_RECV_SLICE_MS = 250;
 /** After a netlink monitor's receive failed (other than ENOBUFS), before it reads again. */

@@ -5,7 +5,8 @@ import type { GuestFs } from '../orchestrate/guest-fs.js';
 import { GUEST_FS_CALL_MS, GUEST_STATE_POLL_MS } from '../util/timeouts.js';
 
 export type AgentCall = <T = unknown>(op: string, args?: Record<string, unknown>, deadlineMs?: number) => Promise<T>;
-export type WaitTest = 'equals' | 'notEquals' | 'matches' | 'exists' | 'absent';
+/** `block`: the path is a block device (stat, not lstat: a /dev node or a link to one). */
+export type WaitTest = 'equals' | 'notEquals' | 'matches' | 'exists' | 'absent' | 'block';
 
 
 /** A GuestFs whose every call is an agent call with this deadline. */

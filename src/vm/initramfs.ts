@@ -2,18 +2,22 @@
 // starts (virtio-pci, 9p, overlayfs to mount the shared root; the agent's virtio-serial
 // port, the lab NIC, configfs), with their dependencies in load order, and vm/init.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../util/errors.js';
 import { loadOrder, readModuleDeps } from '../kernel/modtree.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
+import { brdParams, LAB_RAMDISK_MIB } from './ramdisk.js';
 
 /**
  * What stage 1 loads: the root's mount, then what used to be one modprobe in stage 2
  * (insmod from RAM is far cheaper under TCG than kmod from 9p). rdma_rxe needs a crc32
- * shash it does not declare (docs/kernel-notes.md), hence crc32_generic. Built-ins are
- * skipped, and so are modules the kernel does not have.
+ * shash it does not declare (docs/kernel-notes.md), hence crc32_generic. Not
+ * crc32_pclmul, though `-cpu max` has PCLMULQDQ and an rxe device would take it (the
+ * higher priority): under TCG it hashed 4 KiB at 150-210 MB/s against crc32_generic's
+ * 420-545 MB/s (tcrypt mode=300, patched 6.1, one boot), and rxe's ICRC runs on every
+ * packet. Built-ins are skipped, and so are modules the kernel does not have.
  */
 export const STAGE1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'configfs', 'virtio_console', 'virtio_net', 'crc32_generic'];
 
@@ -21,19 +25,41 @@ export const STAGE1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'c
  * And after them, each role's lab modules. The set-up used to modprobe these once both
  * VMs were up: one kmod start from 9p each (about half a second of dynamic linking under
  * TCG) and two seconds in all, while insmod from RAM in stage 1 costs only the kernel's
- * own work, done while the other VM boots too. No scenario changes them (brd's size and
- * count do change, so brd stays the set-up's); the set-up modprobes whatever a kernel
- * did not have here.
+ * own work, done while the other VM boots too. brd comes with the lab's usual shape
+ * (MODULE_PARAMS); a scenario that wants another one has the set-up load it again
+ * (ensureRamdisks in src/orchestrate/nvme-lab.ts). The set-up modprobes whatever a
+ * kernel did not have here.
  */
 export const ROLE_MODULES: Record<string, readonly string[]> = {
-  target: ['rdma_rxe', 'nvmet_rdma'],
+  target: ['rdma_rxe', 'nvmet_rdma', 'brd'],
   host: ['rdma_rxe', 'nvme_rdma'],
-  both: ['rdma_rxe', 'nvmet_rdma', 'nvme_rdma'],
+  both: ['rdma_rxe', 'nvmet_rdma', 'nvme_rdma', 'brd'],
 };
+
+/** Parameters stage 1 gives a module's insmod (brd: one ramdisk of the lab's size). */
+export const MODULE_PARAMS: Record<string, readonly string[]> = {
+  brd: brdParams(1, LAB_RAMDISK_MIB),
+};
+
+/** /mods/order: one module a line, in load order, with its insmod parameters after its name. */
+export function orderFile(order: readonly string[]): string {
+  return order.map((m) => `${[m, ...(MODULE_PARAMS[m] ?? [])].join(' ')}\n`).join('');
+}
 
 export const BUSYBOX_CANDIDATES = ['/usr/bin/busybox', '/bin/busybox'];
 
+let busyboxFound: Promise<string> | undefined;
+
+/** The host's static busybox (looked for once per process: `file -L` is a process start). */
 export async function findBusybox(): Promise<string> {
+  busyboxFound ??= lookForBusybox();
+  return busyboxFound.catch((e: unknown) => {
+    busyboxFound = undefined;
+    throw e;
+  });
+}
+
+async function lookForBusybox(): Promise<string> {
   for (const p of BUSYBOX_CANDIDATES) {
     if (!existsSync(p)) continue;
     const r = await execa('file', ['-L', p], { reject: false });
@@ -81,11 +107,35 @@ export async function buildInitramfs(opts: { modulesDir: string; initScript: str
     { kind: 'file', path: 'bin/busybox', data: await readFile(busybox), mode: 0o755 },
     { kind: 'symlink', path: 'bin/sh', target: 'busybox' },
     { kind: 'file', path: 'init', data: await readFile(opts.initScript), mode: 0o755 },
-    { kind: 'file', path: 'mods/order', data: Buffer.from(order.map((m) => `${m}\n`).join('')) },
+    { kind: 'file', path: 'mods/order', data: Buffer.from(orderFile(order)) },
   ];
   for (const m of order) {
     const entry = deps.get(m)!;
     entries.push({ kind: 'file', path: `mods/${m}.ko`, data: await moduleBytes(join(opts.modulesDir, entry.path)) });
   }
   return writeCpio(entries);
+}
+
+const built = new Map<string, Promise<Buffer>>();
+
+/**
+ * buildInitramfs, once per process for the same inputs: a bench or a catalog boots the
+ * same kernel again and again, and building one took about half a second before each
+ * boot (modules.dep read, busybox checked, the modules read). The key holds what the
+ * content comes from: the module tree's modules.dep and the init script, by path, size
+ * and mtime, the role and busybox.
+ */
+export async function initramfsFor(opts: { modulesDir: string; initScript: string; busybox?: string; role?: string }): Promise<Buffer> {
+  const stamp = async (p: string): Promise<string> => {
+    const st = await stat(p);
+    return `${p}:${st.size}:${st.mtimeMs}`;
+  };
+  const key = JSON.stringify([await stamp(join(opts.modulesDir, 'modules.dep')), await stamp(opts.initScript), opts.role ?? '', opts.busybox ?? '']);
+  let b = built.get(key);
+  if (!b) {
+    b = buildInitramfs(opts);
+    built.set(key, b);
+    b.catch(() => built.delete(key));
+  }
+  return b;
 }

@@ -13,7 +13,7 @@ import type { KernelSpec } from '../kernel/resolve.js';
 import type { KmsgRecord } from '../guest/protocol.js';
 import { AgentClient } from './agent-client.js';
 import { ConsoleCapture } from './console.js';
-import { buildInitramfs } from './initramfs.js';
+import { initramfsFor } from './initramfs.js';
 import { SHELL_SOCKET, kernelAppend, qemuArgs, detectAccel, type Accel, type NicSpec } from './qemu-args.js';
 import { QmpClient } from './qmp.js';
 import { track, untrack } from './reaper.js';
@@ -83,7 +83,7 @@ export class Machine {
     await mkdir(o.runDir, { recursive: true, mode: 0o700 });
     await mkdir(o.logDir, { recursive: true });
     const initrd = join(o.runDir, 'initramfs.cpio');
-    await writeFile(initrd, await buildInitramfs({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init'), role: o.role }));
+    await writeFile(initrd, await initramfsFor({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init'), role: o.role }));
     const qmpSocket = join(o.runDir, 'qmp.sock');
     const agentSocket = join(o.runDir, 'agent.sock');
     const accel = o.accel ?? detectAccel();

@@ -35,6 +35,8 @@ export class FakeAgent implements LabAgent {
   readonly listeners: ((op: string, path: string, data?: string) => void)[] = [];
   /** Files whose content is computed when read (a loader's progress file). */
   readonly dynamicFiles = new Map<string, () => string>();
+  /** Whether a path is a block device now (waitFor's `block` test); the fake lab says which. */
+  isBlockDevice: (path: string) => boolean = (path) => this.files.devices.has(path);
 
   constructor(
     readonly vm: string,
@@ -92,6 +94,9 @@ export class FakeAgent implements LabAgent {
         return this.waitFor_(path, a.test as string, a.value as string | undefined, deadlineMs, Number(a.intervalMs ?? 20));
       case 'clock':
         return { monoNs: process.hrtime.bigint().toString() };
+      case 'warm':
+      case 'settled':
+        return null;
       case 'exec':
         return this.runExec(a.argv as string[]);
       default:
@@ -112,6 +117,7 @@ export class FakeAgent implements LabAgent {
   }
 
   private async read(path: string, presence: boolean): Promise<string | undefined> {
+    if (this.isBlockDevice(path)) return 'a block device';
     if (!(await this.files.exists(path))) return undefined;
     return presence ? '' : (await this.files.readFile(path)).trim();
   }
@@ -121,7 +127,8 @@ export class FakeAgent implements LabAgent {
     for (;;) {
       const v = await this.read(path, test === 'exists' || test === 'absent').catch(() => undefined);
       const holds =
-        test === 'exists' ? v !== undefined
+        test === 'block' ? v === 'a block device'
+        : test === 'exists' ? v !== undefined
         : test === 'absent' ? v === undefined
         : test === 'equals' ? v === value
         : test === 'notEquals' ? v !== undefined && v !== value

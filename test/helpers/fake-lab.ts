@@ -12,6 +12,7 @@ import type { KmsgRecord } from '../../src/guest/protocol.js';
 import type { TimelineSample } from '../../src/guest/ops-timeline.js';
 import type { KernelSpec } from '../../src/kernel/resolve.js';
 import { LAB_NQN } from '../../src/orchestrate/nvme-lab.js';
+import { resetRunsTools } from '../../src/reset/index.js';
 import type { BootRequest, LabDriver, LabVm, ResetPlan, RunLab } from '../../src/scenario/lab.js';
 import { controlFileOf } from '../../src/load/progress-file.js';
 import { PROGRESS_FILE } from '../../src/scenario/loader.js';
@@ -122,6 +123,7 @@ export class FakeLab implements RunLab {
     return {
       describe: `fake ${spec.reset}`,
       vms,
+      toolVms: resetRunsTools(spec) ? vms : [],
       trigger: async () => this.deviceGone(vms),
       restore: async () => this.deviceBack(vms),
     };
@@ -273,11 +275,16 @@ export class FakeLab implements RunLab {
     });
     a.handlers.set('timeline.stop', (args) => m.samples.slice(started.get(Number(args.id)) ?? 0));
     a.execHandlers.push((argv) => {
-      if (argv[0] === 'modprobe') {
-        a.files.seedDir(`/sys/module/${argv[1]!.replace(/-/g, '_')}`);
+      if (argv[0] !== 'modprobe') return undefined;
+      if (argv[1] === '-r') {
+        a.files.remove(`/sys/module/${argv[2]!.replace(/-/g, '_')}`);
         return ok();
       }
-      return undefined;
+      const dir = `/sys/module/${argv[1]!.replace(/-/g, '_')}`;
+      a.files.seedDir(dir);
+      // Its parameters, as sysfs shows them (brd's shape is read back from there).
+      for (const [k, v] of argv.slice(2).map((p) => p.split('='))) a.files.seedFile(`${dir}/parameters/${k}`, `${v}\n`);
+      return ok();
     });
   }
 
@@ -315,8 +322,9 @@ export class FakeLab implements RunLab {
         this.reconnect(reset[1]!);
       }
     });
+    // A namespace's /dev node is there while a controller is (devtmpfs, at once in the fake).
+    a.isBlockDevice = (path) => /^\/dev\/nvme\d+n\d+$/.test(path) && this.controllers().length > 0;
     a.execHandlers.push((argv) => {
-      if (argv[0] === 'test' && argv[1] === '-b') return this.controllers().length ? ok() : failed('', 1);
       if (argv[0] === 'rmmod' && argv[1] === 'nvme_rdma') {
         for (const dev of this.controllers()) this.removeController(dev);
         a.files.remove('/sys/module/nvme_rdma');

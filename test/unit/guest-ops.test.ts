@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinOps } from '../../src/guest/ops.js';
@@ -62,4 +62,28 @@ t.test('waitFor and exec', async (t) => {
   t.same([r.exitCode, r.stdout, r.stderr], [3, 'in', 'x\n']);
   await t.rejects(op('exec', { argv: [] }), { code: 'EINVAL' });
   await t.rejects(op('exec', { argv: ['/nonexistent/tool'] }), { code: 'ENOENT' });
+});
+
+t.test('waitFor block: a block device, not a file of that name', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-ops-'));
+  const f = join(dir, 'nvme0n1');
+  // What a loader started too early would leave: a plain file where the node belongs.
+  await op('writeFile', { path: f, data: '' });
+  await t.rejects(op('waitFor', { path: f, test: 'block', intervalMs: 10 }, 60), { code: 'ETIMEDOUT', message: /block; last seen "not a block device"/ });
+  await t.rejects(op('waitFor', { path: join(dir, 'nope'), test: 'block', intervalMs: 10 }, 60), { message: /last seen absent/ });
+  const dev = readdirSync('/dev')
+    .map((n) => `/dev/${n}`)
+    .find((p) => {
+      try {
+        return statSync(p).isBlockDevice();
+      } catch {
+        return false;
+      }
+    });
+  if (!dev) {
+    t.comment('no block device in /dev here: the positive case is not checked');
+    return;
+  }
+  const w = (await op('waitFor', { path: dev, test: 'block', intervalMs: 10 }, 1000)) as { value: string };
+  t.equal(w.value, 'a block device', dev);
 });

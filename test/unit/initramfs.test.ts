@@ -1,8 +1,8 @@
 import t from 'tap';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildInitramfs } from '../../src/vm/initramfs.js';
+import { buildInitramfs, initramfsFor, MODULE_PARAMS, orderFile, STAGE1_MODULES } from '../../src/vm/initramfs.js';
 import { readCpio } from '../helpers/cpio-reader.js';
 
 t.test('the initramfs has busybox, /dev/console, init and the stage-1 modules in load order', async (t) => {
@@ -68,4 +68,44 @@ t.test("a role's lab modules follow the stage-1 ones, with their dependencies; b
   t.same((await orderOf()).order, ['virtio_pci'], 'no role: only what the guest needs to start');
   writeFileSync(join(mods, 'modules.builtin'), 'kernel/drivers/infiniband/sw/rxe/rdma_rxe.ko\n');
   t.same((await orderOf('host')).order, ['virtio_pci', 'ib_core', 'nvme_rdma'], 'a built-in rdma_rxe is not loaded (nor its dependency through it)');
+});
+
+t.test('brd carries its insmod parameters in /mods/order; crc32_pclmul is not loaded', async (t) => {
+  t.equal(orderFile(['ib_core', 'brd']), `ib_core\nbrd ${MODULE_PARAMS.brd!.join(' ')}\n`);
+  t.same(MODULE_PARAMS.brd, ['rd_nr=1', 'rd_size=262144'], 'one 256 MiB ramdisk, the set-up’s default');
+  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const mods = join(dir, 'lib/modules/6.1.0-test');
+  mkdirSync(join(mods, 'kernel'), { recursive: true });
+  for (const m of ['brd', 'crc32-pclmul', 'rdma_rxe']) writeFileSync(join(mods, 'kernel', `${m}.ko`), `ELF-${m}`);
+  writeFileSync(join(mods, 'modules.dep'), 'kernel/brd.ko:\nkernel/crc32-pclmul.ko:\nkernel/rdma_rxe.ko:\n');
+  writeFileSync(join(dir, 'init'), '#!/bin/busybox sh\n');
+  writeFileSync(join(dir, 'busybox'), 'BUSYBOX');
+  const files = async (role: string) => {
+    const e = readCpio(await buildInitramfs({ modulesDir: mods, initScript: join(dir, 'init'), busybox: join(dir, 'busybox'), role }));
+    return new Map(e.map((x) => [x.path, x.data.toString()]));
+  };
+  const target = await files('target');
+  t.equal(target.get('mods/order'), 'rdma_rxe\nbrd rd_nr=1 rd_size=262144\n', 'brd with its shape; no crc32_pclmul (slower than generic under TCG)');
+  t.notOk(STAGE1_MODULES.includes('crc32_pclmul'));
+  t.equal((await files('host')).get('mods/order'), 'rdma_rxe\n', 'no ramdisk on the host');
+});
+
+t.test('initramfsFor builds once per process for the same inputs, again when one changes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const mods = join(dir, 'lib/modules/6.1.0-test');
+  mkdirSync(join(mods, 'kernel'), { recursive: true });
+  writeFileSync(join(mods, 'kernel', 'brd.ko'), 'ELF-brd');
+  writeFileSync(join(mods, 'modules.dep'), 'kernel/brd.ko:\n');
+  const init = join(dir, 'init');
+  writeFileSync(init, '#!/bin/busybox sh\n');
+  writeFileSync(join(dir, 'busybox'), 'BUSYBOX');
+  const o = { modulesDir: mods, initScript: init, busybox: join(dir, 'busybox'), role: 'target' };
+  const a = await initramfsFor(o);
+  t.equal(await initramfsFor(o), a, 'the same build');
+  t.not(await initramfsFor({ ...o, role: 'host' }), a, 'another role, another build');
+  writeFileSync(init, '#!/bin/busybox sh\necho changed\n');
+  utimesSync(init, new Date(), new Date(Date.now() + 5000));
+  const b = await initramfsFor(o);
+  t.not(b, a, 'a changed init script is built again');
+  t.ok(readCpio(b).find((e) => e.path === 'init')!.data.toString().includes('changed'));
 });

@@ -3,6 +3,7 @@
 import t from 'tap';
 import {
   connectHost,
+  ensureRamdisks,
   findNamespace,
   labFabricsOptions,
   labTargetConfig,
@@ -13,7 +14,9 @@ import {
   setupTarget,
 } from '../../src/orchestrate/nvme-lab.js';
 import { parseTargetConfig } from '../../src/orchestrate/configfs/model.js';
-import { FakeLab, failed, ok } from '../helpers/fake-lab.js';
+import { brdParams, LAB_RAMDISK_MIB } from '../../src/vm/ramdisk.js';
+import { MODULE_PARAMS } from '../../src/vm/initramfs.js';
+import { FakeLab, failed } from '../helpers/fake-lab.js';
 import { readTarget } from '../helpers/read-target.js';
 
 t.test('setupTarget: rxe made and ACTIVE, brd and nvmet-rdma loaded, the ramdisk behind port 1', async (t) => {
@@ -81,7 +84,16 @@ t.test('connectHost: one connect write, live, the namespace block device', async
   t.equal(c.namespace, '/dev/nvme0n1', 'the multipath head, not the path device nvme0c0n1');
   t.match(c.options, /reconnect_delay=2/);
   t.same(lab.host.agent.ops('fabrics.connect').map((a) => a.options), [c.options]);
-  t.ok(lab.host.agent.execs().includes('test -b /dev/nvme0n1'));
+  t.same(
+    lab.host.agent.ops('waitFor').filter((a) => a.test === 'block').map((a) => a.path),
+    ['/dev/nvme0n1'],
+    'the node is waited for in the agent (a stat), not with a process start',
+  );
+  t.same(
+    lab.host.agent.execs().filter((e) => !e.startsWith('modprobe')),
+    [],
+    'no process started in the host VM but the module loads stage 1 did not do',
+  );
 });
 
 t.test('findNamespace waits for the block device node, and names a controller with no namespace', async (t) => {
@@ -89,10 +101,12 @@ t.test('findNamespace waits for the block device node, and names a controller wi
   await setupTarget(lab);
   await connectHost(lab, {});
   let tries = 0;
-  lab.host.agent.execHandlers.unshift((argv) => (argv[0] === 'test' ? (++tries < 3 ? failed('') : ok()) : undefined));
+  const real = lab.host.agent.isBlockDevice;
+  lab.host.agent.isBlockDevice = (p) => ++tries >= 3 && real(p);
   const c = await findNamespace(lab, 'nvme0', 'opts');
   t.equal(c.namespace, '/dev/nvme0n1');
   t.equal(tries, 3, 'polled until the node was a block device');
+  lab.host.agent.isBlockDevice = real;
   lab.host.agent.files.remove('/sys/class/nvme/nvme0/nvme0c0n1');
   // The scan work adds the namespace after "live": a late one is waited for.
   setTimeout(() => lab.host.agent.files.seedDir('/sys/class/nvme/nvme0/nvme0c0n1'), 300);
@@ -106,7 +120,38 @@ t.test('modules stage 1 loaded at boot are not loaded again; the set-up modprobe
   for (const m of ['rdma_rxe', 'nvmet_rdma']) lab.target.agent.files.seedDir(`/sys/module/${m}`);
   lab.host.agent.files.seedDir('/sys/module/rdma_rxe');
   await Promise.all([setupTarget(lab), prepareHost(lab)]);
-  t.same(lab.target.agent.execs(), [`modprobe brd rd_nr=1 rd_size=${256 * 1024}`], 'brd only: its size is the scenario’s');
+  t.same(lab.target.agent.execs(), [`modprobe brd rd_nr=1 rd_size=${256 * 1024}`], 'brd, which this boot did not load');
   t.same(lab.host.agent.execs(), ['modprobe nvme-rdma'], 'what the kernel did not load at boot is loaded now');
   t.same(lab.target.agent.ops('rdma.newLink'), [{ name: 'rxe0', netdev: 'eth0', type: 'rxe' }], 'the rxe device is still made');
+});
+
+/** A target whose stage 1 loaded its lab modules, brd with the lab's shape (MODULE_PARAMS). */
+function bootedTarget(): FakeLab {
+  const lab = new FakeLab();
+  const a = lab.target.agent;
+  for (const m of ['rdma_rxe', 'nvmet_rdma']) a.files.seedDir(`/sys/module/${m}`);
+  a.files.seedFile('/sys/module/brd/parameters/rd_nr', '1\n');
+  a.files.seedFile('/sys/module/brd/parameters/rd_size', `${LAB_RAMDISK_MIB * 1024}\n`);
+  return lab;
+}
+
+t.test("brd loaded at boot with the lab's shape: no process start in the target at all", async (t) => {
+  t.same(MODULE_PARAMS.brd, brdParams(1, LAB_RAMDISK_MIB), 'stage 1 loads the shape setupTarget wants by default');
+  const lab = bootedTarget();
+  await setupTarget(lab);
+  t.same(lab.target.agent.execs(), []);
+  t.equal((await readTarget(lab.target.agent.fs())).subsystems[0]?.namespaces[0]?.path, '/dev/ram0');
+});
+
+t.test('ensureRamdisks: another shape unloads the boot’s brd and loads the one wanted', async (t) => {
+  const lab = bootedTarget();
+  const a = lab.target.agent;
+  await ensureRamdisks(a, 2, LAB_RAMDISK_MIB);
+  t.same(a.execs(), ['modprobe -r brd', `modprobe brd rd_nr=2 rd_size=${LAB_RAMDISK_MIB * 1024}`]);
+  await ensureRamdisks(a, 2, LAB_RAMDISK_MIB);
+  t.equal(a.execs().length, 2, 'the shape it has now is kept');
+  await ensureRamdisks(a, 2, 64);
+  t.same(a.execs().slice(2), ['modprobe -r brd', `modprobe brd rd_nr=2 rd_size=${64 * 1024}`], 'a size change reloads too');
+  a.execHandlers.unshift((argv) => (argv[1] === '-r' ? failed('modprobe: FATAL: Module brd is in use.') : undefined));
+  await t.rejects(ensureRamdisks(a, 1, 64), /guest: modprobe -r brd exited 1: modprobe: FATAL: Module brd is in use/);
 });

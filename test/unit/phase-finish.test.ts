@@ -12,7 +12,7 @@ import { watch } from '../../src/scenario/phases/watch.js';
 import { controlFileOf } from '../../src/load/progress-file.js';
 import { parseLoaderOutput, PROGRESS_FILE } from '../../src/scenario/loader.js';
 import type { FakeLab } from '../helpers/fake-lab.js';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
 
@@ -28,7 +28,9 @@ t.test('recovered: post_ms more, SIGUSR2, the final pass checked, loader.json ke
   t.notOk(fake.host.agent.execs().some((e) => e.startsWith('pkill')));
   t.ok(ctx.phasesMs.finish! >= 600, `post_ms held (${ctx.phasesMs.finish} ms)`);
   t.equal(ctx.load?.verify.finalPass.ran, true);
-  t.ok(existsSync(join(ctx.runDir, 'loader.json')));
+  const kept = readFileSync(join(ctx.runDir, 'loader.json'), 'utf8');
+  t.match(kept, /^\{\n {2}"version": 1,/, 'loader.json indented, as the loader printed it before --compact');
+  t.same(JSON.parse(kept), JSON.parse(JSON.stringify(ctx.load)), 'the same document');
   t.ok(ctx.endMs !== undefined && ctx.endMs > ctx.resets[0]!.backMs);
   t.equal(said.at(-1), 'quick-patched-1: verifying every acknowledged write');
 });

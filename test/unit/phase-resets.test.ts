@@ -6,6 +6,7 @@ import { connect } from '../../src/scenario/phases/connect.js';
 import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
 import { adminOutage, outageFor, quietOutage, resets } from '../../src/scenario/phases/resets.js';
+import { toolMachines } from '../../src/scenario/agents-warm.js';
 import { target } from '../../src/scenario/phases/target.js';
 import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
 
@@ -21,6 +22,38 @@ t.test('one reset: the guard armed on every VM, one window of down_ms, the plan 
   t.ok(said.some((m) => m.endsWith('reset 1/1: fake rdma-link (target)')));
   t.same(ctx.admin, [], 'no admin action');
   await t.rejects(fake.host.agent.call('fabrics.connect', { options: 'x' }), /no-admin guard: refused/, 'a connect is refused from now on');
+  await fake.kill();
+});
+
+t.test('a reset that runs a tool waits for its VM to be warm (execa loaded): no trigger times an import', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec({ down_ms: 50, side: 'target', reset: 'module-reload' }), {}, upToLoad);
+  t.equal(fake.host.agent.calls.findIndex((c) => c.op === 'warm'), 0, 'the host VM asked first, once booted (its loader starts through exec)');
+  t.ok(fake.target.agent.ops('warm').length >= 1, "the target VM (modprobe -r there) asked, and waited for, during the load's start and pre_ms");
+  fake.target.agent.handlers.set('warm', async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    fake.resetLog.push('target warm');
+    return null;
+  });
+  await resets.run(ctx);
+  t.same(fake.resetLog, ['target warm', 'gone target', 'back target'], 'the trigger waited for the slow agent');
+  await fake.kill();
+});
+
+t.test('an rdma-link reset runs no tool: the target VM never loads execa', async (t) => {
+  const { fake } = await fakeRun(quickSpec({ down_ms: 50, side: 'target' }), {}, [...upToLoad, resets]);
+  t.same(fake.target.agent.ops('warm'), []);
+  t.same(fake.resetLog, ['gone target', 'back target']);
+  await fake.kill();
+});
+
+t.test('which VMs run a tool: the reset kind, hold_tx, and the admin action’s side', async (t) => {
+  const { fake } = await fakeRun(quickSpec(), {}, []);
+  const names = (over: Parameters<typeof quickSpec>[0]) => toolMachines(fake, quickSpec(over)).map((m) => m.name);
+  t.same(names({ side: 'both', reset: 'rdma-link' }), []);
+  t.same(names({ side: 'both', reset: 'pci-rebind' }), ['target', 'host'], 'readlink -f of the NIC');
+  t.same(names({ side: 'target', reset: 'module-reload' }), ['target']);
+  t.same(names({ side: 'host', reset: 'hotplug' }), [], 'QMP and netlink only');
+  t.same(names({ side: 'host', reset: 'rdma-link', admin: { action: 'unload-host-module', after_ms: 10 } }), ['host'], 'rmmod');
   await fake.kill();
 });
 

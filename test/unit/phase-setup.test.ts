@@ -41,4 +41,10 @@ t.test('instrument: clocks aligned and samplers started on every VM; kmemleak cl
   t.same(ctx.leakChecked.map((m) => m.name), ['target']);
   t.same(fake.target.agent.ops('writeFile').filter((a) => a.path === '/sys/kernel/debug/kmemleak'), [{ path: '/sys/kernel/debug/kmemleak', data: 'clear' }]);
   t.equal(fake.host.agent.ops('timeline.start').length, 1);
+  for (const m of fake.machines) {
+    const ops = m.agent.calls.map((c) => c.op);
+    t.ok(ops.includes('settled') && ops.indexOf('settled') < ops.indexOf('clock'), `${m.name}: its imports settled before the clock's round trips`);
+  }
+  t.equal(fake.host.agent.calls.find((c) => c.op === 'warm') !== undefined, true, 'the host VM was asked to load execa once booted');
+  t.same(fake.target.agent.ops('warm'), [], 'not the target VM: it builds the target meanwhile, and an rdma-link reset runs no tool there');
 });

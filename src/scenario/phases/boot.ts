@@ -1,5 +1,6 @@
 // Boot: the kernel resolved (fetched or built ones from the cache, or the user's tree)
 // and the scenario's topology booted.
+import { startWarming } from '../agents-warm.js';
 import type { Phase } from './phase.js';
 
 export const boot: Phase = {
@@ -11,6 +12,8 @@ export const boot: Phase = {
     ctx.say(`booting ${spec.topology} on ${kernel.name}`);
     const lab = await ctx.driver.boot({ kind: spec.topology, kernel, project: opts.project, logDir: ctx.runDir, log: ctx.log });
     ctx.lab = lab;
+    // The host VM has time while the target is built: its loader starts through exec.
+    startWarming([lab.host]);
     ctx.say(`booted (${lab.machines.map((m) => `${m.name} ${m.bootMs} ms`).join(', ')}); building the target`);
   },
 };

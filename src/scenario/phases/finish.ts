@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { sleep } from '../../util/deadline.js';
 import { HarnessError } from '../../util/errors.js';
 import { need } from '../context.js';
-import { parseLoaderOutput, stopLoader } from '../loader.js';
+import { loaderJsonFile, parseLoaderOutput, stopLoader } from '../loader.js';
 import { controllerPhase, type Phase } from './phase.js';
 
 export const finish: Phase = controllerPhase('finish', async (ctx, { lab, ctrl }) => {
@@ -22,7 +22,7 @@ export const finish: Phase = controllerPhase('finish', async (ctx, { lab, ctrl }
   const r = await stopLoader(host.agent, loader, recovered);
   if (r.timedOut) throw new HarnessError(`the loader in ${host.name} did not finish in time`);
   const result = parseLoaderOutput(r);
-  await writeFile(join(ctx.runDir, 'loader.json'), r.stdout);
+  await writeFile(join(ctx.runDir, 'loader.json'), loaderJsonFile(r));
   if (recovered && !result.verify.finalPass.ran) {
     throw new HarnessError(`the loader in ${host.name} ended without its final verify pass (exit ${r.exitCode})`);
   }

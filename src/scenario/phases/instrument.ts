@@ -2,6 +2,7 @@
 // kernels), each VM's clock is aligned with the harness's, and each VM's timeline
 // sampler (controller states, devices, uevents) starts.
 import { alignClock } from '../../orchestrate/clock.js';
+import { agentsSettled } from '../agents-warm.js';
 import { need } from '../context.js';
 import { clearKmemleak, hasKmemleak } from '../kmemleak.js';
 import type { Phase } from './phase.js';
@@ -18,6 +19,9 @@ export const instrument: Phase = {
         ctx.leakChecked.push(m);
       }
     }
+    // The host VM's execa import (asked for at boot) done first: the clock's best round
+    // trip bounds its error, and an import under way holds the agent's answers.
+    await agentsSettled(lab.machines);
     await Promise.all(
       lab.machines.map(async (m) => {
         ctx.clocks.set(m.name, await alignClock(m));

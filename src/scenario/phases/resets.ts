@@ -4,6 +4,7 @@
 // down_ms), or an administrator's action part-way through and a step once it is back.
 import { sleep } from '../../util/deadline.js';
 import { BETWEEN_RESETS_LIVE_MS } from '../../util/timeouts.js';
+import { agentsWarm, toolMachines } from '../agents-warm.js';
 import { adminSide, afterRestore, performAdmin, prepareAdmin } from '../admin-actions.js';
 import { need, recordAdmin, type RunContext } from '../context.js';
 import type { ScenarioSpec } from '../spec.js';
@@ -60,6 +61,7 @@ export const resets: Phase = controllerPhase('resets', async (ctx, { lab, ctrl }
   await outage.prepare?.(ctx);
   // What the connected controllers hold, to compare with after the run (collect).
   ctx.rdmaBefore ??= (await snapshotResources(lab)).totals;
+  await agentsWarm(toolMachines(lab, spec));
   for (const m of lab.machines) m.agent.guard.arm();
   for (let i = 0; i < spec.resets; i++) {
     const goneMs = ctx.nowMs();
