@@ -47,17 +47,6 @@ export function removeInOwnProcess(host: LabAgent, deadlineMs: number, rxe = RXE
   return host.exec(['rdma', 'link', 'delete', rxe], { deadlineMs });
 }
 
-/** Whether `p` settled within `ms`; it is left running otherwise. */
-export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** A removal process that returned: it must have worked. */
 export function checkRemoval(r: ExecResult, rxe = RXE): void {
   if (r.exitCode !== 0) throw new HarnessError(`guest: rdma link delete ${rxe} exited ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim()}`);

@@ -28,6 +28,17 @@ function abortReason(signal: AbortSignal, what: string): Error {
   return r instanceof Error ? r : new HarnessError(`cancelled waiting for ${what}`);
 }
 
+/** Whether `p` settled (fulfilled or rejected) within `ms`; it is left running otherwise. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  try {
+    await withDeadline(p.then(() => undefined, () => undefined), ms, 'a promise to settle');
+    return true;
+  } catch (e) {
+    if (e instanceof DeadlineError) return false;
+    throw e;
+  }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` every `intervalMs` until it returns a value other than undefined. */

@@ -3,7 +3,7 @@ import { blockedTasks, describeTask, parseFrames } from '../../src/scenario/bloc
 import { connectOptions } from '../../src/scenario/connect-options.js';
 import { createContext, type RunContext } from '../../src/scenario/context.js';
 import { planFor } from '../../src/scenario/phases/plan.js';
-import { settlesWithin } from '../../src/scenario/reconnect-removal.js';
+import { settlesWithin } from '../../src/util/deadline.js';
 import { loadScenarioFile, parseScenario, type ScenarioInput } from '../../src/scenario/spec.js';
 import { decide, judgeRemoval } from '../../src/scenario/verdict.js';
 import { qemuLab } from '../../src/scenario/real-lab.js';

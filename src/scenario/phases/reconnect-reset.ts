@@ -12,7 +12,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RXE } from '../../orchestrate/nvme-lab.js';
-import { sleep } from '../../util/deadline.js';
+import { settlesWithin, sleep } from '../../util/deadline.js';
 import { RXE_DELLINK_MS, STUCK_CONFIRM_MS } from '../../util/timeouts.js';
 import { blockedTasks, describeTask } from '../blocked-tasks.js';
 import { need, type RunContext } from '../context.js';
@@ -24,7 +24,6 @@ import {
   readTaskStacks,
   releaseArp,
   removeInOwnProcess,
-  settlesWithin,
   waitConnecting,
   type RemovalRecord,
 } from '../reconnect-removal.js';
