@@ -4,17 +4,17 @@
 // message exist once.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { HarnessError } from './util/errors.js';
+import { projectRoot } from './util/project-root.js';
 
 /**
- * src/native-loader.ts and dist/native-loader.js are both one level below the package root.
+ * Found from the project root (util/project-root.ts): this file also runs from the guest's
+ * bundle (dist/guest-bundle/, src/vm/guest-bundle.ts), where it sits at another depth.
  * RESET_BENCH_ADDON names another build of the addon: scripts/sanitize-addon.mjs runs the
  * tests against its ASan + UBSan build that way.
  */
-export const addonPath =
-  process.env.RESET_BENCH_ADDON || resolve(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'reset_bench_native.node');
+export const addonPath = process.env.RESET_BENCH_ADDON || join(projectRoot(), 'build', 'Release', 'reset_bench_native.node');
 
 let cached: Readonly<Record<string, unknown>> | undefined;
 

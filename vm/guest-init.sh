@@ -31,4 +31,5 @@ fi
 
 echo "<7>reset-bench init: stage 2 starts the agent" >/dev/kmsg
 export RB_ROLE RB_PROJECT UV_THREADPOOL_SIZE=8
-exec node "$RB_PROJECT/dist/guest/agent.js"
+# The bundle of dist/guest/agent.js (src/vm/guest-bundle.ts): a few files over 9p, not hundreds.
+exec node "$RB_PROJECT/dist/guest-bundle/agent.js"

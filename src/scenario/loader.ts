@@ -1,11 +1,11 @@
 // The verifying loader in the host VM as a run drives it: its command line, how much
 // I/O it has completed (its progress file), and its end: SIGUSR2 ends the I/O and runs
 // the final read-back in the same process, SIGINT stops it without one.
-import { join } from 'node:path';
 import type { ExecResult } from '../guest/ops.js';
 import { controlFileOf, parseProgressLine } from '../load/progress-file.js';
 import { jobDocument } from '../load/job-doc.js';
 import { parseLoadResult } from '../load/result-schema.js';
+import { bundledEntry } from '../vm/guest-bundle.js';
 import type { LoadResult } from '../load/run.js';
 import type { LabAgent } from '../orchestrate/nvme-lab.js';
 import { sleep } from '../util/deadline.js';
@@ -45,7 +45,7 @@ export function loaderArgv(project: string, spec: ScenarioSpec, dev: string, run
     ...(l.rate_iops ? { rateIops: l.rate_iops } : {}),
   });
   return [
-    'node', join(project, 'dist', 'cli', 'main.js'), 'load', '--job', job,
+    'node', bundledEntry(project, 'main'), 'load', '--job', job,
     '--save-state', STATE_FILE, '--progress-file', PROGRESS_FILE, '--json', '--compact',
   ];
 }

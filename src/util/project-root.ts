@@ -1,9 +1,11 @@
-// Where the project is (dist/util/project-root.js or src/util/project-root.ts -> the
-// project root), and its version from package.json, read once. The one place that
-// knows where this file sits in the tree.
+// Where the project is (dist/util/project-root.js, src/util/project-root.ts or a chunk of
+// the guest's bundle in dist/guest-bundle/: all two levels below the project root), and
+// its version from package.json, read once. The one place that knows where this file
+// sits in the tree. No zod here: the guest's agent reaches this file at boot (the native
+// addon's path), where every module costs.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import { HarnessError } from './errors.js';
 
 export function projectRoot(): string {
   return resolve(new URL('../..', import.meta.url).pathname);
@@ -13,6 +15,11 @@ let version: string | undefined;
 
 /** package.json's version: what results.json names as the tool's version. */
 export function toolVersion(): string {
-  version ??= z.object({ version: z.string() }).parse(JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8'))).version;
+  if (version === undefined) {
+    const file = join(projectRoot(), 'package.json');
+    const v: unknown = (JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown }).version;
+    if (typeof v !== 'string') throw new HarnessError(`${file}: "version" must be a string`);
+    version = v;
+  }
   return version;
 }

@@ -13,6 +13,7 @@ import type { KernelSpec } from '../kernel/resolve.js';
 import type { KmsgRecord } from '../guest/protocol.js';
 import { AgentClient } from './agent-client.js';
 import { ConsoleCapture } from './console.js';
+import { guestBundle } from './guest-bundle.js';
 import { initramfsFor } from './initramfs.js';
 import { SHELL_SOCKET, kernelAppend, qemuArgs, detectAccel, type Accel, type NicSpec } from './qemu-args.js';
 import { QmpClient } from './qmp.js';
@@ -82,6 +83,8 @@ export class Machine {
     const log = o.log ?? silentLogger;
     await mkdir(o.runDir, { recursive: true, mode: 0o700 });
     await mkdir(o.logDir, { recursive: true });
+    // The guest runs its agent from the bundle (vm/guest-init.sh): current before QEMU starts.
+    await guestBundle(o.project);
     const initrd = join(o.runDir, 'initramfs.cpio');
     await writeFile(initrd, await initramfsFor({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init'), role: o.role }));
     const qmpSocket = join(o.runDir, 'qmp.sock');

@@ -15,7 +15,7 @@ const upToConnect = [boot, target, instrument, connect];
 t.test('the loader command line: the scenario load, verify on, progress and state files', async (t) => {
   const spec = quickSpec({ load: { rw: 'randrw', bs: '8k', iodepth: 32, size: '128m', rate_iops: 500 } });
   const argv = loaderArgv('/p', spec, '/dev/nvme0n1', 12_345);
-  t.same(argv.slice(0, 3), ['node', '/p/dist/cli/main.js', 'load']);
+  t.same(argv.slice(0, 3), ['node', '/p/dist/guest-bundle/main.js', 'load'], 'the bundle of dist/cli/main.js (src/vm/guest-bundle.ts)');
   const opt = (k: string) => argv[argv.indexOf(k) + 1];
   const job = parseJobDocument(opt('--job')!);
   t.equal(job.filename, '/dev/nvme0n1');
