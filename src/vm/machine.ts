@@ -150,7 +150,7 @@ export class Machine {
       await withDeadline(Promise.race([qmp.open(QMP_OPEN_MS), failed]), QMP_CONNECT_MS, `QMP of ${o.name}`);
       m.ready = await withDeadline(Promise.race([ready, failed]), deadline, `guest ${o.name} to boot to agent-ready`);
       m.bootMs = Date.now() - started;
-      log.info({ vm: o.name, bootMs: m.bootMs, kernel: m.ready.kernel }, 'guest ready');
+      log.info({ vm: o.name, bootMs: m.bootMs, guestUptimeS: m.ready.uptimeS, kernel: m.ready.kernel }, 'guest ready');
       return m;
     } catch (err) {
       await m.kill();

@@ -56,6 +56,7 @@ t.test('kernel command line carries the guest parameters and refuses white space
   t.match(s, /console=ttyS0/);
   t.match(s, /panic=-1/);
   t.match(s, /(^| )no_timer_check( |$)/, 'no IO-APIC timer check: TCG under load fails it');
+  t.match(s, /(^| )cryptomgr\.notests( |$)/, 'no crypto self-tests: the longest initcall under TCG');
   t.match(s, /rb\.init=\/p\/vm\/guest-init\.sh/);
   t.match(s, /rb\.ip=10\.99\.0\.2\/24/);
   t.throws(() => kernelAppend({ modulesDir: '/my modules', project: '/p', hostname: 'h', role: 'host' }), /white space/);
