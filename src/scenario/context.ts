@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../util/logger.js';
 import type { AdminOutcome } from './admin-actions.js';
 import type { ConnectRace } from './connect-race.js';
 import type { RemovalRecord } from './reconnect-removal.js';
+import type { StuckReset } from './stuck-reset.js';
 import type { LabDriver, LabVm, RunLab } from './lab.js';
 import type { GapMs, ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
@@ -97,6 +98,8 @@ export interface RunContext {
   race?: ConnectRace;
   /** during: reconnect: the removal made while the reconnect resolved the address. */
   removal?: RemovalRecord;
+  /** A reset's trigger that had not returned when the controller was being deleted: the run ended there. */
+  stuckReset?: StuckReset;
   readonly resets: ResetWindow[];
   readonly admin: AdminRecord[];
   loader?: LoaderRun;

@@ -7,6 +7,7 @@ import type { AdminOutcome } from './admin-actions.js';
 import type { ConnectRace } from './connect-race.js';
 import { stuckWhere, type LogLine } from './stuck-where.js';
 import type { RemovalRecord } from './reconnect-removal.js';
+import type { StuckReset } from './stuck-reset.js';
 
 export interface VerdictInputs {
   spec: ScenarioSpec;
@@ -27,6 +28,8 @@ export interface VerdictInputs {
   rdmaGrowth?: string[];
   /** during: reconnect: the device removal made while the reconnect resolved the address. */
   removal?: RemovalRecord;
+  /** A reset's trigger that had not returned when the controller was being deleted: the run ended there. */
+  stuckReset?: StuckReset;
   /** The kernel logs (run ms): where a controller that never came back is stuck. */
   kmsg?: { host: readonly LogLine[]; target?: readonly LogLine[] };
 }
@@ -104,7 +107,17 @@ export function judgeRemoval(r: RemovalRecord, host: readonly LogLine[] | undefi
   return { note: `; the removal, sent ${into}, took ${s(r.tookMs ?? 0)}${how}` };
 }
 
+/** A trigger that never returned while the controller was being deleted: certain, and said with where tasks wait (pure). */
+export function stuckResetReason(v: Pick<VerdictInputs, 'spec' | 'controller'>, st: StuckReset): string {
+  const waiting = st.blocked.length ? `; waiting: ${st.blocked.join('; ')}` : '; no task was found waiting in the RDMA or NVMe layers';
+  return `the ${v.spec.side} ${v.spec.reset} reset had not returned ${s(st.waitedMs)} after it started, and controller ${v.controller} is ${st.state}: it cannot come back (nothing in the scenario connects again), so the run ended there${waiting}`;
+}
+
 export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
+  if (v.stuckReset) {
+    const splat = v.metrics.splats > 0 ? `; the kernel reported: ${v.firstSplat ?? `${v.metrics.splats} problem(s)`}` : '';
+    return { verdict: 'FAIL', reason: `${stuckResetReason(v, v.stuckReset)}${splat}` };
+  }
   const removal = v.removal ? judgeRemoval(v.removal, v.kmsg?.host) : undefined;
   if (removal?.fail) {
     const splat = v.metrics.splats > 0 ? `; the kernel reported: ${v.firstSplat ?? `${v.metrics.splats} problem(s)`}` : '';

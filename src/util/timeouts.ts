@@ -106,6 +106,12 @@ export const NVME_RDMA_UNLOAD_MS = 120_000;
  * bring back) can take longer than its deletion.
  */
 export const DELETION_CHECK_MS = 500;
+/**
+ * How long a reset's trigger may take before a controller being deleted ends the run
+ * (src/scenario/stuck-reset.ts): stock rdma-link and module-reload triggers return within
+ * about a second with the controller already deleting, and those runs go on as before.
+ */
+export const STUCK_TRIGGER_GRACE_MS = 3_000;
 /** The least time the watch leaves to see I/O complete once the controller is live again. */
 export const MIN_IO_WAIT_MS = 1_000;
 

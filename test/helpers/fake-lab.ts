@@ -27,10 +27,10 @@ export { FakeAgent, ok, failed, guestError } from './fake-lab-agent.js';
 export interface FakeLabOptions {
   topology?: 'pair' | 'loopback';
   /** What the host's controller does when its device goes away and comes back. */
-  onReset?: 'recovers' | 'deleted' | 'stuck' | 'live-no-io';
+  onReset?: 'recovers' | 'deleted' | 'stuck' | 'live-no-io' | 'trigger-blocks-deleting';
   /** ms from the device back (or a reset_controller) to live again. */
   reconnectMs?: number;
-  /** ms from the device gone to the controller deleted ('deleted'). */
+  /** ms from the device gone to the controller deleted ('deleted'; 'trigger-blocks-deleting': the trigger returns then). */
   deleteAfterMs?: number;
   /** A connect while the device is away: refused (ECONNRESET) or held until it is back. */
   connectWhileDown?: 'refuse' | 'block';
@@ -124,7 +124,7 @@ export class FakeLab implements RunLab {
       describe: `fake ${spec.reset}`,
       vms,
       toolVms: resetRunsTools(spec) ? vms : [],
-      trigger: async () => this.deviceGone(vms),
+      trigger: () => this.triggerOn(vms),
       restore: async () => this.deviceBack(vms),
     };
   }
@@ -192,6 +192,20 @@ export class FakeLab implements RunLab {
   /** Whether the target's configfs offers the subsystem on a port. */
   private portOffers(): boolean {
     return this.target.agent.files.nodes.has(`/sys/kernel/config/nvmet/ports/1/subsystems/${LAB_NQN}`);
+  }
+
+  /** Stock 6.1's PCI unbind: the controller goes to deleting at once, the trigger returns once it is deleted. */
+  private triggerOn(vms: string[]): Promise<void> {
+    this.deviceGone(vms);
+    if (this.o.onReset !== 'trigger-blocks-deleting') return Promise.resolve();
+    const devs = this.controllers();
+    for (const dev of devs) this.setState(dev, 'deleting (no IO)');
+    return new Promise((resolve) =>
+      this.after(this.o.deleteAfterMs ?? 60_000, () => {
+        for (const dev of devs) this.removeController(dev);
+        resolve();
+      }),
+    );
   }
 
   private deviceGone(vms: string[]): void {

@@ -40,6 +40,11 @@ function harnessEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
     events.push({ t_ms: a.atMs, vm: a.vm, kind: 'admin', key: a.outcome.action, value: `${a.outcome.what}: ${a.outcome.ok ? 'ok' : a.outcome.error}` });
   }
   events.push(...removalEvents(ctx, lab));
+  const st = ctx.stuckReset;
+  if (st) {
+    events.push({ t_ms: st.goneMs, vm: 'harness', kind: 'reset', key: spec.reset, value: 'device gone' });
+    events.push({ t_ms: st.goneMs + st.waitedMs, vm: 'harness', kind: 'reset', key: spec.reset, value: `trigger still blocked after ${st.waitedMs} ms; controller ${st.state}: run ended` });
+  }
   const r = ctx.race;
   if (r) {
     const goneMs = need(ctx.resets[0], 'the racing reset').goneMs;
@@ -101,7 +106,8 @@ export const collect: Phase = {
     ctx.endMs ??= ctx.nowMs();
     const lab = need(ctx.lab, 'the lab');
     await checkClocks(ctx, lab);
-    if (ctx.rdmaBefore) ctx.rdmaAfter = (await snapshotResources(lab)).totals;
+    // Not after a trigger that never returned: the RDMA core's device list may be held by it.
+    if (ctx.rdmaBefore && !ctx.stuckReset) ctx.rdmaAfter = (await snapshotResources(lab)).totals;
     const rdmaChanges = ctx.rdmaBefore && ctx.rdmaAfter ? await saveResources(ctx.runDir, ctx.rdmaBefore, ctx.rdmaAfter) : [];
     const atMs = ctx.nowMs();
     const events = [

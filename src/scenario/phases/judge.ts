@@ -46,6 +46,7 @@ export const judge: Phase = {
       endMs,
       race: ctx.race,
       removal: ctx.removal,
+      stuckReset: ctx.stuckReset,
       admin: ctx.admin.map((a) => a.outcome),
       eagainRetried: counted.eagain,
       rdmaGrowth: ctx.rdmaBefore && ctx.rdmaAfter ? resourceGrowth(ctx.rdmaBefore, ctx.rdmaAfter) : undefined,

@@ -25,3 +25,14 @@ export function controllerPhase(name: string, run: (ctx: RunContext, on: { lab: 
     run: (ctx) => run(ctx, { lab: need(ctx.lab, 'the lab'), ctrl: need(ctx.ctrl, 'the controller') }),
   };
 }
+
+/**
+ * Whether the run's I/O part ended early with its verdict certain: a device removal
+ * (during: reconnect) or a reset's trigger (stuck-reset.ts) that never returned.
+ */
+export const endedEarly = (ctx: RunContext): boolean => ctx.removal?.stuck !== undefined || ctx.stuckReset !== undefined;
+
+/** A phase after the reset: skipped once the run has ended early. */
+export function unlessEnded(p: Phase): Phase {
+  return { ...p, when: (ctx) => !endedEarly(ctx) && (p.when?.(ctx) ?? true) };
+}

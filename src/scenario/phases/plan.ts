@@ -11,10 +11,10 @@ import { instrument } from './instrument.js';
 import { judge } from './judge.js';
 import { leakScan } from './leak-scan.js';
 import { load } from './load.js';
-import type { Phase } from './phase.js';
+import { unlessEnded, type Phase } from './phase.js';
 import { connectMultipath, judgeMultipath, targetPaths } from './paths.js';
 import { connectWithExtra, judgeExtraControllers, settleExtraInFlight, startExtraInFlight, targetExtra } from './extra-ctrls.js';
-import { reconnectReset, unlessRemovalStuck } from './reconnect-reset.js';
+import { reconnectReset } from './reconnect-reset.js';
 import { resets } from './resets.js';
 import { shutdown } from './shutdown.js';
 import { target } from './target.js';
@@ -24,7 +24,7 @@ import { watch } from './watch.js';
 export const DURING: Record<ScenarioSpec['during'], Phase[]> = {
   io: [connect, load, resets, watch, finish],
   connect: [connectRace, load, finish],
-  reconnect: [connect, load, reconnectReset, unlessRemovalStuck(watch), unlessRemovalStuck(finish)],
+  reconnect: [connect, load, reconnectReset, watch, finish],
 };
 
 /** What a topology changes: how the target is built, how the host connects, and what is judged on top. */
@@ -63,7 +63,16 @@ function duringRow(spec: ScenarioSpec, t: TopologyRows): Phase[] {
   });
 }
 
+/**
+ * Every phase after the one that takes the device away is skipped once the run has
+ * ended early (a removal or a trigger that never returned, its verdict certain).
+ */
+function unlessEndedAfterReset(row: Phase[]): Phase[] {
+  const i = row.findIndex((p) => p === resets || p === reconnectReset);
+  return i < 0 ? row : [...row.slice(0, i + 1), ...row.slice(i + 1).map(unlessEnded)];
+}
+
 export function planFor(spec: ScenarioSpec): Phase[] {
   const t = spec.extra_controllers ? EXTRA_ROWS : TOPOLOGY_ROWS[spec.topology];
-  return [boot, t.target, instrument, ...duringRow(spec, t), collect, leakScan, judge, ...t.judgeMore, shutdown];
+  return [boot, t.target, instrument, ...unlessEndedAfterReset(duringRow(spec, t)), collect, leakScan, judge, ...t.judgeMore, shutdown];
 }

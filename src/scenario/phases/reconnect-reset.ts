@@ -9,33 +9,27 @@
 // seconds more) is recorded with the guest's blocked tasks, and the run ends there: a
 // device that is half removed cannot be added again, and I/O on the controller can
 // never complete, so the loader is left alone.
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { RXE } from '../../orchestrate/nvme-lab.js';
 import { settlesWithin, sleep } from '../../util/deadline.js';
 import { RXE_DELLINK_MS, STUCK_CONFIRM_MS } from '../../util/timeouts.js';
-import { blockedTasks, describeTask } from '../blocked-tasks.js';
 import { need, type RunContext } from '../context.js';
 import type { RunLab } from '../lab.js';
 import {
   checkRemoval,
   flushNeighbours,
   holdArp,
-  readTaskStacks,
   releaseArp,
   removeInOwnProcess,
   waitConnecting,
   type RemovalRecord,
 } from '../reconnect-removal.js';
+import { saveBlockedTasks } from '../stuck-reset.js';
 import { controllerPhase, type Phase } from './phase.js';
 
 /** The removal did not return: what waits, saved in full and kept short for the verdict. */
 async function recordStuck(ctx: RunContext, lab: RunLab, rec: RemovalRecord): Promise<void> {
-  const stacks = await readTaskStacks(lab.host.agent);
-  const blocked = blockedTasks(stacks);
-  const full = stacks.filter((s) => blocked.some((b) => b.pid === s.pid)).map((s) => `== ${s.comm} (pid ${s.pid})\n${s.stack}`);
-  await writeFile(join(ctx.runDir, 'blocked-tasks.txt'), `${full.join('\n')}\n`);
-  ctx.removal = { ...rec, stuck: { waitedMs: Math.round(ctx.nowMs() - rec.goneMs), blocked: blocked.map((b) => describeTask(b)) } };
+  const blocked = await saveBlockedTasks(lab.host.agent, ctx.runDir);
+  ctx.removal = { ...rec, stuck: { waitedMs: Math.round(ctx.nowMs() - rec.goneMs), blocked } };
   ctx.endMs = ctx.nowMs();
   ctx.reachedExpected = false;
   ctx.say(`the removal has not returned after ${((ctx.nowMs() - rec.goneMs) / 1000).toFixed(1)} s; ${blocked.length} task(s) wait in the RDMA or NVMe layers`);
@@ -75,7 +69,3 @@ export const reconnectReset: Phase = controllerPhase('reconnect-reset', async (c
   ctx.resets.push({ goneMs, backMs: ctx.nowMs(), triggerMs: ctx.removal.tookMs });
 });
 
-/** The phases after the reset, only when the removal returned (a stuck one ended the run's I/O part). */
-export function unlessRemovalStuck(p: Phase): Phase {
-  return { ...p, when: (ctx) => ctx.removal?.stuck === undefined && (p.when?.(ctx) ?? true) };
-}

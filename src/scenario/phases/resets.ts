@@ -3,13 +3,16 @@
 // what happens while it is away is the scenario's outage strategy: nothing (wait
 // down_ms), or an administrator's action part-way through and a step once it is back.
 import { sleep } from '../../util/deadline.js';
-import { BETWEEN_RESETS_LIVE_MS } from '../../util/timeouts.js';
+import { BETWEEN_RESETS_LIVE_MS, DELETION_CHECK_MS, STUCK_TRIGGER_GRACE_MS } from '../../util/timeouts.js';
 import { agentsWarm, toolMachines } from '../agents-warm.js';
 import { adminSide, afterRestore, performAdmin, prepareAdmin } from '../admin-actions.js';
 import { need, recordAdmin, type RunContext } from '../context.js';
 import type { ScenarioSpec } from '../spec.js';
+import type { RunLab } from '../lab.js';
 import { snapshotResources } from '../rdma-resources.js';
+import { saveBlockedTasks, stuckBehindDeletion } from '../stuck-reset.js';
 import { controllerPhase, type Phase } from './phase.js';
+import { deletionIsFinal } from './watch.js';
 
 /** What happens before the first reset, while the device is away (reset `i`, 0-based) and right after it is back. */
 export interface Outage {
@@ -54,6 +57,34 @@ export function outageFor(spec: ScenarioSpec): Outage {
   return spec.admin ? adminOutage(spec.admin) : quietOutage;
 }
 
+/**
+ * Whether a trigger that blocks behind the controller's deletion may end the run
+ * (stuck-reset.ts): when the scenario waits for a recovery that a deletion rules out for
+ * good. Not multipath or extra controllers: their own judging phases want the load's end.
+ */
+export function endsAtDeletion(spec: ScenarioSpec): boolean {
+  return spec.expect.controller === 'recovers' && deletionIsFinal(spec) && spec.topology !== 'pair2' && spec.extra_controllers === undefined;
+}
+
+/** Waits for the trigger; true when the run ended instead, its controller being deleted (recorded). */
+async function endedBehindDeletion(ctx: RunContext, lab: RunLab, ctrl: string, trigger: Promise<void>, goneMs: number): Promise<boolean> {
+  const state = endsAtDeletion(ctx.spec)
+    ? await stuckBehindDeletion(trigger, lab.host.agent, ctrl, { graceMs: STUCK_TRIGGER_GRACE_MS, pollMs: DELETION_CHECK_MS })
+    : undefined;
+  if (state === undefined) {
+    await trigger;
+    return false;
+  }
+  trigger.catch(() => undefined); // it returns, or fails, after the run
+  const waitedMs = Math.round(ctx.nowMs() - goneMs);
+  const blocked = await saveBlockedTasks(lab.host.agent, ctx.runDir);
+  ctx.stuckReset = { goneMs, waitedMs, state, blocked };
+  ctx.endMs = ctx.nowMs();
+  ctx.reachedExpected = false;
+  ctx.say(`the reset has not returned after ${(waitedMs / 1000).toFixed(1)} s and ${ctrl} is ${state}: it cannot come back, so the run ends here (${blocked.length} task(s) wait in the RDMA or NVMe layers)`);
+  return true;
+}
+
 export const resets: Phase = controllerPhase('resets', async (ctx, { lab, ctrl }) => {
   const { spec } = ctx;
   const plan = lab.resetPlan(spec);
@@ -66,7 +97,7 @@ export const resets: Phase = controllerPhase('resets', async (ctx, { lab, ctrl }
   for (let i = 0; i < spec.resets; i++) {
     const goneMs = ctx.nowMs();
     ctx.say(`reset ${i + 1}/${spec.resets}: ${plan.describe} (${plan.vms.join(', ')})`);
-    await plan.trigger();
+    if (await endedBehindDeletion(ctx, lab, ctrl.device, plan.trigger(), goneMs)) return;
     const triggerMs = ctx.nowMs() - goneMs;
     await outage.away(ctx, i);
     await plan.restore();
