@@ -10,6 +10,7 @@ import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
 import { planFor } from '../../src/scenario/phases/plan.js';
 import { endsAtDeletion, resets } from '../../src/scenario/phases/resets.js';
+import { shutdown } from '../../src/scenario/phases/shutdown.js';
 import { target } from '../../src/scenario/phases/target.js';
 import { isBeingDeleted, stuckBehindDeletion } from '../../src/scenario/stuck-reset.js';
 import { decide } from '../../src/scenario/verdict.js';
@@ -81,7 +82,8 @@ t.test('the phase: the run ends at the deletion, the waiting tasks saved, the la
   const skippedBefore = planFor(spec).filter((p) => p.when && !p.when(ctx)).map((p) => p.name);
   ctx.stuckReset = recorded;
   t.same(skippedNow.filter((n) => !skippedBefore.includes(n)), ['watch', 'finish'], 'the phases between the reset and collect are skipped');
-  await fake.kill();
+  await shutdown.run(ctx);
+  t.equal(fake.state, 'killed', 'killed, not powered off: the guest kernel would wait behind the removal');
 });
 
 t.test('the verdict: a FAIL that says the trigger never returned and where tasks wait', async (t) => {
