@@ -29,6 +29,7 @@ export const OPTION_OF_FIELD: Record<string, string> = {
   retryBackoffMs: '--retry-backoff',
   maxRetries: '--max-retries',
   drainTimeoutMs: '--drain-timeout',
+  stopDrainTimeoutMs: '--stop-drain-timeout',
   direct: '--direct',
   state: '--state',
   verify: '--verify',
@@ -55,6 +56,7 @@ export interface LoadCliOptions {
   retryBackoff?: string;
   maxRetries?: string;
   drainTimeout?: string;
+  stopDrainTimeout?: string;
   state?: string;
   /** the whole job as one JSON document (what the scenario runner sends) */
   job?: string;
@@ -131,11 +133,12 @@ export function specFromCli(o: LoadCliOptions): JobSpecInput {
   set('retryBackoffMs', durOpt(o.retryBackoff, '--retry-backoff', 1));
   set('maxRetries', int(o.maxRetries, '--max-retries'));
   set('drainTimeoutMs', durOpt(o.drainTimeout, '--drain-timeout', 1));
+  set('stopDrainTimeoutMs', durOpt(o.stopDrainTimeout, '--stop-drain-timeout', 1));
   return spec;
 }
 
 /** The options a --job document replaces. */
-const JOB_OPTIONS = ['filename', 'rw', 'bs', 'iodepth', 'verifyIodepth', 'verifyMaxGap', 'size', 'offset', 'runtime', 'rwmixread', 'rateIops', 'seed', 'numberIos', 'verify', 'direct', 'interval', 'gapThreshold', 'retryBackoff', 'maxRetries', 'drainTimeout'] as const;
+const JOB_OPTIONS = ['filename', 'rw', 'bs', 'iodepth', 'verifyIodepth', 'verifyMaxGap', 'size', 'offset', 'runtime', 'rwmixread', 'rateIops', 'seed', 'numberIos', 'verify', 'direct', 'interval', 'gapThreshold', 'retryBackoff', 'maxRetries', 'drainTimeout', 'stopDrainTimeout'] as const;
 
 /** loadState, its UsageError ("state: ...") re-addressed to --state. */
 async function readStateOption(path: string): Promise<Buffer> {
@@ -305,6 +308,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--retry-backoff <ms>', 'back-off before resubmitting a failed I/O (ms)')
     .option('--max-retries <n>', 'retries per I/O (default: unlimited)')
     .option('--drain-timeout <ms>', 'at the end, wait this long for in-flight I/O (default 60000)')
+    .option('--stop-drain-timeout <ms>', 'the same wait when the job is stopped (SIGINT: no final verify pass; default: --drain-timeout)')
     .option('--job <json>', 'the whole job as one JSON document (JobSpec fields: bs, runtimeMs, ...); no other job options with it')
     .option('--state <file>', 'verify state of an earlier job (continue it, or with --verify-only check it)')
     .option('--save-state <file>', 'save the verify state for a later --verify-only pass')

@@ -45,6 +45,7 @@ const spec = z.object({
   progressMs: ns,
   direct: z.boolean(),
   drainTimeoutMs: ns,
+  stopDrainTimeoutMs: ns.optional(),
 });
 
 const ioError = z.object({

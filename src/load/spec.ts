@@ -99,6 +99,11 @@ export interface JobSpec {
   direct: boolean;
   /** in-flight I/O at the end is waited for this long before the job gives up on it */
   drainTimeoutMs: number;
+  /**
+   * the same wait when the job is stopped (SIGINT, stop(), signal: no final pass follows);
+   * absent: drainTimeoutMs. A finish (SIGUSR2) or the end of the runtime waits drainTimeoutMs.
+   */
+  stopDrainTimeoutMs?: number;
   /** verify record of an earlier job on the same target (continue generations, check reads) */
   state?: Uint8Array;
 }
@@ -106,7 +111,7 @@ export interface JobSpec {
 type SizeIn = number | string;
 /** What parseJobSpec takes: sizes and durations may be strings ("4k", "10s"). */
 export type JobSpecInput = { filename: string } & Partial<
-  Omit<JobSpec, 'filename' | 'bs' | 'offset' | 'size' | 'runtimeMs' | 'intervalMs' | 'gapThresholdMs' | 'retryBackoffMs' | 'progressMs' | 'drainTimeoutMs'> & {
+  Omit<JobSpec, 'filename' | 'bs' | 'offset' | 'size' | 'runtimeMs' | 'intervalMs' | 'gapThresholdMs' | 'retryBackoffMs' | 'progressMs' | 'drainTimeoutMs' | 'stopDrainTimeoutMs'> & {
     bs: SizeIn;
     offset: SizeIn;
     size: SizeIn;
@@ -116,6 +121,7 @@ export type JobSpecInput = { filename: string } & Partial<
     retryBackoffMs: SizeIn;
     progressMs: SizeIn;
     drainTimeoutMs: SizeIn;
+    stopDrainTimeoutMs: SizeIn;
   }
 >;
 
@@ -146,6 +152,7 @@ const FIELDS: { [K in keyof JobSpec]-?: FieldSpec<NonNullable<JobSpec[K]>> } = {
   progressMs: { parse: duration, default: 250 },
   direct: { parse: bool, default: true },
   drainTimeoutMs: { parse: duration, default: LOAD_DRAIN_DEFAULT_MS },
+  stopDrainTimeoutMs: { parse: duration },
   state: { parse: custom((v): v is Uint8Array => v instanceof Uint8Array, 'expected a Buffer or Uint8Array') },
 };
 
@@ -213,6 +220,7 @@ export function toNativeSpec(s: JobSpec, over: { rw?: string } = {}): Record<str
     progressNs: ns(s.progressMs),
     direct: s.direct,
     drainTimeoutNs: ns(s.drainTimeoutMs),
+    stopDrainTimeoutNs: ns(s.stopDrainTimeoutMs ?? s.drainTimeoutMs),
     state: s.state,
   };
 }

@@ -155,6 +155,8 @@ struct Spec {
   uint32_t max_error_records = 10000;
   uint32_t max_mismatch_records = 1000;
   uint64_t drain_timeout_ns = 60000000000ULL;
+  // the drain of a stop (J.stop: no final pass follows); absent: drain_timeout_ns
+  uint64_t stop_drain_timeout_ns = 60000000000ULL;
   std::vector<uint8_t> state;  // optional record from an earlier job
 };
 
@@ -758,6 +760,7 @@ void Engine::run_load() {
   uint64_t issued = 0;
   bool stopping = false;
   uint64_t stop_at = 0;
+  uint64_t stopped_at = UINT64_MAX;  // when J.stop was seen (also during another end's drain)
   uint64_t now = start;
   // rate limit: a token bucket holding at most 10 ms of tokens (>= 1), so a stall (an
   // outage) is not followed by a catch-up burst that would distort the recovery
@@ -769,6 +772,7 @@ void Engine::run_load() {
       if (J.stop.load(std::memory_order_relaxed) || J.finish.load(std::memory_order_relaxed) || now >= deadline)
         stopping = true, stop_at = now, R.stopped = J.stop.load(std::memory_order_relaxed);
     }
+    if (stopping && stopped_at == UINT64_MAX && J.stop.load(std::memory_order_relaxed)) stopped_at = now;
     if (!stopping) {
       resubmit_due(now);
       // new I/O
@@ -819,7 +823,12 @@ void Engine::run_load() {
     }
     bool count_done = S.ios && issued >= S.ios && backoff.empty();
     if (inflight == 0 && (stopping || count_done)) break;
-    if (stopping && now - stop_at > S.drain_timeout_ns) {
+    // In-flight I/O is waited for drain_timeout_ns after a finish or the end of the runtime
+    // (the final pass reads back what it wrote), stop_drain_timeout_ns after a stop (none
+    // will); a stop during a finish's drain ends it by whichever comes first.
+    const bool drained = (!R.stopped && now - stop_at > S.drain_timeout_ns) ||
+                         (stopped_at != UINT64_MAX && now - stopped_at > S.stop_drain_timeout_ns);
+    if (stopping && drained) {
       R.inflight_at_end = inflight;
       leak_bufs = true;
       break;
@@ -1238,9 +1247,10 @@ bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
     err = "rw: unknown mode '" + m + "'";
     return false;
   }
-  // viod stays UINT64_MAX (no number GetU64 takes) when verifyIodepth is not given
+  // viod (sdrain) stays UINT64_MAX (no number GetU64 takes) when verifyIodepth
+  // (stopDrainTimeoutNs) is not given
   uint64_t bs = s.bs, iod = s.iodepth, viod = UINT64_MAX, vgap = s.verify_max_gap, mix = s.rwmixread,
-           retries = UINT32_MAX, maxe = s.max_error_records, maxm = s.max_mismatch_records;
+           retries = UINT32_MAX, maxe = s.max_error_records, maxm = s.max_mismatch_records, sdrain = UINT64_MAX;
   double rate = 0;
   if (!GetU64(o, "bs", bs, err) || !GetU64(o, "iodepth", iod, err) || !GetU64(o, "verifyIodepth", viod, err) ||
       !GetU64(o, "verifyMaxGap", vgap, err) || !GetU64(o, "offset", s.offset, err) ||
@@ -1249,6 +1259,7 @@ bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
       !GetU64(o, "intervalNs", s.interval_ns, err) || !GetU64(o, "gapThresholdNs", s.gap_threshold_ns, err) ||
       !GetU64(o, "backoffNs", s.backoff_ns, err) || !GetU64(o, "progressNs", s.progress_ns, err) ||
       !GetU64(o, "rwmixread", mix, err) || !GetU64(o, "drainTimeoutNs", s.drain_timeout_ns, err) ||
+      !GetU64(o, "stopDrainTimeoutNs", sdrain, err) ||
       !GetU64(o, "maxErrorRecords", maxe, err) || !GetU64(o, "maxMismatchRecords", maxm, err))
     return false;
   Napi::Value mr = o.Get("maxRetries");
@@ -1303,6 +1314,7 @@ bool ParseSpec(const Napi::Object &o, Spec &s, std::string &err) {
   s.iodepth = static_cast<uint32_t>(iod);
   s.verify_iodepth = viod == UINT64_MAX ? 0 : static_cast<uint32_t>(viod);
   s.verify_max_gap = static_cast<uint32_t>(vgap);
+  s.stop_drain_timeout_ns = sdrain == UINT64_MAX ? s.drain_timeout_ns : sdrain;
   s.rwmixread = static_cast<uint32_t>(mix);
   s.max_retries = static_cast<uint32_t>(retries);
   s.max_error_records = static_cast<uint32_t>(std::min<uint64_t>(maxe, UINT32_MAX));

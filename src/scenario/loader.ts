@@ -17,6 +17,7 @@ import {
   LOADER_EXEC_SLACK_MS,
   LOADER_PROGRESS_POLL_MS,
   LOADER_PROGRESS_TICK_MS,
+  LOADER_STOP_DRAIN_MS,
   RESET_STEPS_ESTIMATE_MS,
 } from '../util/timeouts.js';
 import type { LoaderRun } from './context.js';
@@ -42,6 +43,7 @@ export function loaderArgv(project: string, spec: ScenarioSpec, dev: string, run
     filename: dev, rw: l.rw, bs: l.bs, iodepth: l.iodepth, size: l.size, runtimeMs, verify: true,
     verifyIodepth: Math.max(l.iodepth, VERIFY_IODEPTH), progressMs: LOADER_PROGRESS_TICK_MS,
     intervalMs: 10, gapThresholdMs: 50, retryBackoffMs: 100, drainTimeoutMs: LOADER_DRAIN_MS,
+    stopDrainTimeoutMs: LOADER_STOP_DRAIN_MS,
     ...(l.rate_iops ? { rateIops: l.rate_iops } : {}),
   });
   return [
@@ -88,7 +90,8 @@ export async function ioAfter(loader: LoaderRun, since: number, deadlineMs: numb
 }
 
 /**
- * Ends the loader: with its final read-back (verify) or without. Through its control file
+ * Ends the loader: with its final read-back (verify; I/O in flight waited for up to
+ * LOADER_DRAIN_MS first) or without (up to LOADER_STOP_DRAIN_MS). Through its control file
  * (one agent round trip; it acts on its next progress tick), not pkill: a process start
  * in the guest took seconds under TCG on a busy machine.
  */

@@ -125,6 +125,14 @@ export const MIN_IO_WAIT_MS = 1_000;
  */
 export const LOADER_DRAIN_MS = 20_000;
 /**
+ * The loader's drain when the run stops it without the read-back (the controller did not
+ * recover, or was deleted): the verdict is already decided, I/O still stuck then is a
+ * finding (inflightAtEnd records it), not something to wait out. Stock target-side
+ * resets left 8 writes queued on a controller still connecting; each FAIL spent the whole
+ * LOADER_DRAIN_MS here.
+ */
+export const LOADER_STOP_DRAIN_MS = 2_000;
+/**
  * The loader's own runtime is a backstop (the runner ends it through its control file):
  * this many times the run's planned length, plus LOADER_BACKSTOP_EXTRA_MS, because a slow
  * (debug) kernel stretches every step. Running out of it is a harness ERROR.

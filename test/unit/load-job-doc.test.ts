@@ -22,6 +22,15 @@ if (dir) {
     t.throws(() => jobDocument({ ...job, state: st } as never), TypeError, 'a state buffer never goes into JSON');
   });
 
+  t.test("a stop's own drain crosses in the document; absent stays absent", async (t) => {
+    const job = { filename: f, drainTimeoutMs: 20_000, stopDrainTimeoutMs: '2s' } as const;
+    const s = parseJobDocument(jobDocument(job));
+    t.same(s, parseJobSpec(job));
+    t.same([s.drainTimeoutMs, s.stopDrainTimeoutMs], [20_000, 2000]);
+    t.notOk('stopDrainTimeoutMs' in parseJobDocument(jobDocument({ filename: f, drainTimeoutMs: 20_000 })), 'not made up when not given');
+    t.throws(() => parseJobDocument(`{"filename":"x","stopDrainTimeoutMs":"later"}`), { field: 'stopDrainTimeoutMs', message: /^stopDrainTimeoutMs: not a duration/ });
+  });
+
   t.test('bad documents: UsageError naming --job or the field', async (t) => {
     t.throws(() => parseJobDocument('{"filename":'), { field: '--job', message: /not a JSON job document/ });
     t.throws(() => parseJobDocument('[1]'), { field: '--job', message: /expected a JSON object/ });
@@ -35,11 +44,12 @@ if (dir) {
     const loader = process.execArgv.filter((a) => a.startsWith('--import=') && a.includes('typescript'));
     const rb = (args: string[]) => execa(process.execPath, [...loader, main, 'load', ...args], { reject: false, cwd: project });
     const stateFile = join(dir, 'j.state');
-    const w = await rb(['--job', jobDocument({ filename: f, rw: 'randwrite', size: '1m', ios: 300, verify: true, seed: 5 }), '--save-state', stateFile, '--json']);
+    const w = await rb(['--job', jobDocument({ filename: f, rw: 'randwrite', size: '1m', ios: 300, verify: true, seed: 5, stopDrainTimeoutMs: 1500 }), '--save-state', stateFile, '--json']);
     t.equal(w.exitCode, 0, w.stderr);
     const res = parseLoadResult(w.stdout);
     t.equal(res.write.ios, 300);
     t.equal(res.spec.seed, 5);
+    t.equal(res.spec.stopDrainTimeoutMs, 1500, "the loader echoes its stop's drain");
     t.ok(res.verify.finalPass.ran);
     const rd = await rb(['--job', jobDocument({ filename: f, rw: 'read', size: '1m', verify: true, seed: 5 }), '--state', stateFile, '--json']);
     t.equal(rd.exitCode, 0, rd.stderr);
@@ -50,6 +60,9 @@ if (dir) {
     const clash = await rb(['--job', '{"filename":"x"}', '--iodepth', '4']);
     t.equal(clash.exitCode, 2);
     t.match(clash.stderr, /--job: the document carries the whole job: give no --iodepth with it/);
+    const clash2 = await rb(['--job', '{"filename":"x"}', '--stop-drain-timeout', '2s']);
+    t.equal(clash2.exitCode, 2);
+    t.match(clash2.stderr, /give no --stop-drain-timeout with it/);
     writeFileSync(join(dir, 'junk.state'), 'junk');
     const junk = await rb(['--job', jobDocument({ filename: f, rw: 'read', size: '1m', verify: true }), '--state', join(dir, 'junk.state')]);
     t.equal(junk.exitCode, 2);

@@ -124,6 +124,25 @@ t.test('the final pass: its reads in flight and the gaps a read may span', async
   t.equal(fieldOf(() => specFromCli({ filename: 'f', verifyMaxGap: '-1' })), '--verify-max-gap');
 });
 
+t.test('the drain of a stop: its own duration, absent = the drain', async (t) => {
+  const d = parseJobSpec({ filename: 'f', drainTimeoutMs: '20s' });
+  t.equal(d.stopDrainTimeoutMs, undefined, 'absent');
+  t.equal(toNativeSpec(d).stopDrainTimeoutNs, 20e9, 'and the engine gets the drain for it');
+  const s = parseJobSpec({ filename: 'f', drainTimeoutMs: '20s', stopDrainTimeoutMs: '2s' });
+  t.equal(s.stopDrainTimeoutMs, 2000);
+  t.equal(s.drainTimeoutMs, 20_000, 'the drain is unchanged');
+  t.same([toNativeSpec(s).drainTimeoutNs, toNativeSpec(s).stopDrainTimeoutNs], [20e9, 2e9]);
+  t.equal(parseJobSpec({ filename: 'f', stopDrainTimeoutMs: 0 }).stopDrainTimeoutMs, 0, 'zero: give up on stuck I/O at once');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'f', stopDrainTimeoutMs: '2 fortnights' })), 'stopDrainTimeoutMs');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'f', stopDrainTimeoutMs: -1 })), 'stopDrainTimeoutMs');
+  t.equal(fieldOf(() => parseJobSpec({ filename: 'f', stopDrainTimeoutMs: true })), 'stopDrainTimeoutMs');
+  t.throws(() => parseJobSpec({ filename: 'f', stopDrainTimeoutMs: '2x' }), /^stopDrainTimeoutMs: not a duration: '2x'/);
+  t.equal(specFromCli({ filename: 'f', stopDrainTimeout: '1500' }).stopDrainTimeoutMs, 1500, 'a bare --stop-drain-timeout is ms');
+  t.equal(specFromCli({ filename: 'f', stopDrainTimeout: '2s' }).stopDrainTimeoutMs, 2000);
+  t.equal(specFromCli({ filename: 'f' }).stopDrainTimeoutMs, undefined);
+  t.equal(fieldOf(() => specFromCli({ filename: 'f', stopDrainTimeout: 'soon' })), '--stop-drain-timeout');
+});
+
 t.test('CLI options: fio-like units, errors name the option', async (t) => {
   const s = specFromCli({ filename: 'f', rw: 'randwrite', bs: '4k', runtime: '10', iodepth: '16', verify: true, rateIops: '500' });
   t.equal(s.runtimeMs, 10_000, 'bare --runtime is seconds, as in fio');

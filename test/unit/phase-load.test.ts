@@ -6,7 +6,7 @@ import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
 import { target } from '../../src/scenario/phases/target.js';
 import { ioAfter, loaderArgv, loaderRuntimeMs, PROGRESS_FILE, STATE_FILE, VERIFY_IODEPTH } from '../../src/scenario/loader.js';
-import { LOADER_PROGRESS_TICK_MS } from '../../src/util/timeouts.js';
+import { LOADER_DRAIN_MS, LOADER_PROGRESS_TICK_MS, LOADER_STOP_DRAIN_MS } from '../../src/util/timeouts.js';
 import { parseJobDocument } from '../../src/load/job-doc.js';
 import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
 
@@ -31,6 +31,9 @@ t.test('the loader command line: the scenario load, verify on, progress and stat
   t.equal(opt('--save-state'), STATE_FILE);
   t.equal(opt('--progress-file'), PROGRESS_FILE);
   t.equal(job.rateIops, 500);
+  t.equal(job.drainTimeoutMs, LOADER_DRAIN_MS, 'the read-back waits out I/O in flight first');
+  t.equal(job.stopDrainTimeoutMs, LOADER_STOP_DRAIN_MS, 'a stop without one does not wait long');
+  t.ok(LOADER_STOP_DRAIN_MS < LOADER_DRAIN_MS);
   const plain = loaderArgv('/p', quickSpec(), '/dev/x', 1);
   t.equal(parseJobDocument(plain[plain.indexOf('--job') + 1]!).rateIops, 0, 'no rate limit unless asked');
   const deep = loaderArgv('/p', quickSpec({ load: { rw: 'randwrite', bs: '4k', iodepth: 128, size: '64m' } }), '/dev/x', 1);
