@@ -60,9 +60,26 @@ export function loaderRuntimeMs(spec: ScenarioSpec): number {
 }
 
 /** Starts the loader on `dev`; it runs until stopLoader() (or its runtime runs out). */
+/**
+ * The loader's files gone before it starts. The guest's root is the host's, read-only
+ * under a tmpfs overlay, so a file the host has at these paths (a loader run on the host
+ * with the runner's paths) shows through: a stale progress file read as I/O flowing let a
+ * stock unload-during-recovery run start its reset before the loader had opened the
+ * device (ERROR: "cannot open /dev/nvme0n1"), and a stale control file would stop the
+ * loader at its first tick. An unlink there leaves a whiteout in the overlay.
+ */
+export async function clearLoaderFiles(agent: LabAgent): Promise<void> {
+  const fs = agent.fs();
+  for (const f of [PROGRESS_FILE, controlFileOf(PROGRESS_FILE), STATE_FILE]) {
+    await fs.unlink(f).catch((e: unknown) => {
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+    });
+  }
+}
+
 export function startLoader(agent: LabAgent, project: string, spec: ScenarioSpec, dev: string): LoaderRun {
   const runtimeMs = loaderRuntimeMs(spec);
-  const exit = agent.exec(loaderArgv(project, spec, dev, runtimeMs), { deadlineMs: runtimeMs + LOADER_EXEC_SLACK_MS });
+  const exit = clearLoaderFiles(agent).then(() => agent.exec(loaderArgv(project, spec, dev, runtimeMs), { deadlineMs: runtimeMs + LOADER_EXEC_SLACK_MS }));
   let finished = false;
   exit.finally(() => (finished = true)).catch(() => undefined);
   return {

@@ -57,6 +57,25 @@ t.test('load: the loader starts on the namespace, I/O flows, pre_ms passes befor
   await fake.kill();
 });
 
+t.test('load: the loader files the guest sees from the host are removed before the loader starts', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec({ pre_ms: 500 }), {}, upToConnect);
+  const f = fake.host.agent.files;
+  f.seedFile(PROGRESS_FILE, 'stale 999999');
+  f.seedFile(`${PROGRESS_FILE}.ctl`, 'SIGINT');
+  f.seedFile(STATE_FILE, 'stale');
+  await load.run(ctx);
+  const calls = fake.host.agent.calls.map((c) => (c.op === 'unlink' ? `unlink ${String(c.args.path)}` : c.op));
+  const execAt = calls.lastIndexOf('exec');
+  t.same(
+    calls.filter((c, i) => c.startsWith('unlink') && i < execAt),
+    [`unlink ${PROGRESS_FILE}`, `unlink ${PROGRESS_FILE}.ctl`, `unlink ${STATE_FILE}`],
+    'all three unlinked before the loader exec',
+  );
+  t.equal(await f.readFile(`${PROGRESS_FILE}.ctl`), '', 'the control file is the loader’s own, not the stale SIGINT');
+  t.notOk(ctx.loader!.done(), 'the loader runs');
+  await fake.kill();
+});
+
 t.test('load: a loader that stops before the reset is a harness error, its JSON kept', async (t) => {
   const { ctx } = await fakeRun(quickSpec({ pre_ms: 600 }), { loader: { stopsAfterMs: 100 } }, upToConnect);
   await t.rejects(load.run(ctx), /the loader stopped before the reset \(exit 0\)/);
