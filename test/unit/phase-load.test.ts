@@ -71,7 +71,7 @@ t.test('load: the loader files the guest sees from the host are removed before t
     [`unlink ${PROGRESS_FILE}`, `unlink ${PROGRESS_FILE}.ctl`, `unlink ${STATE_FILE}`],
     'all three unlinked before the loader exec',
   );
-  t.equal(await f.readFile(`${PROGRESS_FILE}.ctl`), '', 'the control file is the loader’s own, not the stale SIGINT');
+  t.equal((await f.readFile(`${PROGRESS_FILE}.ctl`)).trim(), '', 'the control file is the loader’s own, not the stale SIGINT');
   t.notOk(ctx.loader!.done(), 'the loader runs');
   await fake.kill();
 });
