@@ -28,11 +28,13 @@ export function isBeingDeleted(state: string): boolean {
   return state === 'absent' || state === 'dead' || state.startsWith('deleting');
 }
 
+/** The controller's state; 'absent' only when its sysfs file is gone (an agent that does not answer is an error, not a deletion). */
 async function controllerState(agent: LabAgent, ctrl: string): Promise<string> {
   try {
     return (await agent.fs().readFile(`/sys/class/nvme/${ctrl}/state`)).trim();
-  } catch {
-    return 'absent';
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return 'absent';
+    throw e;
   }
 }
 

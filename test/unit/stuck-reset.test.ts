@@ -48,6 +48,8 @@ t.test('the wait: a trigger that returns in the grace is never cut short; one th
   t.ok(Date.now() - started >= 100, 'not before the grace');
   t.equal(blocked.reads(), 3);
   t.equal(await stuckBehindDeletion(new Promise(() => {}), stateAgent(['absent']).agent, 'nvme0', o), 'absent');
+  const silent = { fs: () => ({ readFile: () => Promise.reject(Object.assign(new Error('readFile took longer than 5000 ms'), { code: 'ETIMEDOUT' })) }) } as unknown as LabAgent;
+  await t.rejects(stuckBehindDeletion(new Promise(() => {}), silent, 'nvme0', o), { code: 'ETIMEDOUT' }, 'an agent that does not answer is an error, never read as a deletion');
   const late = Promise.reject(new Error('unbind failed'));
   t.equal(await stuckBehindDeletion(late, stateAgent(['live']).agent, 'nvme0', o), undefined, 'a failed trigger is the caller’s to see');
   await t.rejects(late, /unbind failed/);
