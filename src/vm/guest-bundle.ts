@@ -7,7 +7,8 @@
 //
 // Built from dist/ (what tsc wrote), never from src/: the guest runs what the host's
 // tests ran. It is built again whenever one of its inputs is newer than it, before any
-// VM boots (Machine.boot), so a rebuilt dist/ can never boot with the old bundle.
+// VM boots (Machine.boot), so a rebuilt dist/ or an updated dependency can never boot
+// with the old bundle.
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -18,14 +19,26 @@ export const BUNDLE_DIR = join('dist', 'guest-bundle');
 /** The entry points, as the guest runs them: `node <project>/dist/guest-bundle/<name>.js`. */
 export const BUNDLE_ENTRIES = { agent: 'dist/guest/agent.js', main: 'dist/cli/main.js' } as const;
 /** Bumped when the options below change: an older bundle is then built again. */
-const BUNDLE_FORMAT = 1;
+const BUNDLE_FORMAT = 2;
 const META = 'bundle-meta.json';
 
 /** CommonJS dependencies (cross-spawn...) call require(): an ES module has none of its own. */
 const REQUIRE_BANNER = "import { createRequire as __rbCreateRequire } from 'node:module'; const require = __rbCreateRequire(import.meta.url);";
 
-const Meta = z.object({ format: z.number(), builtAtMs: z.number(), inputs: z.array(z.string()).min(1) });
+/**
+ * Each input's size and mtime when it was bundled. Any difference makes the bundle stale,
+ * not only a newer mtime: npm extracts packages with a fixed old mtime, so a dependency
+ * updated by `npm ci` is older than any bundle. package-lock.json is an input too.
+ */
+const Stamp = z.object({ mtimeMs: z.number(), size: z.number() });
+const Meta = z.object({ format: z.number(), inputs: z.record(z.string(), Stamp) });
 type Meta = z.infer<typeof Meta>;
+const EXTRA_INPUTS = ['package-lock.json'];
+
+async function stampOf(project: string, input: string): Promise<z.infer<typeof Stamp> | undefined> {
+  const st = await stat(resolve(project, input)).catch(() => undefined);
+  return st && { mtimeMs: st.mtimeMs, size: st.size };
+}
 
 /** The guest's path of an entry point. */
 export function bundledEntry(project: string, entry: keyof typeof BUNDLE_ENTRIES): string {
@@ -40,13 +53,15 @@ async function readMeta(dir: string): Promise<Meta | undefined> {
   }
 }
 
-/** Whether the bundle in `dir` was built with these options after every one of its inputs last changed. */
+/** Whether the bundle in `dir` was built with these options from its inputs as they are now. */
 export async function bundleIsCurrent(project: string, dir: string): Promise<boolean> {
   const meta = await readMeta(dir);
   if (!meta || meta.format !== BUNDLE_FORMAT) return false;
-  for (const input of [...meta.inputs, ...Object.values(BUNDLE_ENTRIES)]) {
-    const st = await stat(resolve(project, input)).catch(() => undefined);
-    if (!st || st.mtimeMs > meta.builtAtMs) return false;
+  const inputs = Object.entries(meta.inputs);
+  if (!Object.values(BUNDLE_ENTRIES).every((e) => Object.hasOwn(meta.inputs, e))) return false;
+  for (const [input, was] of inputs) {
+    const now = await stampOf(project, input);
+    if (!now || now.mtimeMs !== was.mtimeMs || now.size !== was.size) return false;
   }
   return true;
 }
@@ -57,7 +72,6 @@ async function build(project: string, dir: string): Promise<void> {
   const scratch = `${dir}.tmp-${process.pid}`;
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
-  const builtAtMs = Date.now();
   try {
     const r = await esbuild({
       absWorkingDir: project,
@@ -72,7 +86,14 @@ async function build(project: string, dir: string): Promise<void> {
       metafile: true,
       logLevel: 'silent',
     });
-    const meta: Meta = { format: BUNDLE_FORMAT, builtAtMs, inputs: Object.keys(r.metafile.inputs) };
+    // Stamped after the build: an input edited during it (under a second) is missed until
+    // it changes again.
+    const inputs: Meta['inputs'] = {};
+    for (const input of [...Object.keys(r.metafile.inputs), ...EXTRA_INPUTS]) {
+      const st = await stampOf(project, input);
+      if (st) inputs[input] = st;
+    }
+    const meta: Meta = { format: BUNDLE_FORMAT, inputs };
     await writeFile(join(scratch, META), `${JSON.stringify(meta)}\n`);
     await rm(dir, { recursive: true, force: true });
     await rename(scratch, dir);

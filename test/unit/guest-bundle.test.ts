@@ -30,7 +30,7 @@ t.test('built once, runnable, its lazy import a chunk of its own', async (t) => 
   t.notOk(files.some((f) => f.includes('.tmp-')), 'no scratch directory left');
 });
 
-t.test('an input newer than the bundle makes it stale; so do a corrupt or missing meta file', async (t) => {
+t.test('an input changed since the bundle makes it stale; so do a corrupt or missing meta file', async (t) => {
   const p = await scratchProject();
   t.teardown(() => rm(p, { recursive: true, force: true }));
   const dir = join(p, BUNDLE_DIR);
@@ -38,10 +38,26 @@ t.test('an input newer than the bundle makes it stale; so do a corrupt or missin
   const later = new Date(Date.now() + 5000);
   await utimes(join(p, 'dist', 'guest', 'lazy.js'), later, later);
   t.equal(await bundleIsCurrent(p, dir), false, 'a lazily imported input changed');
-  await writeFile(join(dir, 'bundle-meta.json'), '{"format": 1, "builtAtMs": "yesterday"');
+  await writeFile(join(dir, 'bundle-meta.json'), '{"format": 2, "inputs": {"dist/guest/agent.js": "yesterday"');
   t.equal(await bundleIsCurrent(p, dir), false, 'corrupt meta: stale, not a crash');
   await rm(join(dir, 'bundle-meta.json'));
   t.equal(await bundleIsCurrent(p, dir), false, 'no meta');
+});
+
+t.test('an updated dependency with an older mtime (npm extracts at a fixed date) makes it stale too', async (t) => {
+  const p = await scratchProject();
+  t.teardown(() => rm(p, { recursive: true, force: true }));
+  await mkdir(join(p, 'node_modules', 'dep'), { recursive: true });
+  await writeFile(join(p, 'node_modules', 'dep', 'package.json'), '{"name": "dep", "type": "module", "main": "index.js"}');
+  await writeFile(join(p, 'node_modules', 'dep', 'index.js'), 'export const v = 1;\n');
+  await writeFile(join(p, 'dist', 'cli', 'main.js'), 'import { v } from "dep";\nconsole.log("main", v);\n');
+  const old = new Date('1985-10-26T08:15:00Z');
+  await utimes(join(p, 'node_modules', 'dep', 'index.js'), old, old);
+  await guestBundle(p);
+  t.equal((await execa('node', [bundledEntry(p, 'main')])).stdout, 'main 1');
+  await writeFile(join(p, 'node_modules', 'dep', 'index.js'), 'export const v = 22;\n');
+  await utimes(join(p, 'node_modules', 'dep', 'index.js'), old, old);
+  t.equal(await bundleIsCurrent(p, join(p, BUNDLE_DIR)), false, 'same old mtime, another size');
 });
 
 t.test('a dist/ that cannot be bundled is a HarnessError saying to build it, and leaves nothing behind', async (t) => {
