@@ -6,9 +6,9 @@
 // (esbuild's code splitting), so what the agent does not import at boot still waits.
 //
 // Built from dist/ (what tsc wrote), never from src/: the guest runs what the host's
-// tests ran. It is built again whenever one of its inputs is newer than it, before any
-// VM boots (Machine.boot), so a rebuilt dist/ or an updated dependency can never boot
-// with the old bundle.
+// tests ran. It is built again, before any VM boots (Machine.boot), whenever one of its
+// inputs differs from when it was bundled, so a rebuilt dist/ or an updated dependency
+// can never boot with the old bundle.
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
