@@ -96,7 +96,9 @@ export type KernelInfo = z.infer<typeof KernelInfo>;
  * Per-run artifacts (paths relative to the results directory), by name:
  * `console_<vm>` and `kmsg_<vm>` (runs/<run>/<vm>.console.log, <vm>.kmsg.log), `loader`
  * (loader.json: the full-resolution I/O series, errors and the read-back pass), `timeline`
- * (timeline.json) and, for an ERROR, `error` (error.txt with the console tails).
+ * (timeline.json), `rdma_resources` (rdma-resources.json), `blocked_tasks`
+ * (blocked-tasks.txt: a run that ended at a removal or trigger that never returned) and,
+ * for an ERROR, `error` (error.txt with the console tails).
  * There is no per-run agent log: the agent's messages go to reset-bench.log.
  */
 const runFields = {
