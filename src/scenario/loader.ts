@@ -59,7 +59,6 @@ export function loaderRuntimeMs(spec: ScenarioSpec): number {
   return planned * LOADER_BACKSTOP_FACTOR + LOADER_BACKSTOP_EXTRA_MS;
 }
 
-/** Starts the loader on `dev`; it runs until stopLoader() (or its runtime runs out). */
 /**
  * The loader's files gone before it starts. The guest's root is the host's, read-only
  * under a tmpfs overlay, so a file the host has at these paths (a loader run on the host
@@ -77,6 +76,7 @@ export async function clearLoaderFiles(agent: LabAgent): Promise<void> {
   }
 }
 
+/** Starts the loader on `dev`; it runs until stopLoader() (or its runtime runs out). */
 export function startLoader(agent: LabAgent, project: string, spec: ScenarioSpec, dev: string): LoaderRun {
   const runtimeMs = loaderRuntimeMs(spec);
   const exit = clearLoaderFiles(agent).then(() => agent.exec(loaderArgv(project, spec, dev, runtimeMs), { deadlineMs: runtimeMs + LOADER_EXEC_SLACK_MS }));

@@ -107,6 +107,11 @@ export function judgeRemoval(r: RemovalRecord, host: readonly LogLine[] | undefi
   return { note: `; the removal, sent ${into}, took ${s(r.tookMs ?? 0)}${how}` };
 }
 
+/** What the kernel reported, as the tail of a reason ('' when nothing). */
+function splatNote(v: Pick<VerdictInputs, 'metrics' | 'firstSplat'>): string {
+  return v.metrics.splats > 0 ? `; the kernel reported: ${v.firstSplat ?? `${v.metrics.splats} problem(s)`}` : '';
+}
+
 /** A trigger that never returned while the controller was being deleted: certain, and said with where tasks wait (pure). */
 export function stuckResetReason(v: Pick<VerdictInputs, 'spec' | 'controller'>, st: StuckReset): string {
   const waiting = st.blocked.length ? `; waiting: ${st.blocked.join('; ')}` : '; no task was found waiting in the RDMA or NVMe layers';
@@ -114,15 +119,9 @@ export function stuckResetReason(v: Pick<VerdictInputs, 'spec' | 'controller'>, 
 }
 
 export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
-  if (v.stuckReset) {
-    const splat = v.metrics.splats > 0 ? `; the kernel reported: ${v.firstSplat ?? `${v.metrics.splats} problem(s)`}` : '';
-    return { verdict: 'FAIL', reason: `${stuckResetReason(v, v.stuckReset)}${splat}` };
-  }
+  if (v.stuckReset) return { verdict: 'FAIL', reason: `${stuckResetReason(v, v.stuckReset)}${splatNote(v)}` };
   const removal = v.removal ? judgeRemoval(v.removal, v.kmsg?.host) : undefined;
-  if (removal?.fail) {
-    const splat = v.metrics.splats > 0 ? `; the kernel reported: ${v.firstSplat ?? `${v.metrics.splats} problem(s)`}` : '';
-    return { verdict: 'FAIL', reason: `${removal.fail}${splat}` };
-  }
+  if (removal?.fail) return { verdict: 'FAIL', reason: `${removal.fail}${splatNote(v)}` };
   const j0 = decideRun(v);
   const j = removal && j0.verdict !== 'SKIP' ? { ...j0, reason: `${j0.reason}${removal.note}` } : j0;
   const held = heldUnload(v.spec, v.resets);
@@ -137,7 +136,7 @@ function decideRun(v: VerdictInputs): { verdict: Verdict; reason: string } {
   const lastBack = v.resets.length ? Math.max(...v.resets.map((r) => r.backMs)) : 0;
   const deletedAt = states.find(([t, st]) => t >= firstGone && st === 'absent')?.[0];
   const finalState = stateAt(states, v.endMs) ?? 'unknown';
-  const splat = m.splats > 0 ? `; the kernel reported: ${v.firstSplat ?? `${m.splats} problem(s)`}` : '';
+  const splat = splatNote(v);
 
   if (v.race) return decideRace(v, v.race, splat);
 
