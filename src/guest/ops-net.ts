@@ -2,7 +2,7 @@
 import { RdmaNl, Rtnl } from '../orchestrate/netlink/index.js';
 // Not the configfs index: that loads the nvmet model and zod, which the agent does not need.
 import { fabricsConnectInGuest } from '../orchestrate/configfs/fabrics.js';
-import { bool, optStr, str } from './args.js';
+import { bool, optInt, optStr, str } from './args.js';
 import type { Op } from './ops.js';
 
 const nowNs = (): string => process.hrtime.bigint().toString();
@@ -39,8 +39,8 @@ export const rdmaOps: Record<string, Op> = {
 
 export const rtnlOps: Record<string, Op> = {
   setUp: async (raw) => {
-    const a = { name: str(raw, 'name'), up: bool(raw, 'up') };
-    await withRtnl((nl) => nl.setLinkUp(a.name, a.up));
+    const a = { name: str(raw, 'name'), up: bool(raw, 'up'), mtu: optInt(raw, 'mtu', 68, 65535) };
+    await withRtnl((nl) => nl.setLinkUp(a.name, a.up, a.mtu));
     return { monoNs: nowNs() };
   },
   addLink: async (raw, deadlineMs) => {

@@ -6,7 +6,7 @@ import type { AgentClient } from '../vm/agent-client.js';
 import { pollUntil } from '../util/deadline.js';
 import { DeadlineError, errorMessage } from '../util/errors.js';
 import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, GUEST_STATE_POLL_MS, NAMESPACE_NODE_MS, NAMESPACE_SYSFS_MS, NAMESPACE_SYSFS_POLL_MS } from '../util/timeouts.js';
-import { createRxe } from './rxe.js';
+import { createRxe, waitRxeActive } from './rxe.js';
 import { brdParams, LAB_RAMDISK_MIB } from '../vm/ramdisk.js';
 import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
 
@@ -58,10 +58,13 @@ async function ensureRxe(agent: LabAgent): Promise<void> {
   await ensureRxeOn(agent, RXE, NETDEV);
 }
 
-/** rdma_rxe loaded and an rxe device named `rxe` on `netdev` (made unless there). */
+/**
+ * rdma_rxe loaded and an rxe device named `rxe` on `netdev`, its port ACTIVE: made unless
+ * there (the VMs make the lab's at boot: LabOptions.rdmaLinks in src/vm/topology.ts).
+ */
 export async function ensureRxeOn(agent: LabAgent, rxe: string, netdev: string): Promise<void> {
+  if (await agent.fs().exists(`/sys/class/infiniband/${rxe}`)) return waitRxeActive(agent, rxe);
   await ensureModule(agent, 'rdma_rxe');
-  if (await agent.fs().exists(`/sys/class/infiniband/${rxe}`)) return;
   await createRxe(agent, rxe, netdev);
 }
 

@@ -9,7 +9,7 @@ export async function waitNetdev(site: RdmaSite, present: boolean, deadlineMs = 
 }
 
 /**
- * Address and link up on the netdev, then the rxe device on it, then wait for ACTIVE.
+ * Address, MTU and link up on the netdev, then the rxe device on it, then wait for ACTIVE.
  * With addressDelayMs the order real hardware often has instead: link up, the RDMA
  * device registered, and only that long later the address (an init system's DHCP or
  * NetworkManager catching up).
@@ -19,7 +19,7 @@ export async function restoreRdmaDevice(site: RdmaSite, opts: { address: boolean
   const addAddr = async () => void (await a.call('rtnl.addAddr', { name: site.netdev, cidr: site.cidr }));
   const late = opts.address && (site.addressDelayMs ?? 0) > 0;
   if (opts.address && !late) await addAddr();
-  await a.call('rtnl.setUp', { name: site.netdev, up: true });
+  await a.call('rtnl.setUp', { name: site.netdev, up: true, ...(site.mtu !== undefined ? { mtu: site.mtu } : {}) });
   await createRxe(site);
   if (late) {
     await sleep(site.addressDelayMs ?? 0);

@@ -13,6 +13,8 @@ export interface RdmaSite {
   rxe: string;
   /** The netdev's address, "a.b.c.d/nn", restored after a re-plug. */
   cidr: string;
+  /** The netdev's MTU, set again after a re-plug (a new netdev starts at 1500); absent: left as it comes. */
+  mtu?: number;
   /** QEMU id of the NIC (for hotplug). */
   nicId: string;
   /** The -device properties to plug the same NIC back. */

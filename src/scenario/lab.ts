@@ -61,6 +61,8 @@ export interface BootRequest {
   /** Where the consoles go. */
   logDir: string;
   log: Logger;
+  /** The links whose rxe devices the VMs make at boot (the scenario's RDMA links). */
+  rdmaLinks?: readonly number[];
 }
 
 /** How a run gets its kernel and its lab. */

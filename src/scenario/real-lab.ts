@@ -20,6 +20,7 @@ function site(vm: Machine, lab: Lab, link: LabLink, spec: Pick<ScenarioSpec, 're
     netdev: link.netdev,
     rxe: rxeOf(link.index),
     cidr: `${vm === lab.host ? link.hostAddr : link.targetAddr}/${LAB_NET.prefix}`,
+    mtu: LAB_NET.mtu,
     nicId: nic.id,
     nicDevice: nicDevice(nic),
     ...(restore?.rxe_name ? { restoreAs: restore.rxe_name } : {}),

@@ -15,7 +15,7 @@ import { AgentClient } from './agent-client.js';
 import { ConsoleCapture } from './console.js';
 import { guestBundle } from './guest-bundle.js';
 import { initramfsFor } from './initramfs.js';
-import { SHELL_SOCKET, kernelAppend, qemuArgs, detectAccel, type Accel, type NicSpec } from './qemu-args.js';
+import { SHELL_SOCKET, kernelAppend, qemuArgs, detectAccel, type Accel, type BootRxe, type NicSpec } from './qemu-args.js';
 import { QmpClient } from './qmp.js';
 import { track, untrack } from './reaper.js';
 import { FATAL_SPLATS, type Splat } from './splats.js';
@@ -32,6 +32,10 @@ export interface MachineOptions {
   ip?: string;
   /** Addresses of eth1, eth2...: one per further NIC (pair2). */
   moreIps?: string[];
+  /** Every NIC's MTU; absent: the driver's default (1500). */
+  mtu?: number;
+  /** rxe devices the guest makes at boot, before its agent starts. */
+  rxe?: readonly BootRxe[];
   nics: NicSpec[];
   memMb?: number;
   accel?: Accel;
@@ -94,7 +98,7 @@ export class Machine {
       name: o.name,
       kernel: o.kernel.image,
       initrd,
-      append: kernelAppend({ modulesDir: o.kernel.modulesDir, project: o.project, hostname: o.name, role: o.role, ip: o.ip, moreIps: o.moreIps, accel }),
+      append: kernelAppend({ modulesDir: o.kernel.modulesDir, project: o.project, hostname: o.name, role: o.role, ip: o.ip, moreIps: o.moreIps, mtu: o.mtu, rxe: o.rxe, accel }),
       memMb: o.memMb ?? 1024,
       accel,
       shareRoot: '/',

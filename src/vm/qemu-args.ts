@@ -104,6 +104,10 @@ export interface GuestParams {
   ip?: string;
   /** eth1's address, eth2's...: rb.ip1=, rb.ip2= (vm/init configures them). */
   moreIps?: string[];
+  /** Every NIC's MTU (rb.mtu=, vm/init sets it before the link comes up). */
+  mtu?: number;
+  /** rxe devices made at boot, before the agent starts (rb.rxe=rxe0:eth0,...; vm/guest-init.sh). */
+  rxe?: readonly BootRxe[];
   /** TCG guests get a clocksource that needs no calibration (see TCG_CLOCK). */
   accel?: Accel;
   extra?: string[];
@@ -117,6 +121,22 @@ export interface GuestParams {
  * keep time on it and never switch to the TSC.
  */
 export const TCG_CLOCK = ['clocksource=hpet', 'tsc=unstable'];
+
+/** An rxe device the guest makes at boot on a netdev. */
+export interface BootRxe {
+  name: string;
+  netdev: string;
+}
+
+const BOOT_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** rb.rxe='s value: name:netdev pairs, comma-separated; each name a plain interface-style name. */
+export function rxeWord(rxe: readonly BootRxe[]): string {
+  for (const n of rxe.flatMap((r) => [r.name, r.netdev])) {
+    if (!BOOT_NAME.test(n)) throw new Error(`rxe device or netdev name ${JSON.stringify(n)} cannot go on the kernel command line (letters, digits, _ . -, at most 15)`);
+  }
+  return `rb.rxe=${rxe.map((r) => `${r.name}:${r.netdev}`).join(',')}`;
+}
 
 export function kernelAppend(p: GuestParams): string {
   const words = [
@@ -142,6 +162,8 @@ export function kernelAppend(p: GuestParams): string {
   ];
   if (p.ip) words.push(`rb.ip=${p.ip}`);
   (p.moreIps ?? []).forEach((ip, i) => words.push(`rb.ip${i + 1}=${ip}`));
+  if (p.mtu !== undefined) words.push(`rb.mtu=${p.mtu}`);
+  if (p.rxe?.length) words.push(rxeWord(p.rxe));
   if (p.accel === 'tcg') words.push(...TCG_CLOCK);
   for (const w of [p.modulesDir, p.project]) {
     if (/[\s"]/.test(w)) throw new Error(`path ${JSON.stringify(w)} has white space or quotes: the kernel command line cannot carry it`);

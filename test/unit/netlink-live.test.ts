@@ -49,8 +49,9 @@ t.test('rtnetlink in a netns, checked with iproute2', { skip }, async (t) => {
   t.equal(va.kind, 'veth');
   t.equal(va.up, false);
 
-  // up
-  await r.setLinkUp('va', true);
+  // up, va's MTU set in the same request (as the lab's jumbo frames are restored)
+  await r.setLinkUp('va', true, 9000);
+  t.equal((await r.getLink('va')).mtu, 9000, 'the MTU set with the link up');
   await r.setLinkUp('vb', true);
   await sleep(100);
   const [shown] = await ipJson<{ flags: string[]; operstate: string }[]>('link', 'show', 'va');

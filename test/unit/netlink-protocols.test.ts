@@ -187,6 +187,8 @@ t.test('RTM_NEWADDR request bytes for 192.0.2.1/24 on ifindex 3', async (t) => {
   t.same(m.payload, hex('02 18 00 00 03000000  0800 0200 c0000201  0800 0100 c0000201'));
   await r.setLinkUp(3, false);
   t.same(k.sent[1]!.payload, hex('00 00 0000 03000000 00000000 01000000'), 'ifinfomsg: flags 0, change IFF_UP');
+  await r.setLinkUp(3, true, 9000);
+  t.same(k.sent[2]!.payload, hex('00 00 0000 03000000 01000000 01000000  0800 0400 28230000'), 'IFF_UP with IFLA_MTU (4) 9000 in the same request');
   await r.close();
 });
 

@@ -37,11 +37,13 @@ t.test('setupTarget: rxe made and ACTIVE, brd and nvmet-rdma loaded, the ramdisk
   t.equal(lab.host.agent.calls.length, 0, 'the host is not touched');
 });
 
-t.test('setupTarget with an rxe device already there does not make another', async (t) => {
+t.test('setupTarget with an rxe device already there (made at boot) does not make another, and waits for it to be ACTIVE', async (t) => {
   const lab = new FakeLab();
   lab.target.agent.files.seedDir('/sys/class/infiniband/rxe0');
+  lab.target.agent.files.seedFile('/sys/class/infiniband/rxe0/ports/1/state', '4: ACTIVE');
   await setupTarget(lab, 64);
   t.same(lab.target.agent.ops('rdma.newLink'), []);
+  t.equal(lab.target.agent.ops('waitFor')[0]?.path, '/sys/class/infiniband/rxe0/ports/1/state');
   t.ok(lab.target.agent.execs().includes(`modprobe brd rd_nr=1 rd_size=${64 * 1024}`));
 });
 
@@ -54,7 +56,7 @@ t.test('setupTarget fails with the guest command that failed', async (t) => {
 t.test('prepareHost: rxe on a pair host, nvme-rdma only when not loaded yet; loopback shares the target rxe', async (t) => {
   const pair = new FakeLab();
   await prepareHost(pair);
-  t.same(pair.host.agent.execs(), ['modprobe rdma_rxe', 'modprobe nvme-rdma']);
+  t.same([...pair.host.agent.execs()].sort(), ['modprobe nvme-rdma', 'modprobe rdma_rxe'], 'both at once (their order is not fixed)');
   await prepareHost(pair);
   t.equal(pair.host.agent.execs().filter((e) => e === 'modprobe nvme-rdma').length, 1, 'a process start saved');
   const loop = new FakeLab({ topology: 'loopback' });

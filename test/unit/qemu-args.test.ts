@@ -62,6 +62,17 @@ t.test('kernel command line carries the guest parameters and refuses white space
   t.throws(() => kernelAppend({ modulesDir: '/my modules', project: '/p', hostname: 'h', role: 'host' }), /white space/);
 });
 
+t.test('the MTU and the rxe devices made at boot go on the command line; a name that cannot is refused', async (t) => {
+  const p = { modulesDir: '/m', project: '/p', hostname: 'h', role: 'host' };
+  const words = kernelAppend({ ...p, mtu: 9000, rxe: [{ name: 'rxe0', netdev: 'eth0' }, { name: 'rxe1', netdev: 'eth1' }] }).split(' ');
+  t.ok(words.includes('rb.mtu=9000'));
+  t.ok(words.includes('rb.rxe=rxe0:eth0,rxe1:eth1'));
+  t.notOk(kernelAppend(p).includes('rb.rxe'), 'none asked for: no word');
+  t.notOk(kernelAppend({ ...p, rxe: [] }).includes('rb.rxe'));
+  t.throws(() => kernelAppend({ ...p, rxe: [{ name: 'rxe 0', netdev: 'eth0' }] }), /"rxe 0" cannot go on the kernel command line/);
+  t.throws(() => kernelAppend({ ...p, rxe: [{ name: 'rxe0', netdev: 'eth0,x' }] }), /cannot go on the kernel command line/);
+});
+
 t.test('a TCG guest keeps time on the HPET, never a TSC it may have miscalibrated; a KVM guest keeps its own', async (t) => {
   const p = { modulesDir: '/m', project: '/p', hostname: 'h', role: 'host' };
   const tcg = kernelAppend({ ...p, accel: 'tcg' }).split(' ');
@@ -74,4 +85,12 @@ t.test('accelerator: forced by env, else TCG without vmx/svm', async (t) => {
   t.equal(detectAccel({ RESET_BENCH_ACCEL: 'tcg' }), 'tcg');
   t.equal(detectAccel({ RESET_BENCH_ACCEL: 'kvm' }), 'kvm');
   t.ok(['kvm', 'tcg'].includes(detectAccel({})));
+});
+
+t.test("the topology's boot rxe devices: rxe<i> on eth<i> for the links it has, once each, in order", async (t) => {
+  const { bootRxe } = await import('../../src/vm/topology.js');
+  t.same(bootRxe('pair', [0]), [{ name: 'rxe0', netdev: 'eth0' }]);
+  t.same(bootRxe('pair2', [1, 0, 1]), [{ name: 'rxe0', netdev: 'eth0' }, { name: 'rxe1', netdev: 'eth1' }]);
+  t.same(bootRxe('loopback', [0, 1]), [{ name: 'rxe0', netdev: 'eth0' }], 'loopback has one link');
+  t.same(bootRxe('pair', []), []);
 });

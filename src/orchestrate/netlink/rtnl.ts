@@ -199,11 +199,15 @@ export class Rtnl {
     return typeof ref === 'number' ? ref : (await this.getLink(ref)).index;
   }
 
-  /** Administrative up/down (what `ip link set dev X up|down` does). */
-  async setLinkUp(ref: LinkRef, up: boolean): Promise<void> {
+  /**
+   * Administrative up/down (what `ip link set dev X up|down` does), with the MTU set in
+   * the same request when `mtu` is given (`ip link set dev X mtu N up`).
+   */
+  async setLinkUp(ref: LinkRef, up: boolean, mtu?: number): Promise<void> {
     const index = await this.indexOf(ref);
-    await this.sock.request(RTM_NEWLINK, encodeIfinfomsg({ index, flags: up ? IFF_UP : 0, change: IFF_UP }), {
-      what: `set link ${ref} ${up ? 'up' : 'down'}`,
+    const msg = encodeIfinfomsg({ index, flags: up ? IFF_UP : 0, change: IFF_UP });
+    await this.sock.request(RTM_NEWLINK, mtu === undefined ? msg : Buffer.concat([msg, attr.u32(IFLA_MTU, mtu)]), {
+      what: `set link ${ref}${mtu === undefined ? '' : ` mtu ${mtu}`} ${up ? 'up' : 'down'}`,
       hint: linkHint(ref),
     });
   }

@@ -1,7 +1,14 @@
 // Boot: the kernel resolved (fetched or built ones from the cache, or the user's tree)
 // and the scenario's topology booted.
 import { startWarming } from '../agents-warm.js';
+import type { ScenarioSpec } from '../spec.js';
 import type { Phase } from './phase.js';
+
+/** The links whose rxe device the set-up uses: link 0, or on pair2 every link that carries RDMA (not an nvme-tcp one). */
+export function rdmaLinksOf(spec: Pick<ScenarioSpec, 'topology' | 'paths'>): number[] {
+  if (spec.topology !== 'pair2') return [0];
+  return (spec.paths?.transports ?? ['rdma', 'rdma']).flatMap((t, i) => (t === 'rdma' ? [i] : []));
+}
 
 export const boot: Phase = {
   name: 'boot',
@@ -10,7 +17,7 @@ export const boot: Phase = {
     const kernel = await ctx.driver.resolveKernel(opts.kernel, { cache: opts.cache, progress: opts.progress ?? (() => {}) });
     ctx.kernelInfo = kernel.info;
     ctx.say(`booting ${spec.topology} on ${kernel.name}`);
-    const lab = await ctx.driver.boot({ kind: spec.topology, kernel, project: opts.project, logDir: ctx.runDir, log: ctx.log });
+    const lab = await ctx.driver.boot({ kind: spec.topology, kernel, project: opts.project, logDir: ctx.runDir, log: ctx.log, rdmaLinks: rdmaLinksOf(spec) });
     ctx.lab = lab;
     // The host VM has time while the target is built: its loader starts through exec.
     startWarming([lab.host]);
