@@ -109,3 +109,19 @@ t.test('initramfsFor builds once per process for the same inputs, again when one
   t.not(b, a, 'a changed init script is built again');
   t.ok(readCpio(b).find((e) => e.path === 'init')!.data.toString().includes('changed'));
 });
+
+t.test("a module's appended signature is cut off; a module without one, or with a trailer that does not add up, is left as it is", async (t) => {
+  const { withoutSignature } = await import('../../src/vm/initramfs.js');
+  const body = Buffer.from('\x7fELF module body');
+  const sig = Buffer.alloc(300, 0xab);
+  const info = Buffer.alloc(12);
+  info.writeUInt32BE(sig.length, 8);
+  const magic = Buffer.from('~Module signature appended~\n');
+  t.same(withoutSignature(Buffer.concat([body, sig, info, magic])), body, 'the bytes that were signed');
+  t.same(withoutSignature(body), body, 'unsigned: unchanged');
+  const bad = Buffer.alloc(12);
+  bad.writeUInt32BE(10_000, 8);
+  const lying = Buffer.concat([body, bad, magic]);
+  t.same(withoutSignature(lying), lying, 'a length past the start: unchanged');
+  t.same(withoutSignature(magic), magic, 'only the magic: unchanged');
+});
