@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { BenchRw } from '../load/bench.js';
 import { parseJobDocument } from '../load/job-doc.js';
-import { runJob, runLoad, resultToJson, verifyTarget, type LoadResult, type Progress } from '../load/run.js';
+import { runJob, runLoad, resultToJson, verifyTarget, type LoadResult, type Progress, type StartOptions } from '../load/run.js';
 import { parseDurationMs, parseSize, RW_MODES, type JobSpecInput } from '../load/spec.js';
 import { formatSummary } from '../load/summary.js';
 import { progressFileWriter } from '../load/progress-file.js';
@@ -184,12 +184,54 @@ function progressPrinter(enabled: boolean): ((p: { elapsedNs: number; iops: numb
   };
 }
 
+/**
+ * After this long, the job's I/O under way, process.stdout and process.stderr are made:
+ * a pipe's stream is built on first use (node's net and stream modules), 11 ms on the
+ * host and about 100 ms under TCG, which would otherwise come between the final pass
+ * and the runner having the JSON.
+ */
+export const STDIO_WARM_AFTER_MS = 500;
+
+/** The job the options ask for, run to its end. */
+async function runSelected(o: LoadCliOptions, opts: StartOptions): Promise<LoadResult> {
+  if (o.verifyOnly) {
+    if (!o.filename) throw new UsageError('a file or block device is required', '--filename');
+    if (!o.state) throw new UsageError('--verify-only needs the state file of the job that wrote the target', '--state');
+    const state = await readStateOption(o.state);
+    return verifyTarget({
+      filename: o.filename,
+      state,
+      // the pass is the whole job: its reads in flight are --verify-iodepth, else --iodepth
+      iodepth: int(o.verifyIodepth, '--verify-iodepth') ?? int(o.iodepth, '--iodepth'),
+      verifyMaxGap: int(o.verifyMaxGap, '--verify-max-gap'),
+      direct: boolOpt(o.direct, '--direct'),
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    });
+  }
+  if (o.job !== undefined) return runJob(await jobFromDocument(o, o.job), opts);
+  const spec = specFromCli(o);
+  if (o.state) spec.state = await readStateOption(o.state);
+  return runLoad(spec, opts);
+}
+
+/**
+ * The results on stdout, and the state file (--save-state) written meanwhile: its
+ * create waits on the file system (under TCG on the guest's overlay, 30-240 ms), and the
+ * runner reads only stdout. A failed save still fails the command.
+ */
+async function report(o: LoadCliOptions, r: LoadResult): Promise<void> {
+  const saved = o.saveState && r.state ? saveState(o.saveState, r.state) : undefined;
+  try {
+    const txt = o.json ? resultToJson(r, o.compact ? 0 : 2) + '\n' : formatSummary(r) + '\n';
+    process.stdout.write(txt);
+  } finally {
+    await saved;
+  }
+}
+
 export async function loadAction(o: LoadCliOptions): Promise<void> {
   try {
-    const printer = progressPrinter(o.progress ?? (!o.json && process.stderr.isTTY === true));
-    const toFile = o.progressFile ? progressFileWriter(o.progressFile) : undefined;
-    const progress =
-      printer && toFile ? (p: Progress): void => (printer(p), toFile(p)) : (printer ?? toFile);
     const ctl = new AbortController();
     const onSig = (): void => ctl.abort();
     process.once('SIGINT', onSig);
@@ -198,36 +240,23 @@ export async function loadAction(o: LoadCliOptions): Promise<void> {
     const finish = new AbortController();
     const onFinish = (): void => finish.abort();
     process.once('SIGUSR2', onFinish);
+    const printer = progressPrinter(o.progress ?? (!o.json && process.stderr.isTTY === true));
+    // the control file's signal acted on here, not sent to this process and back
+    const toFile = o.progressFile ? progressFileWriter(o.progressFile, (s) => (s === 'SIGUSR2' ? onFinish : onSig)()) : undefined;
+    const progress =
+      printer && toFile ? (p: Progress): void => (printer(p), toFile(p)) : (printer ?? toFile);
+    const warm = setTimeout(() => void (process.stdout.writable && process.stderr.writable), STDIO_WARM_AFTER_MS).unref();
     let r: LoadResult;
     try {
-      if (o.verifyOnly) {
-        if (!o.filename) throw new UsageError('a file or block device is required', '--filename');
-        if (!o.state) throw new UsageError('--verify-only needs the state file of the job that wrote the target', '--state');
-        const state = await readStateOption(o.state);
-        r = await verifyTarget({
-          filename: o.filename,
-          state,
-          // the pass is the whole job: its reads in flight are --verify-iodepth, else --iodepth
-          iodepth: int(o.verifyIodepth, '--verify-iodepth') ?? int(o.iodepth, '--iodepth'),
-          verifyMaxGap: int(o.verifyMaxGap, '--verify-max-gap'),
-          direct: boolOpt(o.direct, '--direct'),
-          onProgress: progress,
-          signal: ctl.signal,
-        });
-      } else if (o.job !== undefined) {
-        r = await runJob(await jobFromDocument(o, o.job), { onProgress: progress, signal: ctl.signal, finishSignal: finish.signal });
-      } else {
-        const spec = specFromCli(o);
-        if (o.state) spec.state = await readStateOption(o.state);
-        r = await runLoad(spec, { onProgress: progress, signal: ctl.signal, finishSignal: finish.signal });
-      }
+      r = await runSelected(o, { onProgress: progress, signal: ctl.signal, finishSignal: finish.signal });
     } finally {
+      clearTimeout(warm);
       process.removeListener('SIGINT', onSig);
       process.removeListener('SIGUSR2', onFinish);
+      toFile?.close();
       if (printer) process.stderr.write('\n');
     }
-    if (o.saveState && r.state) await saveState(o.saveState, r.state);
-    process.stdout.write(o.json ? resultToJson(r, o.compact ? 0 : 2) + '\n' : formatSummary(r) + '\n');
+    await report(o, r);
     process.exitCode = r.verify.errors > 0 ? 1 : 0;
   } catch (e) {
     fail(e);

@@ -4,7 +4,7 @@
 import type { ExecResult } from '../guest/ops.js';
 import { controlFileOf, parseProgressLine } from '../load/progress-file.js';
 import { jobDocument } from '../load/job-doc.js';
-import { parseLoadResult } from '../load/result-schema.js';
+import { parseLoadResult, warmLoadResultSchema } from '../load/result-schema.js';
 import { bundledEntry } from '../vm/guest-bundle.js';
 import type { LoadResult } from '../load/run.js';
 import type { LabAgent } from '../orchestrate/nvme-lab.js';
@@ -78,6 +78,7 @@ export async function clearLoaderFiles(agent: LabAgent): Promise<void> {
 
 /** Starts the loader on `dev`; it runs until stopLoader() (or its runtime runs out). */
 export function startLoader(agent: LabAgent, project: string, spec: ScenarioSpec, dev: string): LoaderRun {
+  warmLoadResultSchema(); // its first parse, cold, would be in the finish phase
   const runtimeMs = loaderRuntimeMs(spec);
   const exit = clearLoaderFiles(agent).then(() => agent.exec(loaderArgv(project, spec, dev, runtimeMs), { deadlineMs: runtimeMs + LOADER_EXEC_SLACK_MS }));
   let finished = false;

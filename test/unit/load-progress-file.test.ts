@@ -37,13 +37,14 @@ t.test('the writer replaces the file whole and leaves no temporary behind', asyn
   const dir = mkdtempSync(join(tmpdir(), 'rb-progress-'));
   const file = join(dir, 'load.progress');
   const w = progressFileWriter(file);
+  t.teardown(() => w.close());
   w(p(0, 1, 0, 10));
   w(p(5, 10, 1, 20));
   t.same(parseProgressLine(readFileSync(file, 'utf8')), { completed: 15, errors: 1, nowNs: 20 });
-  t.same(readdirSync(dir), ['load.progress']);
+  t.same(readdirSync(dir).sort(), ['load.progress', 'load.progress.ctl'], 'the file and its (empty) control file');
 });
 
-t.test('the control file: the signal named there is sent once, a stale one is removed, anything else ignored', async (t) => {
+t.test('the control file: the signal named there is sent once, a stale one is emptied, anything else ignored', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rb-progress-'));
   const file = join(dir, 'load.progress');
   const ctl = controlFileOf(file);
@@ -51,7 +52,8 @@ t.test('the control file: the signal named there is sent once, a stale one is re
   writeFileSync(ctl, 'SIGINT');
   const sent: ControlSignal[] = [];
   const w = progressFileWriter(file, (s) => sent.push(s));
-  t.notOk(existsSync(ctl), "an earlier loader's control file is gone");
+  t.teardown(() => w.close());
+  t.equal(readFileSync(ctl, 'utf8'), '', "an earlier loader's control file is replaced by an empty one");
   w(p(0, 1, 0, 10));
   writeFileSync(ctl, 'SIGKILL\n');
   w(p(0, 2, 0, 20));
@@ -63,6 +65,32 @@ t.test('the control file: the signal named there is sent once, a stale one is re
   writeFileSync(ctl, 'SIGINT');
   w(p(0, 5, 0, 50));
   t.same(sent, ['SIGUSR2', 'SIGINT']);
+});
+
+t.test('a write to the control file is acted on at once, with no progress tick; not after close()', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-progress-'));
+  const file = join(dir, 'load.progress');
+  const sent: ControlSignal[] = [];
+  const w = progressFileWriter(file, (s) => sent.push(s));
+  t.teardown(() => w.close());
+  const keepAlive = setInterval(() => undefined, 1000);
+  t.teardown(() => clearInterval(keepAlive));
+  const seen = async (n: number): Promise<boolean> => {
+    for (const end = Date.now() + 5000; Date.now() < end; ) {
+      if (sent.length >= n) return true;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return false;
+  };
+  writeFileSync(controlFileOf(file), 'SIGUSR2\n');
+  t.ok(await seen(1), 'seen through the watch');
+  t.same(sent, ['SIGUSR2']);
+  w.close();
+  writeFileSync(controlFileOf(file), 'SIGINT');
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(sent, ['SIGUSR2'], 'closed: the watch no longer acts');
+  w(p(0, 1, 0, 10));
+  t.same(sent, ['SIGUSR2', 'SIGINT'], 'the tick still reads the control file');
 });
 
 t.test('the loader ends its I/O and reads back when SIGUSR2 is written to its control file', { skip: uringUnavailable() ?? false }, async (t) => {

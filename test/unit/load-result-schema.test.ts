@@ -3,7 +3,7 @@
 // with a field missing, of the wrong type or version is a HarnessError naming the field.
 import t from 'tap';
 import { join } from 'node:path';
-import { parseLoadResult } from '../../src/load/result-schema.js';
+import { parseLoadResult, warmLoadResultSchema } from '../../src/load/result-schema.js';
 import { resultToJson, runLoad } from '../../src/load/run.js';
 import { HarnessError } from '../../src/util/errors.js';
 import { uringScratchDir } from '../helpers/uring-scratch.js';
@@ -31,6 +31,9 @@ if (dir) {
     ['a negative count', (r) => (r.ioErrors = -1), /ioErrors/],
     ['an unknown mismatch kind', (r) => (r.verify.runMismatches = { ...r.verify.runMismatches, lost: 'x' }), /verify\.runMismatches\.lost/],
     ['timeline columns of different lengths', (r) => r.timeline.writes.push(1), /timeline columns differ/],
+    ['a negative number in a timeline column', (r) => (r.timeline.p99Ns[0] = -1), /non-negative numbers\n.*at timeline\.p99Ns/],
+    ['a string in a timeline column', (r) => (r.timeline.reads[0] = '1'), /non-negative numbers\n.*at timeline\.reads/],
+    ['a timeline column that is no array', (r) => (r.timeline.errors = { 0: 1 }), /non-negative numbers\n.*at timeline\.errors/],
   ];
   for (const [name, edit, where] of broken)
     t.test(`${name}: HarnessError naming the field`, async (t) => {
@@ -40,6 +43,11 @@ if (dir) {
       t.throws(() => parseLoadResult(JSON.stringify(r), 'the loader in host'), { message: /^the loader in host printed a result that breaks the loader contract/ });
       t.throws(() => parseLoadResult(JSON.stringify(r)), { message: where });
     });
+
+  t.test('the warm-up before a run leaves the schema as it was', async (t) => {
+    warmLoadResultSchema();
+    t.same(parseLoadResult(text), JSON.parse(text));
+  });
 
   t.test('not JSON at all', async (t) => {
     t.throws(() => parseLoadResult('reset-bench load: --bs: ...', 'the loader in host'), { message: /^the loader in host printed no JSON/ });
