@@ -1,8 +1,8 @@
 // The runner's own `load` command line, read without commander. The runner starts
-// `load --job <json> --save-state F --progress-file F --json --compact` in the host VM for every
-// run, under TCG, where each module costs: commander took about a quarter of the
-// loader's module loading there. Only that exact form is read here (each option once,
-// nothing else); any other command line, help and typos included, goes through
+// `load --job <json> --progress-file F --json --compact` in the host VM for every run (it
+// used to add --save-state F, still read here), under TCG, where each module costs:
+// commander took about a quarter of the loader's module loading there. Only that form is
+// read here (each option once, nothing else); any other command line, help and typos included, goes through
 // commander as before, so its help and errors do not change.
 import type { LoadCliOptions } from './load-command.js';
 

@@ -16,7 +16,7 @@ import { uringScratchDir } from '../helpers/uring-scratch.js';
 t.test("the runner's command line, and only it, is read without commander", async (t) => {
   const argv = loaderArgv('/p', quickSpec(), '/dev/nvme0n1', 1000);
   const job = argv[argv.indexOf('--job') + 1]!;
-  t.same(runnerLoadOptions(argv.slice(2)), { job, saveState: '/tmp/reset-bench-load.state', progressFile: '/tmp/reset-bench-load.progress', json: true, compact: true });
+  t.same(runnerLoadOptions(argv.slice(2)), { job, progressFile: '/tmp/reset-bench-load.progress', json: true, compact: true });
   t.same(runnerLoadOptions(['load', '--state', 's', '--job', '{}']), { state: 's', job: '{}' }, 'a state file too, in any order');
   const commander: [string, string[]][] = [
     ['no job', ['load', '--json']],
