@@ -10,6 +10,10 @@ import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
 import { planFor } from '../../src/scenario/phases/plan.js';
 import { endsAtDeletion, resets } from '../../src/scenario/phases/resets.js';
+import { judgePaths, type PathEnd } from '../../src/scenario/phases/paths.js';
+import { findScenario } from '../../src/scenario/catalog.js';
+import { inFlightAtEarlyEnd } from '../../src/scenario/phases/extra-ctrls.js';
+import type { RunContext } from '../../src/scenario/context.js';
 import { collect } from '../../src/scenario/phases/collect.js';
 import { judge } from '../../src/scenario/phases/judge.js';
 import { shutdown } from '../../src/scenario/phases/shutdown.js';
@@ -61,7 +65,24 @@ t.test('the wait: a trigger that returns in the grace is never cut short; one th
 t.test('which scenarios may end at a deletion', async (t) => {
   t.ok(endsAtDeletion(quickSpec({ reset: 'pci-rebind' })));
   t.notOk(endsAtDeletion(quickSpec({ expect: { controller: 'deleted', io_errors: 'allowed' } })), 'a deletion is what it waits for');
-  t.notOk(endsAtDeletion(quickSpec({ topology: 'pair2' })), 'multipath judges its paths from the finished load');
+  t.ok(endsAtDeletion(findScenario('mpath-host-pci-rebind')), 'multipath: the reset path deleted can never be live at the end');
+  t.ok(endsAtDeletion(findScenario('two-ctrl-connecting')), 'extra controllers: the loaded one deleted cannot recover either');
+  const plan = planFor(findScenario('mpath-host-pci-rebind')).map((p) => p.name);
+  t.ok(plan.indexOf('paths') > plan.indexOf('judge'), 'the paths are still judged after an early end (judge, then paths)');
+});
+
+t.test('multipath after an early end: the FAIL says why and what became of each path', async (t) => {
+  const spec = findScenario('mpath-host-pci-rebind');
+  const metrics = { outage_ms: null, recovery_ms: null, ctrl_live_ms: null, io_errors: 0, verify_errors: 0, lost_writes: 0, splats: 0 };
+  const stuckReset = { goneMs: 9000, waitedMs: 3500, state: 'deleting (no IO)', blocked: [] };
+  const v = decide({ spec, metrics, resets: [], events: [], controller: 'nvme1', endMs: 12_500, stuckReset });
+  const ends: PathEnd[] = [
+    { link: 0, transport: 'rdma', device: 'nvme1', state: 'deleting (no IO)' },
+    { link: 1, transport: 'rdma', device: 'nvme0', state: 'live' },
+  ];
+  const j = judgePaths({ ...v, metrics }, ends, spec);
+  t.equal(j.verdict, 'FAIL');
+  t.match(j.reason, /^the host pci-rebind reset had not returned 3\.50 s after it started, and controller nvme1 is deleting \(no IO\): it cannot come back .*; paths: nvme1 \(link 0\) deleting \(no IO\), nvme0 \(link 1\) live; 1 of 2 paths live$/);
 });
 
 t.test('the phase: the run ends at the deletion, the waiting tasks saved, the later phases skipped', async (t) => {
@@ -103,3 +124,25 @@ t.test('the verdict: a FAIL that says the trigger never returned and where tasks
   t.equal(v.verdict, 'FAIL');
   t.match(v.reason, /^the host pci-rebind reset had not returned 3\.50 s after it started, and controller nvme0 is deleting \(no IO\): it cannot come back .*waiting: kworker\/u2:0 \(pid 9\) in nvme_rdma_delete_ctrl/);
 });
+
+t.test('extra controllers after an early end: each in-flight connect said as it stood, none waited for', async (t) => {
+  const spec = findScenario('two-ctrl-connecting');
+  const never = new Promise<never>(() => {});
+  const ctx = {
+    spec,
+    stuckReset: { goneMs: 9000, waitedMs: 3500, state: 'deleting', blocked: [] },
+    extraInFlight: [
+      { kind: 'subsystem', options: {}, outcome: never },
+      { kind: 'discovery', options: {}, outcome: Promise.resolve({ ok: true, device: 'nvme2', options: '' }), settledAt: 8000 },
+      { kind: 'subsystem', options: {}, outcome: Promise.resolve({ ok: false, error: 'ECONNRESET' }), settledAt: 9100 },
+    ],
+  } as unknown as RunContext;
+  const ends = await inFlightAtEarlyEnd(ctx, (d) => Promise.resolve(d === 'nvme2' ? 'live' : 'deleted'));
+  t.same(ends, [
+    { kind: 'subsystem', device: '-', state: 'not connected', note: 'connect still in flight when the run ended' },
+    { kind: 'discovery', device: 'nvme2', state: 'live', note: 'connect accepted' },
+    { kind: 'subsystem', device: '-', state: 'not connected', note: 'connect refused (ECONNRESET)' },
+  ]);
+  t.same(await inFlightAtEarlyEnd({ ...ctx, stuckReset: undefined }, () => Promise.resolve('live')), [], 'a run that did not end early settles them itself');
+});
+

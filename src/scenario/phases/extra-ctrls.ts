@@ -13,7 +13,7 @@ import { FABRICS_CONNECT_WRITE_MS } from '../../util/timeouts.js';
 import { need, type Judgement, type RunContext } from '../context.js';
 import { snapshotResources } from '../rdma-resources.js';
 import { connect } from './connect.js';
-import { hasController, type Phase } from './phase.js';
+import { endedEarly, hasController, type Phase } from './phase.js';
 
 export const targetExtra: Phase = {
   name: 'target',
@@ -108,14 +108,30 @@ export function judgeExtra(j: Judgement, ends: readonly ExtraEnd[], leftover: re
   return { ...j, verdict: 'FAIL', reason: `${what.join(', ')}; ${summary}` };
 }
 
+/**
+ * A run that ended at its reset (stuck-reset.ts: the trigger blocked behind the
+ * controller's deletion, its FAIL certain) never settles the in-flight connects: each
+ * is said as it stood then, for the reason; none is waited for.
+ */
+export async function inFlightAtEarlyEnd(ctx: RunContext, stateOf: (device: string) => Promise<string>): Promise<ExtraEnd[]> {
+  if (ctx.extraEnds || !ctx.extraInFlight || !endedEarly(ctx)) return [];
+  const ends: ExtraEnd[] = [];
+  for (const e of ctx.extraInFlight) {
+    const first = e.settledAt === undefined ? undefined : await e.outcome;
+    if (!first) ends.push({ kind: e.kind, device: '-', state: 'not connected', note: 'connect still in flight when the run ended' });
+    else if (first.ok) ends.push({ kind: e.kind, device: first.device, state: await stateOf(first.device), note: 'connect accepted' });
+    else ends.push({ kind: e.kind, device: '-', state: 'not connected', note: `connect refused (${first.error})` });
+  }
+  return ends;
+}
+
 export const judgeExtraControllers: Phase = {
   name: 'controllers',
   async run(ctx) {
     const fs = need(ctx.lab, 'the lab').host.agent.fs();
-    const ends: ExtraEnd[] = [...(ctx.extraEnds ?? [])];
-    for (const c of ctx.extra ?? []) {
-      ends.push({ ...c, state: await fs.readFile(`/sys/class/nvme/${c.device}/state`).then((s) => s.trim(), () => 'deleted') });
-    }
+    const stateOf = (device: string): Promise<string> => fs.readFile(`/sys/class/nvme/${device}/state`).then((s) => s.trim(), () => 'deleted');
+    const ends: ExtraEnd[] = [...(ctx.extraEnds ?? []), ...(await inFlightAtEarlyEnd(ctx, stateOf))];
+    for (const c of ctx.extra ?? []) ends.push({ ...c, state: await stateOf(c.device) });
     ctx.judgement = judgeExtra(need(ctx.judgement, 'the verdict'), ends, ctx.extraLeftover);
   },
 };

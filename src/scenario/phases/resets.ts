@@ -60,10 +60,13 @@ export function outageFor(spec: ScenarioSpec): Outage {
 /**
  * Whether a trigger that blocks behind the controller's deletion may end the run
  * (stuck-reset.ts): when the scenario waits for a recovery that a deletion rules out for
- * good. Not multipath or extra controllers: their own judging phases want the load's end.
+ * good. Whatever the topology: on multipath the watched controller is the reset path's
+ * and every path must be live at the end (judgePaths); with extra controllers the
+ * loaded one must recover first, and their judge says how each in-flight connect stood
+ * (inFlightAtEarlyEnd). Stock 6.1's DELLINK under two-ctrl-connecting blocked over 150 s.
  */
 export function endsAtDeletion(spec: ScenarioSpec): boolean {
-  return spec.expect.controller === 'recovers' && deletionIsFinal(spec) && spec.topology !== 'pair2' && spec.extra_controllers === undefined;
+  return spec.expect.controller === 'recovers' && deletionIsFinal(spec);
 }
 
 /** Waits for the trigger; true when the run ended instead, its controller being deleted (recorded). */
