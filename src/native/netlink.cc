@@ -10,7 +10,12 @@
 //       NETLINK_EXT_ACK on (best effort), bind(nl_groups = groups). With netnsPath
 //       (e.g. /run/netns/NAME) the socket is created in that network namespace; the
 //       calling thread returns to its own namespace before nlOpen returns.
-//   nlSend(fd, buffer) -> bytes   sendto the kernel (nl_pid 0)
+//   nlSendAsync(fd, buffer) -> Promise<bytes>
+//       sendto the kernel (nl_pid 0) on a worker thread. The kernel handles a request
+//       in the sender's sendto: an RDMA DELLINK returns only when the device is
+//       unregistered, which a stuck kernel may hold for minutes (stock 6.1 with a
+//       controller connecting over it). On the caller's thread that froze the guest
+//       agent's whole event loop; here only this worker waits.
 //   nlRecvAsync(fd, timeoutMs, max = 256) -> Promise<Buffer[]>
 //       on a worker thread: waits up to timeoutMs (poll) for the first datagram, then
 //       drains what is queued without waiting; [] on timeout. Datagrams from any sender
@@ -215,21 +220,48 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   return r;
 }
 
-Napi::Value Send(const Napi::CallbackInfo &info) {
+class SendWorker : public Napi::AsyncWorker {
+ public:
+  SendWorker(Napi::Env env, int fd, const uint8_t *data, size_t len)
+      : Napi::AsyncWorker(env), fd_(fd), msg_(data, data + len), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    struct sockaddr_nl to;
+    memset(&to, 0, sizeof(to));
+    to.nl_family = AF_NETLINK;
+    do {
+      sent_ = sendto(fd_, msg_.data(), msg_.size(), 0, reinterpret_cast<struct sockaddr *>(&to), sizeof(to));
+    } while (sent_ < 0 && errno == EINTR);
+    if (sent_ < 0) err_ = errno;
+  }
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (err_)
+      deferred_.Reject(MakeErrnoError(env, "sendto(netlink)", err_).Value());
+    else
+      deferred_.Resolve(Napi::Number::New(env, double(sent_)));
+  }
+
+ private:
+  int fd_;
+  std::vector<uint8_t> msg_;  // a copy: the caller's buffer may change meanwhile
+  ssize_t sent_ = 0;
+  int err_ = 0;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value SendAsync(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer())
-    return ThrowType(env, "nlSend(fd, buffer)");
+    return ThrowType(env, "nlSendAsync(fd, buffer)");
   int fd = info[0].As<Napi::Number>().Int32Value();
   Napi::Buffer<uint8_t> b = info[1].As<Napi::Buffer<uint8_t>>();
-  struct sockaddr_nl to;
-  memset(&to, 0, sizeof(to));
-  to.nl_family = AF_NETLINK;
-  ssize_t n;
-  do {
-    n = sendto(fd, b.Data(), b.Length(), 0, reinterpret_cast<struct sockaddr *>(&to), sizeof(to));
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return ThrowErrno(env, "sendto(netlink)", errno);
-  return Napi::Number::New(env, double(n));
+  auto *w = new SendWorker(env, fd, b.Data(), b.Length());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
 }
 
 class RecvWorker : public Napi::AsyncWorker {
@@ -293,7 +325,7 @@ Napi::Value Close(const Napi::CallbackInfo &info) {
 
 void InitNetlink(Napi::Env env, Napi::Object exports) {
   exports.Set("nlOpen", Napi::Function::New(env, Guarded<Open>));
-  exports.Set("nlSend", Napi::Function::New(env, Guarded<Send>));
+  exports.Set("nlSendAsync", Napi::Function::New(env, Guarded<SendAsync>));
   exports.Set("nlRecvAsync", Napi::Function::New(env, Guarded<RecvAsync>));
   exports.Set("nlClose", Napi::Function::New(env, Guarded<Close>));
 }

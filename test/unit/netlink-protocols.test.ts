@@ -34,12 +34,13 @@ class FakeKernel implements NativeNetlink {
   nlOpen() {
     return { fd: 42, portid: 777, extAck: true };
   }
-  nlSend(_fd: number, buf: Buffer) {
-    for (const m of decodeMsgs(buf)) {
-      this.sent.push(m);
-      this.rx.push(...this.handler(m));
-    }
-    return buf.length;
+  /** A kernel that never returns from the request (stock 6.1's DELLINK behind a connecting controller). */
+  blocks = false;
+  nlSendAsync(_fd: number, buf: Buffer) {
+    for (const m of decodeMsgs(buf)) this.sent.push(m);
+    if (this.blocks) return new Promise<number>(() => {});
+    for (const m of decodeMsgs(buf)) this.rx.push(...this.handler(m));
+    return Promise.resolve(buf.length);
   }
   async nlRecvAsync(_fd: number, timeoutMs: number) {
     if (!this.rx.length) await new Promise((r) => setTimeout(r, Math.min(timeoutMs, 20)));
@@ -102,6 +103,23 @@ t.test('dump: multipart across datagrams until DONE; timeout names the request',
   k.handler = () => [];
   await t.rejects(s.dump(18, Buffer.alloc(16), { what: 'silent dump', timeoutMs: 60 }), /silent dump: no answer from the kernel within 60 ms/);
   await s.close();
+});
+
+t.test('request: a kernel that holds the send does not hold the caller past its deadline', async (t) => {
+  const k = new FakeKernel((req) => [ack(req)]);
+  k.blocks = true;
+  const s = NetlinkSocket.open(0, { native: k });
+  let ticks = 0;
+  const beat = setInterval(() => ticks++, 10);
+  const started = Date.now();
+  await t.rejects(s.request(20, Buffer.alloc(16), { what: 'RDMA_NLDEV_CMD_DELLINK rxe0', timeoutMs: 120 }), {
+    name: 'HarnessError',
+    message: /RDMA_NLDEV_CMD_DELLINK rxe0: the kernel had not returned from the request after 120 ms \(its send is still blocked\)/,
+  });
+  clearInterval(beat);
+  t.ok(Date.now() - started < 1000, 'at the deadline');
+  t.ok(ticks >= 5, `the event loop ran meanwhile (${ticks} timer ticks)`);
+  t.equal(k.sent.length, 1, 'the request was sent');
 });
 
 // ---- RDMA nldev ----

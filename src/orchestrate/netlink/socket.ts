@@ -131,8 +131,24 @@ export class NetlinkSocket {
     }
   }
 
-  send(msg: Buffer): void {
-    this.native.nlSend(this.checkFd(), msg);
+  /**
+   * Sends a request; the kernel handles it inside the send, so this resolves when the
+   * kernel has (an RDMA DELLINK: the device unregistered). Rejects after waitMs with
+   * the send still under way on its worker thread: a kernel that holds it is not a
+   * reason for the caller to hang.
+   */
+  async send(msg: Buffer, waitMs: number, what: string): Promise<void> {
+    const sent = this.native.nlSendAsync(this.checkFd(), msg);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HarnessError(`${what}: the kernel had not returned from the request after ${waitMs} ms (its send is still blocked)`)), waitMs);
+    });
+    try {
+      await Promise.race([sent, late]);
+    } finally {
+      clearTimeout(timer);
+      sent.catch(() => undefined); // settles after a timeout, or never
+    }
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
@@ -178,9 +194,9 @@ export class NetlinkSocket {
     onMsg?: (m: NlMsg) => void,
   ): Promise<NlMsg[]> {
     const seq = this.nextSeq();
-    this.send(encodeMsg({ type, flags, seq, pid: 0, payload }));
     const timeoutMs = opts.timeoutMs ?? NETLINK_ANSWER_MS;
     const end = Date.now() + timeoutMs;
+    await this.send(encodeMsg({ type, flags, seq, pid: 0, payload }), timeoutMs, opts.what);
     const out: NlMsg[] = [];
     const fail = (errno: number, code: string, extAck: ExtAck): never => {
       throw new NetlinkError(opts.what, errno, code, extAck, opts.hint?.(code, extAck));
