@@ -20,6 +20,8 @@ import {
   type NativeNetlink,
   type NlMsg,
 } from '../../src/orchestrate/netlink/index.js';
+import { settlesWithin } from '../../src/util/deadline.js';
+import { DeadlineError, HarnessError } from '../../src/util/errors.js';
 
 /** linux/netlink.h: a part of a multipart message (the kernel's dump answers). */
 const NLM_F_MULTI = 0x02;
@@ -36,9 +38,13 @@ class FakeKernel implements NativeNetlink {
   }
   /** A kernel that never returns from the request (stock 6.1's DELLINK behind a connecting controller). */
   blocks = false;
+  /** A send that fails this many ms after it started. */
+  failLateMs: number | undefined;
   nlSendAsync(_fd: number, buf: Buffer) {
     for (const m of decodeMsgs(buf)) this.sent.push(m);
     if (this.blocks) return new Promise<number>(() => {});
+    const late = this.failLateMs;
+    if (late !== undefined) return new Promise<number>((_, reject) => setTimeout(() => reject(new Error('EINTR from a late send')), late));
     for (const m of decodeMsgs(buf)) this.rx.push(...this.handler(m));
     return Promise.resolve(buf.length);
   }
@@ -112,14 +118,38 @@ t.test('request: a kernel that holds the send does not hold the caller past its 
   let ticks = 0;
   const beat = setInterval(() => ticks++, 10);
   const started = Date.now();
-  await t.rejects(s.request(20, Buffer.alloc(16), { what: 'RDMA_NLDEV_CMD_DELLINK rxe0', timeoutMs: 120 }), {
-    name: 'HarnessError',
-    message: /RDMA_NLDEV_CMD_DELLINK rxe0: the kernel had not returned from the request after 120 ms \(its send is still blocked\)/,
+  const req = s.request(20, Buffer.alloc(16), { what: 'RDMA_NLDEV_CMD_DELLINK rxe0', timeoutMs: 120 });
+  // Bounded, and the interval cleared either way: a request that never settles fails
+  // here, not at tap's timeout with the interval keeping the process alive.
+  const settled = await settlesWithin(req, 1000).finally(() => clearInterval(beat));
+  const elapsed = Date.now() - started;
+  if (!settled) return t.fail('the request was still pending 1 s after its 120 ms deadline');
+  const err = await req.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.type(err, DeadlineError);
+  t.type(err, HarnessError, 'a HarnessError (exit 3)');
+  t.match(err, {
+    name: 'DeadlineError',
+    message: /^timed out after 120 ms waiting for the kernel to return from RDMA_NLDEV_CMD_DELLINK rxe0 \(its send is still blocked\)$/,
   });
-  clearInterval(beat);
-  t.ok(Date.now() - started < 1000, 'at the deadline');
+  t.ok(elapsed >= 100 && elapsed < 1000, `at the deadline (${elapsed} ms)`);
   t.ok(ticks >= 5, `the event loop ran meanwhile (${ticks} timer ticks)`);
   t.equal(k.sent.length, 1, 'the request was sent');
+});
+
+t.test('request: a send that fails after its deadline is no unhandled rejection', async (t) => {
+  const k = new FakeKernel((req) => [ack(req)]);
+  k.failLateMs = 80;
+  const s = NetlinkSocket.open(0, { native: k });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => process.off('unhandledRejection', onUnhandled));
+  await t.rejects(s.request(20, Buffer.alloc(16), { what: 'late', timeoutMs: 30 }), DeadlineError);
+  await new Promise((r) => setTimeout(r, 120)); // past the send's late failure
+  t.same(unhandled, []);
 });
 
 // ---- RDMA nldev ----

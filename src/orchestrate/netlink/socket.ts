@@ -2,7 +2,7 @@
 // multipart dumps, extended ACK errors) and a monitor for multicast groups.
 import { getSystemErrorMap } from 'node:util';
 import { HarnessError } from '../../util/errors.js';
-import { sleep } from '../../util/deadline.js';
+import { sleep, withDeadline } from '../../util/deadline.js';
 import { NETLINK_ANSWER_MS, NETLINK_MONITOR_RETRY_MS, NETLINK_RECV_SLICE_MS } from '../../util/timeouts.js';
 import { decodeDone, decodeError, decodeMsgs, encodeMsg, type ExtAck, type NlMsg } from './codec.js';
 import {
@@ -133,22 +133,19 @@ export class NetlinkSocket {
 
   /**
    * Sends a request; the kernel handles it inside the send, so this resolves when the
-   * kernel has (an RDMA DELLINK: the device unregistered). Rejects after waitMs with
-   * the send still under way on its worker thread: a kernel that holds it is not a
-   * reason for the caller to hang.
+   * kernel has (an RDMA DELLINK: the device unregistered). Rejects with a DeadlineError
+   * after waitMs with the send still under way on its worker thread: a kernel that holds
+   * it is not a reason for the caller to hang.
    */
   async send(msg: Buffer, waitMs: number, what: string): Promise<void> {
     const sent = this.native.nlSendAsync(this.checkFd(), msg);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HarnessError(`${what}: the kernel had not returned from the request after ${waitMs} ms (its send is still blocked)`)), waitMs);
-    });
-    try {
-      await Promise.race([sent, late]);
-    } finally {
-      clearTimeout(timer);
-      sent.catch(() => undefined); // settles after a timeout, or never
-    }
+    // After the deadline the send settles late (a rejection then must not go unhandled:
+    // withDeadline's race subscribes to it too, this says so here) or never. Nothing may
+    // wait for it past the deadline: `.finally(() => sent.catch(...))` (the callback returns
+    // that promise, and finally waits for it) or `await sent` in a finally would hold the
+    // caller for as long as the kernel holds the send.
+    sent.catch(() => undefined);
+    await withDeadline(sent, waitMs, `the kernel to return from ${what} (its send is still blocked)`);
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
@@ -160,7 +157,8 @@ export class NetlinkSocket {
   /**
    * A request answered by zero or more messages and an ACK (NLM_F_ACK is always
    * set). Resolves with the answer messages (the ACK left out); rejects with
-   * NetlinkError on an error ACK, DeadlineError-like HarnessError on timeout.
+   * NetlinkError on an error ACK, DeadlineError when the kernel holds the send past the
+   * deadline, HarnessError when no answer comes within it.
    */
   request(type: number, payload: Buffer, opts: RequestOptions): Promise<NlMsg[]> {
     return this.serialize(() => this.exchange(type, payload, NLM_F_REQUEST | NLM_F_ACK | (opts.flags ?? 0), false, opts));
