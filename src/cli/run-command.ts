@@ -18,6 +18,7 @@ import { runScenario } from '../scenario/runner.js';
 import type { Results, RunResult } from '../scenario/types.js';
 import { UsageError } from '../util/errors.js';
 import { makeContext, stamp } from './context.js';
+import { snapshotsDir } from '../vm/snapshot-store.js';
 import { parsePositiveInt } from './vm-command.js';
 
 export interface PlannedRun {
@@ -108,6 +109,7 @@ async function execute(args: string[], kernels: string[], o: RunOpts, compare: b
   const scenarios = await resolveScenarios(args);
   const plan = planRuns(scenarios, kernels, o.repeat, shard);
   for (const k of kernels) parseKernelChoice(k); // a bad KIND@SERIES is refused before anything is made
+  snapshotsDir(o.cacheDir); // and a bad RESET_BENCH_SNAPSHOTS
   const resultsDir = resolve(o.results ?? join('results', stamp()));
   await mkdir(resultsDir, { recursive: true });
   const ctx = makeContext({ cacheDir: o.cacheDir, logFile: join(resultsDir, 'reset-bench.log'), quiet: o.json });

@@ -3,6 +3,7 @@
 // names) and how one is booted. real-lab.ts adapts QEMU VMs to it; the unit tests use a
 // fake lab (test/helpers/fake-lab.ts), so every phase runs without a VM.
 import type { KmsgRecord } from '../guest/protocol.js';
+import type { BootFrom } from '../vm/machine.js';
 import type { KernelSpec } from '../kernel/resolve.js';
 import type { LabAgent, NvmeLab } from '../orchestrate/nvme-lab.js';
 import type { Logger } from '../util/logger.js';
@@ -21,6 +22,8 @@ export interface LabVm {
   readonly console: { readonly logPath: string; tailText(lines?: number): string };
   /** ms from starting the VM to its agent being ready. */
   readonly bootMs: number;
+  /** Booted cold (and its state saved, the first time) or started from a saved state. */
+  readonly bootFrom: BootFrom;
 }
 
 /**
@@ -63,6 +66,8 @@ export interface BootRequest {
   log: Logger;
   /** The links whose rxe devices the VMs make at boot (the scenario's RDMA links). */
   rdmaLinks?: readonly number[];
+  /** Where saved VM states are kept; absent: every VM boots cold. */
+  snapshots?: string;
 }
 
 /** How a run gets its kernel and its lab. */

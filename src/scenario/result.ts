@@ -6,6 +6,8 @@ import { errorMessage } from '../util/errors.js';
 import { need, type RunContext } from './context.js';
 import { kmsgPath, saveKmsg } from './kmsg.js';
 import type { Metrics, RunResult } from './types.js';
+import type { LabVm } from './lab.js';
+import type { BootFrom } from '../vm/machine.js';
 
 const EMPTY_METRICS: Metrics = {
   outage_ms: null,
@@ -30,6 +32,8 @@ function base(ctx: RunContext): Pick<RunResult, 'scenario' | 'kernel' | 'kernel_
     started_at: ctx.startedAt.toISOString(),
   };
 }
+
+const vmBoot = (vms: readonly LabVm[]): Record<string, BootFrom> => Object.fromEntries(vms.map((m) => [m.name, m.bootFrom]));
 
 const rel = (ctx: RunContext, p: string): string => relative(ctx.opts.resultsDir, p);
 
@@ -63,6 +67,7 @@ export function runResult(ctx: RunContext): RunResult {
     },
     clock: { method: 'agent round trip (Cristian), best of 7', error_bound_ms: Math.max(...[...ctx.clocks.values()].map((c) => c.errorMs)) },
     phases_ms: { ...ctx.phasesMs },
+    vm_boot: vmBoot(lab.machines),
     ...(ctx.rdmaBefore && ctx.rdmaAfter ? { rdma_resources: { before: ctx.rdmaBefore, after: ctx.rdmaAfter } } : {}),
   };
 }
@@ -95,5 +100,6 @@ export async function errorResult(ctx: RunContext, err: unknown): Promise<RunRes
     artifacts: { ...consoles, error: rel(ctx, join(ctx.runDir, 'error.txt')) },
     clock: { method: 'none', error_bound_ms: 0 },
     phases_ms: { ...ctx.phasesMs },
+    ...(lab ? { vm_boot: vmBoot(lab.machines) } : {}),
   };
 }

@@ -118,6 +118,11 @@ const runFields = {
   duration_ms: z.number(),
   /** Where the run's time went (boot, setup, load, reset, recovery...), ms per phase. */
   phases_ms: z.record(z.string(), z.number()).optional(),
+  /**
+   * How each VM came up: `cold` (booted), `cold, state saved` (booted, and saved at the
+   * snapshot point for later runs) or `snapshot` (started from that saved state).
+   */
+  vm_boot: z.record(z.string(), z.enum(['cold', 'cold, state saved', 'snapshot'])).optional(),
   markers: Markers,
   events: z.array(TimelineEvent),
   splat_lines: z.array(z.string()),
@@ -164,6 +169,7 @@ export const RunRecordV2 = z.object({
   started_at: runFields.started_at,
   duration_ms: runFields.duration_ms,
   phases_ms: runFields.phases_ms,
+  vm_boot: runFields.vm_boot,
   markers: runFields.markers,
   io: IoSeries,
   events: runFields.events,

@@ -148,6 +148,10 @@ export const LOAD_DRAIN_DEFAULT_MS = 60_000;
 
 /** A guest from QEMU's start to the agent's "ready" (TCG: tens of seconds; a slow CI box more). */
 export const VM_BOOT_MS = 120_000;
+/** QEMU saving a lab VM at the snapshot point into a file (about 90 MB; 1-3 s under TCG). */
+export const SNAPSHOT_SAVE_MS = 60_000;
+/** QEMU loading a saved VM state before the VM runs (0.3-0.8 s measured). */
+export const SNAPSHOT_LOAD_MS = 30_000;
 /** QMP's greeting and capability negotiation once QEMU listens. */
 export const QMP_OPEN_MS = 10_000;
 /** The whole QMP connect (socket, greeting, capabilities) inside a boot. */

@@ -8,6 +8,7 @@ export class ConsoleCapture extends EventEmitter {
   private readonly file: WriteStream;
   private readonly tail: string[] = [];
   private partial = '';
+  private chunks?: string[];
   readonly splats: Splat[] = [];
 
   constructor(
@@ -20,6 +21,7 @@ export class ConsoleCapture extends EventEmitter {
 
   write(chunk: Buffer): void {
     this.file.write(chunk);
+    this.chunks?.push(chunk.toString('utf8'));
     const text = this.partial + chunk.toString('utf8').replace(/\r/g, '');
     const lines = text.split('\n');
     this.partial = lines.pop()!;
@@ -36,6 +38,18 @@ export class ConsoleCapture extends EventEmitter {
       this.splats.push(s);
       this.emit('splat', s);
     }
+  }
+
+  /** Keeps every byte from now on, for transcript(). */
+  recordTranscript(): void {
+    this.chunks = [];
+  }
+
+  /** Everything written since recordTranscript(); the recording stops. */
+  transcript(): string {
+    const text = (this.chunks ?? []).join('');
+    this.chunks = undefined;
+    return text;
   }
 
   tailText(lines = 60): string {

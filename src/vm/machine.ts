@@ -2,10 +2,11 @@
 // happens), captures the console, connects QMP and the agent, and waits for the agent
 // to say it is ready. A guest that panics, hangs at boot or exits early becomes a
 // HarnessError that carries the console's last lines.
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { HarnessError } from '../util/errors.js';
+import { HarnessError, errorMessage } from '../util/errors.js';
 import { withDeadline } from '../util/deadline.js';
 import { KILL_MS, POWEROFF_CALL_MS, POWEROFF_MS, QMP_CONNECT_MS, QMP_OPEN_MS, VM_BOOT_MS } from '../util/timeouts.js';
 import { silentLogger, type Logger } from '../util/logger.js';
@@ -15,10 +16,12 @@ import { AgentClient } from './agent-client.js';
 import { ConsoleCapture } from './console.js';
 import { guestBundle } from './guest-bundle.js';
 import { initramfsFor } from './initramfs.js';
-import { SHELL_SOCKET, kernelAppend, qemuArgs, detectAccel, type Accel, type BootRxe, type NicSpec } from './qemu-args.js';
+import { SHELL_SOCKET, kernelAppend, qemuArgs, detectAccel, snapshotKeyArgs, type Accel, type BootRxe, type NicSpec, type QemuSpec } from './qemu-args.js';
 import { QmpClient } from './qmp.js';
 import { track, untrack } from './reaper.js';
 import { FATAL_SPLATS, type Splat } from './splats.js';
+import { SNAPSHOT_POINT, goLine, restoreState, saveAtPoint } from './snapshot-boot.js';
+import { findSnapshot, forgetSnapshot, pruneSnapshots, snapshotKey, type StoredSnapshot } from './snapshot-store.js';
 
 export interface MachineOptions {
   name: string;
@@ -42,6 +45,62 @@ export interface MachineOptions {
   bootDeadlineMs?: number;
   log?: Logger;
   qemu?: string;
+  /** Where saved VM states are kept (snapshot-store.ts); absent: every boot is cold. */
+  snapshots?: string;
+}
+
+export type BootFrom = 'cold' | 'cold, state saved' | 'snapshot';
+
+/** A saved state QEMU could not load (a boot from it failed before the VM ran). */
+class SnapshotLoadError extends HarnessError {}
+
+interface SnapshotPlan {
+  dir: string;
+  key: string;
+  found?: StoredSnapshot;
+}
+
+interface BootPlan {
+  qemu: string;
+  args: string[];
+  qmpSocket: string;
+  agentSocket: string;
+  snapshot?: SnapshotPlan;
+}
+
+/** The VM's command line, its initramfs written, and the saved state it can start from. */
+async function planBoot(o: MachineOptions): Promise<BootPlan> {
+  const initrd = join(o.runDir, 'initramfs.cpio');
+  const initrdBytes = await initramfsFor({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init'), role: o.role });
+  await writeFile(initrd, initrdBytes);
+  const accel = o.accel ?? detectAccel();
+  const spec: QemuSpec = {
+    name: o.name,
+    kernel: o.kernel.image,
+    initrd,
+    append: kernelAppend({ modulesDir: o.kernel.modulesDir, project: o.project, hostname: o.name, role: o.role, ip: o.ip, moreIps: o.moreIps, mtu: o.mtu, rxe: o.rxe, accel, snapshotPoint: o.snapshots !== undefined }),
+    memMb: o.memMb ?? 1024,
+    accel,
+    shareRoot: '/',
+    qmpSocket: join(o.runDir, 'qmp.sock'),
+    agentSocket: join(o.runDir, 'agent.sock'),
+    shellSocket: join(o.runDir, SHELL_SOCKET),
+    nics: o.nics,
+  };
+  const qemu = o.qemu ?? process.env.RESET_BENCH_QEMU ?? 'qemu-system-x86_64';
+  const plan: BootPlan = { qemu, args: qemuArgs(spec), qmpSocket: spec.qmpSocket, agentSocket: spec.agentSocket };
+  if (o.snapshots === undefined) return plan;
+  const key = await snapshotKey({ args: snapshotKeyArgs(spec), initrd: initrdBytes, files: [o.kernel.image, onPath(qemu)] });
+  return { ...plan, snapshot: { dir: o.snapshots, key, found: await findSnapshot(o.snapshots, key) } };
+}
+
+/** A program's path as execa would find it (PATH searched for a bare name). */
+function onPath(name: string): string {
+  if (name.includes('/')) return name;
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  throw new HarnessError(`${name} is not on PATH: install qemu-system-x86 or set RESET_BENCH_QEMU`);
 }
 
 export interface ReadyInfo {
@@ -56,6 +115,9 @@ export class Machine {
   readonly kmsg: KmsgRecord[] = [];
   /** Wall-clock ms from spawning QEMU to the agent's ready event. */
   bootMs = 0;
+  /** How the VM got to its snapshot point: booted (and saved there, the first time) or restored. */
+  bootFrom: BootFrom = 'cold';
+  private stateLoaded = false;
   ready?: ReadyInfo;
   private poweringOff = false;
   private exitInfo?: { code?: number; signal?: string };
@@ -83,88 +145,137 @@ export class Machine {
     return this.crash;
   }
 
+  /**
+   * Boots the VM, from a saved state when `snapshots` has one for it (snapshot-boot.ts);
+   * a state QEMU cannot load is dropped and the VM boots cold instead.
+   */
   static async boot(o: MachineOptions): Promise<Machine> {
     const log = o.log ?? silentLogger;
     await mkdir(o.runDir, { recursive: true, mode: 0o700 });
     await mkdir(o.logDir, { recursive: true });
     // The guest runs its agent from the bundle (vm/guest-init.sh): current before QEMU starts.
     await guestBundle(o.project);
-    const initrd = join(o.runDir, 'initramfs.cpio');
-    await writeFile(initrd, await initramfsFor({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init'), role: o.role }));
-    const qmpSocket = join(o.runDir, 'qmp.sock');
-    const agentSocket = join(o.runDir, 'agent.sock');
-    const accel = o.accel ?? detectAccel();
-    const args = qemuArgs({
-      name: o.name,
-      kernel: o.kernel.image,
-      initrd,
-      append: kernelAppend({ modulesDir: o.kernel.modulesDir, project: o.project, hostname: o.name, role: o.role, ip: o.ip, moreIps: o.moreIps, mtu: o.mtu, rxe: o.rxe, accel }),
-      memMb: o.memMb ?? 1024,
-      accel,
-      shareRoot: '/',
-      qmpSocket,
-      agentSocket,
-      shellSocket: join(o.runDir, SHELL_SOCKET),
-      nics: o.nics,
-    });
-    const qemu = o.qemu ?? process.env.RESET_BENCH_QEMU ?? 'qemu-system-x86_64';
-    log.debug({ vm: o.name, qemu, args }, 'starting QEMU');
+    const plan = await planBoot(o);
+    if (!plan.snapshot?.found) return Machine.bootOnce(o, plan);
+    try {
+      return await Machine.bootOnce(o, plan);
+    } catch (err) {
+      if (!(err instanceof SnapshotLoadError)) throw err;
+      log.warn({ vm: o.name, snapshot: plan.snapshot.key, err: err.message }, 'the saved VM state did not load: dropped, booting cold');
+      await forgetSnapshot(plan.snapshot.dir, plan.snapshot.key);
+      return Machine.bootOnce(o, { ...plan, snapshot: { ...plan.snapshot, found: undefined } });
+    }
+  }
+
+  private static async bootOnce(o: MachineOptions, plan: BootPlan): Promise<Machine> {
+    const log = o.log ?? silentLogger;
+    const restoring = plan.snapshot?.found;
+    log.debug({ vm: o.name, qemu: plan.qemu, args: plan.args, snapshot: plan.snapshot?.key, restoring: Boolean(restoring) }, 'starting QEMU');
     const started = Date.now();
-    const proc = execa('setpriv', ['--pdeathsig', 'KILL', '--', qemu, ...args], {
-      stdin: 'ignore',
+    const proc = execa('setpriv', ['--pdeathsig', 'KILL', '--', plan.qemu, ...plan.args, ...(restoring ? ['-incoming', 'defer'] : [])], {
+      stdin: plan.snapshot ? 'pipe' : 'ignore', // stage 1's go line at the snapshot point
       buffer: false,
       reject: false,
       cleanup: true,
     });
-    if (proc.pid === undefined) throw new HarnessError(`could not start ${qemu}`);
+    if (proc.pid === undefined) throw new HarnessError(`could not start ${plan.qemu}`);
     track(proc.pid);
+    proc.stdin?.on('error', () => undefined); // QEMU gone: its exit is reported, not the pipe
     const cons = new ConsoleCapture(join(o.logDir, `${o.name}.console.log`));
+    if (plan.snapshot && !restoring) cons.recordTranscript(); // saved with the state
+    if (restoring) cons.write(Buffer.from(`${restoring.console}reset-bench: ${o.name} restored from saved state ${restoring.key} (the lines above are the boot that saved it)\n`));
     proc.stdout?.on('data', (b: Buffer) => cons.write(b));
     proc.stderr?.on('data', (b: Buffer) => cons.write(Buffer.from(`[qemu] ${b.toString()}`)));
-    const agent = new AgentClient(agentSocket);
-    const qmp = new QmpClient(qmpSocket);
-    const m: Machine = new Machine(
-      o,
-      proc,
-      cons,
-      agent,
-      qmp,
-      proc.then((r) => {
-        untrack(proc.pid!);
-        m.onExit(r.exitCode, r.signal);
-      }),
-    );
-    agent.on('event:kmsg', (rec: KmsgRecord) => m.kmsg.push(rec));
-    cons.on('splat', (s: Splat) => {
-      log.warn({ vm: o.name, splat: s.kind, line: s.line }, 'kernel report on the console');
-      if (FATAL_SPLATS.has(s.kind)) m.fail(`guest ${o.name} crashed: ${s.line}`);
-    });
-    cons.on('line', (line: string) => {
-      if (line.includes('RESET_BENCH_INIT_FAILED')) m.fail(`guest ${o.name} could not start: ${line}`);
-    });
-
-    const deadline = o.bootDeadlineMs ?? VM_BOOT_MS;
+    const m: Machine = new Machine(o, proc, cons, new AgentClient(plan.agentSocket), new QmpClient(plan.qmpSocket), proc.then((r) => {
+      untrack(proc.pid!);
+      m.onExit(r.exitCode, r.signal);
+    }));
+    m.watch(log);
     try {
-      const ready = new Promise<ReadyInfo>((resolve) => agent.once('event:ready', resolve));
-      const failed = new Promise<never>((_, reject) => {
-        m.onFailure = reject;
-        if (m.crash) reject(m.crash);
-      });
-      await withDeadline(Promise.race([agent.connect(deadline, `agent of ${o.name}`), failed]), deadline, `the agent socket of ${o.name}`);
-      await withDeadline(Promise.race([qmp.open(QMP_OPEN_MS), failed]), QMP_CONNECT_MS, `QMP of ${o.name}`);
-      m.ready = await withDeadline(Promise.race([ready, failed]), deadline, `guest ${o.name} to boot to agent-ready`);
+      await m.waitReady(plan, o.bootDeadlineMs ?? VM_BOOT_MS, log);
       m.bootMs = Date.now() - started;
-      log.info({ vm: o.name, bootMs: m.bootMs, guestUptimeS: m.ready.uptimeS, kernel: m.ready.kernel }, 'guest ready');
+      log.info({ vm: o.name, bootMs: m.bootMs, bootFrom: m.bootFrom, guestUptimeS: m.ready?.uptimeS, kernel: m.ready?.kernel }, 'guest ready');
       return m;
     } catch (err) {
       await m.kill();
       const reason = err instanceof Error ? err.message : String(err);
-      throw new HarnessError(`${reason}\n--- console of ${o.name} (last lines) ---\n${cons.tailText()}`, {
+      const Err = restoring && !m.stateLoaded ? SnapshotLoadError : HarnessError;
+      throw new Err(`${reason}\n--- console of ${o.name} (last lines) ---\n${cons.tailText()}`, {
         consoleTail: cons.tailText(),
         logPath: cons.logPath,
         cause: err,
       });
     }
+  }
+
+  /** Kernel records from the agent, and the console's reports and stage 1's failure, as they come. */
+  private watch(log: Logger): void {
+    this.agent.on('event:kmsg', (rec: KmsgRecord) => this.kmsg.push(rec));
+    this.console.on('splat', (s: Splat) => {
+      log.warn({ vm: this.name, splat: s.kind, line: s.line }, 'kernel report on the console');
+      if (FATAL_SPLATS.has(s.kind)) this.fail(`guest ${this.name} crashed: ${s.line}`);
+    });
+    this.console.on('line', (line: string) => {
+      if (line.includes('RESET_BENCH_INIT_FAILED')) this.fail(`guest ${this.name} could not start: ${line}`);
+    });
+  }
+
+  /** The agent's and QMP's sockets, the way past the snapshot point, and the agent's `ready`. */
+  private async waitReady(plan: BootPlan, deadline: number, log: Logger): Promise<void> {
+    const ready = new Promise<ReadyInfo>((resolve) => this.agent.once('event:ready', resolve));
+    const failed = new Promise<never>((_, reject) => {
+      this.onFailure = reject;
+      if (this.crash) reject(this.crash);
+    });
+    failed.catch(() => undefined); // raced below
+    const qmpOpen = withDeadline(Promise.race([this.qmp.open(QMP_OPEN_MS), failed]), QMP_CONNECT_MS, `QMP of ${this.name}`);
+    qmpOpen.catch(() => undefined); // awaited below
+    const pastPoint = plan.snapshot ? this.passPoint(plan.snapshot, qmpOpen, log) : Promise.resolve();
+    pastPoint.catch(() => undefined); // awaited below
+    await withDeadline(Promise.race([this.agent.connect(deadline, `agent of ${this.name}`), failed]), deadline, `the agent socket of ${this.name}`);
+    await qmpOpen;
+    await withDeadline(Promise.race([pastPoint, failed]), deadline, `guest ${this.name} to reach its snapshot point`);
+    this.ready = await withDeadline(Promise.race([ready, failed]), deadline, `guest ${this.name} to boot to agent-ready`);
+  }
+
+  /**
+   * Restoring: QEMU loads the state, the VM runs, and stage 1 gets its go line. Booting
+   * cold: at the point, the VM is saved when the cache has no state for it, then goes on.
+   */
+  private async passPoint(snap: SnapshotPlan, qmpOpen: Promise<void>, log: Logger): Promise<void> {
+    if (snap.found) {
+      await qmpOpen;
+      await restoreState(this.qmp, { state: snap.found.state, runDir: this.opts.runDir });
+      log.debug({ vm: this.name, snapshot: snap.key }, 'saved state loaded, VM running');
+      this.stateLoaded = true;
+      this.bootFrom = 'snapshot';
+    } else {
+      await new Promise<void>((resolve) => {
+        const onLine = (line: string): void => {
+          if (line.trim() !== SNAPSHOT_POINT) return;
+          this.console.off('line', onLine);
+          resolve();
+        };
+        this.console.on('line', onLine);
+      });
+      await qmpOpen;
+      await this.saveState(snap, log);
+    }
+    this.proc.stdin?.write(goLine());
+  }
+
+  /** Saves the VM waiting at the point; a save that fails is logged, and the boot goes on cold. */
+  private async saveState(snap: SnapshotPlan, log: Logger): Promise<void> {
+    const t0 = Date.now();
+    try {
+      await saveAtPoint(this.qmp, { dir: snap.dir, key: snap.key, runDir: this.opts.runDir, consoleText: this.console.transcript() });
+      this.bootFrom = 'cold, state saved';
+      log.info({ vm: this.name, snapshot: snap.key, saveMs: Date.now() - t0 }, 'VM state saved at the snapshot point');
+      await pruneSnapshots(snap.dir);
+    } catch (err) {
+      log.warn({ vm: this.name, snapshot: snap.key, err: errorMessage(err) }, 'could not save the VM state at the snapshot point');
+    }
+    await this.qmp.execute('cont');
   }
 
   private onFailure?: (e: HarnessError) => void;

@@ -75,6 +75,9 @@ export function qemuArgs(s: QemuSpec): string[] {
     '-device', `virtserialport,bus=vser0.0,chardev=agent0,name=${AGENT_PORT_NAME}`,
     '-chardev', `socket,id=shell0,path=${s.shellSocket},server=on,wait=off`,
     '-device', 'virtconsole,bus=vser0.0,chardev=shell0,name=rb.shell',
+    // A new generation ID on every QEMU start: a guest restored from a saved state
+    // (snapshot-boot.ts) reseeds its RNG from it instead of repeating the snapshot's.
+    '-device', 'vmgenid,guid=auto',
   ];
   s.nics.forEach((nic, i) => {
     args.push('-device', `pcie-root-port,id=${nic.rootPort},bus=pcie.0,chassis=${i + 1},slot=${i + 1}`);
@@ -89,6 +92,15 @@ export function qemuArgs(s: QemuSpec): string[] {
     args.push('-device', nicDevice(nic));
   });
   return args;
+}
+
+/**
+ * The command line with what differs from run to run taken out (the sockets, the
+ * initrd's path: its bytes are keyed on their own): what a saved VM state depends on.
+ */
+export function snapshotKeyArgs(s: QemuSpec): string[] {
+  const nics = s.nics.map((n): NicSpec => (n.link.kind === 'dgram' ? { ...n, link: { kind: 'dgram', local: '', remote: '' } } : n));
+  return qemuArgs({ ...s, initrd: '', qmpSocket: '', agentSocket: '', shellSocket: '', nics });
 }
 
 /** The -device value of a NIC; QMP device_add takes the same properties for a re-plug. */
@@ -110,6 +122,8 @@ export interface GuestParams {
   rxe?: readonly BootRxe[];
   /** TCG guests get a clocksource that needs no calibration (see TCG_CLOCK). */
   accel?: Accel;
+  /** Stage 1 waits at the snapshot point for a go line on the console (rb.snap=1; snapshot-boot.ts). */
+  snapshotPoint?: boolean;
   extra?: string[];
 }
 
@@ -164,6 +178,7 @@ export function kernelAppend(p: GuestParams): string {
   (p.moreIps ?? []).forEach((ip, i) => words.push(`rb.ip${i + 1}=${ip}`));
   if (p.mtu !== undefined) words.push(`rb.mtu=${p.mtu}`);
   if (p.rxe?.length) words.push(rxeWord(p.rxe));
+  if (p.snapshotPoint) words.push('rb.snap=1');
   if (p.accel === 'tcg') words.push(...TCG_CLOCK);
   for (const w of [p.modulesDir, p.project]) {
     if (/[\s"]/.test(w)) throw new Error(`path ${JSON.stringify(w)} has white space or quotes: the kernel command line cannot carry it`);

@@ -49,6 +49,7 @@ export class FakeVm implements LabVm {
   readonly splats: Splat[] = [];
   readonly console: { logPath: string; tailText(lines?: number): string };
   bootMs = 5;
+  bootFrom = 'cold' as const;
   /** Timeline samples since boot (guest time = the harness's hrtime here). */
   readonly samples: TimelineSample[] = [];
 

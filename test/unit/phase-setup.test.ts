@@ -10,7 +10,7 @@ t.test('boot: the kernel resolved, the lab booted and said so', async (t) => {
   const { ctx, fake, said } = await fakeRun(quickSpec(), {}, [boot]);
   t.equal(ctx.lab, fake);
   t.match(said[0], /quick-patched-1: booting pair on patched/);
-  t.match(said[1], /booted \(target 5 ms, host 5 ms\); building the target/);
+  t.match(said[1], /booted \(target 5 ms, cold; host 5 ms, cold\); building the target/, 'each VM says how it came up');
   t.ok(ctx.phasesMs.boot! >= 0);
 });
 

@@ -2,6 +2,7 @@
 // and the scenario's topology booted.
 import { startWarming } from '../agents-warm.js';
 import type { ScenarioSpec } from '../spec.js';
+import { snapshotsDir } from '../../vm/snapshot-store.js';
 import type { Phase } from './phase.js';
 
 /** The links whose rxe device the set-up uses: link 0, or on pair2 every link that carries RDMA (not an nvme-tcp one). */
@@ -17,10 +18,18 @@ export const boot: Phase = {
     const kernel = await ctx.driver.resolveKernel(opts.kernel, { cache: opts.cache, progress: opts.progress ?? (() => {}) });
     ctx.kernelInfo = kernel.info;
     ctx.say(`booting ${spec.topology} on ${kernel.name}`);
-    const lab = await ctx.driver.boot({ kind: spec.topology, kernel, project: opts.project, logDir: ctx.runDir, log: ctx.log, rdmaLinks: rdmaLinksOf(spec) });
+    const lab = await ctx.driver.boot({
+      kind: spec.topology,
+      kernel,
+      project: opts.project,
+      logDir: ctx.runDir,
+      log: ctx.log,
+      rdmaLinks: rdmaLinksOf(spec),
+      snapshots: snapshotsDir(opts.cache),
+    });
     ctx.lab = lab;
     // The host VM has time while the target is built: its loader starts through exec.
     startWarming([lab.host]);
-    ctx.say(`booted (${lab.machines.map((m) => `${m.name} ${m.bootMs} ms`).join(', ')}); building the target`);
+    ctx.say(`booted (${lab.machines.map((m) => `${m.name} ${m.bootMs} ms, ${m.bootFrom}`).join('; ')}); building the target`);
   },
 };
