@@ -200,6 +200,7 @@ export class Machine {
       await m.kill();
       const reason = err instanceof Error ? err.message : String(err);
       const Err = restoring && !m.stateLoaded ? SnapshotLoadError : HarnessError;
+      if (Err === SnapshotLoadError) await cons.close(); // the cold boot after it appends to the same log
       throw new Err(`${reason}\n--- console of ${o.name} (last lines) ---\n${cons.tailText()}`, {
         consoleTail: cons.tailText(),
         logPath: cons.logPath,

@@ -16,7 +16,7 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { HarnessError } from '../util/errors.js';
+import { HarnessError, errorMessage } from '../util/errors.js';
 import { pollUntil, withDeadline } from '../util/deadline.js';
 import { SNAPSHOT_LOAD_MS, SNAPSHOT_SAVE_MS } from '../util/timeouts.js';
 import type { QmpClient } from './qmp.js';
@@ -77,21 +77,35 @@ async function migrationDone(qmp: QmpClient): Promise<true | undefined> {
 /**
  * Gives QEMU (started with -incoming defer) the saved state through a unix socket it
  * listens on, waits for it to load, then lets the VM run: a state saved from a stopped
- * VM loads as paused.
+ * VM loads as paused. QEMU's status is what says the state loaded: it may close the
+ * socket once it has read the stream's end, before this side's end of the send is
+ * through (node's "Premature close"), which is no failure.
  */
 export async function restoreState(qmp: QmpClient, o: { state: string; runDir: string }): Promise<void> {
   const sock = join(o.runDir, 'incoming.sock');
   await qmp.execute('migrate-incoming', { uri: `unix:${sock}` });
-  const sent = pipeline(createReadStream(o.state), connect(sock));
-  sent.catch(() => undefined); // awaited below unless QEMU fails first
-  const status = await pollUntil(
-    async () => {
-      const s = StatusInfo.parse(await qmp.execute('query-status')).status;
-      return s === 'inmigrate' ? undefined : s;
-    },
-    { deadlineMs: SNAPSHOT_LOAD_MS, intervalMs: 20, what: 'QEMU to load the saved VM state' },
-  );
-  await withDeadline(sent, SNAPSHOT_LOAD_MS, 'the saved VM state to be sent to QEMU');
+  let sendError: Error | undefined;
+  const file = createReadStream(o.state);
+  const toQemu = connect(sock);
+  void pipeline(file, toQemu).catch((e: unknown) => {
+    sendError = e instanceof Error ? e : new Error(String(e));
+  });
+  let status: string;
+  try {
+    status = await pollUntil(
+      async () => {
+        const s = StatusInfo.parse(await qmp.execute('query-status')).status;
+        return s === 'inmigrate' ? undefined : s;
+      },
+      { deadlineMs: SNAPSHOT_LOAD_MS, intervalMs: 20, what: 'QEMU to load the saved VM state' },
+    );
+  } catch (err) {
+    if (!sendError) throw err;
+    throw new HarnessError(`${errorMessage(err)} (sending it failed: ${sendError.message})`, { cause: err });
+  } finally {
+    file.destroy(); // loaded or not, nothing more goes to QEMU
+    toQemu.destroy();
+  }
   if (status === 'paused') await qmp.execute('cont');
   else if (status !== 'running') throw new HarnessError(`QEMU loaded the saved VM state into a VM that is ${status}, not paused`);
 }
