@@ -9,8 +9,12 @@ import { cacheDir } from '../kernel/cache.js';
 /** Bumped when what a state holds or how it is resumed changes: older states are not used. */
 export const SNAPSHOT_FORMAT = 1;
 
-/** How many states a cache keeps (about 90 MB each for a 1 GiB lab VM at the point): the newest used. */
-export const SNAPSHOTS_KEPT = 12;
+/**
+ * How many states a cache keeps, the most recently used (about 90 MB each for a 1 GiB
+ * lab VM): the tests and a catalog boot many kinds of VM (kernels, roles, topologies,
+ * rxe devices at boot or not), and a state evicted and saved again costs a boot 1-3 s.
+ */
+export const SNAPSHOTS_KEPT = 24;
 
 /**
  * Where the states go: <cache>/snapshots, or nowhere (every VM boots cold) when
