@@ -16,6 +16,7 @@ import type { RunResult } from '../scenario/types.js';
 import { UsageError } from '../util/errors.js';
 import { toolVersion } from '../util/project-root.js';
 import { makeContext, stamp } from './context.js';
+import { snapshotsDir } from '../vm/snapshot-store.js';
 import { exitCodeFor, resolveScenarios } from './run-command.js';
 import { parsePositiveInt } from './vm-command.js';
 
@@ -37,6 +38,7 @@ async function oneScenario(arg: string | undefined): Promise<ScenarioSpec> {
 /** Runs the scenario `runs` times in a row and writes the results directory. */
 async function runBench(spec: ScenarioSpec, o: BenchOpts): Promise<{ dir: string; runs: RunResult[] }> {
   parseKernelChoice(o.kernel);
+  snapshotsDir(o.cacheDir); // a bad RESET_BENCH_SNAPSHOTS is refused before anything is made
   const dir = resolve(o.results ?? join('results', `bench-${stamp()}`));
   await mkdir(dir, { recursive: true });
   const ctx = makeContext({ cacheDir: o.cacheDir, logFile: join(dir, 'reset-bench.log') });

@@ -8,7 +8,7 @@ export class ConsoleCapture extends EventEmitter {
   private readonly file: WriteStream;
   private readonly tail: string[] = [];
   private partial = '';
-  private chunks?: string[];
+  private chunks?: Buffer[];
   readonly splats: Splat[] = [];
 
   constructor(
@@ -21,7 +21,7 @@ export class ConsoleCapture extends EventEmitter {
 
   write(chunk: Buffer): void {
     this.file.write(chunk);
-    this.chunks?.push(chunk.toString('utf8'));
+    this.chunks?.push(chunk);
     const text = this.partial + chunk.toString('utf8').replace(/\r/g, '');
     const lines = text.split('\n');
     this.partial = lines.pop()!;
@@ -47,7 +47,7 @@ export class ConsoleCapture extends EventEmitter {
 
   /** Everything written since recordTranscript(); the recording stops. */
   transcript(): string {
-    const text = (this.chunks ?? []).join('');
+    const text = Buffer.concat(this.chunks ?? []).toString('utf8'); // whole, so no character is split
     this.chunks = undefined;
     return text;
   }

@@ -37,10 +37,19 @@ export interface SnapshotKeyInput {
   files: readonly string[];
 }
 
+/** initramfsFor gives the same Buffer to every boot of a kind in a process: hashed once. */
+const initrdHashes = new WeakMap<Buffer, string>();
+
+function initrdHash(b: Buffer): string {
+  let h = initrdHashes.get(b);
+  if (!h) initrdHashes.set(b, (h = createHash('sha256').update(b).digest('hex')));
+  return h;
+}
+
 export async function snapshotKey(k: SnapshotKeyInput): Promise<string> {
   const h = createHash('sha256');
   h.update(JSON.stringify({ format: SNAPSHOT_FORMAT, args: k.args }));
-  h.update(createHash('sha256').update(k.initrd).digest('hex'));
+  h.update(initrdHash(k.initrd));
   for (const f of k.files) {
     const st = await stat(f);
     h.update(JSON.stringify([f, st.size, st.mtimeMs]));
