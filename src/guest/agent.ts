@@ -16,6 +16,7 @@ const lazyOps: Record<string, () => Promise<Record<string, Op>>> = {
   rtnl: async () => (await import('./ops-net.js')).rtnlOps,
   fabrics: async () => (await import('./ops-net.js')).fabricsOps,
   timeline: async () => (await import('./ops-timeline.js')).timelineOps,
+  nvmet: async () => (await import('./ops-nvmet.js')).nvmetOps,
 };
 
 function findPort(): string {
@@ -44,8 +45,8 @@ function send(msg: unknown): void {
 
 /**
  * Once the agent has said "ready", the code of the operations every run asks for, in the
- * order it asks: the rxe device's netlink and the fabrics connect (target, connect), then
- * the timeline sampler (instrument). Not execa (for `exec`): under TCG it took 3-9 s to
+ * order it asks: the rxe device's netlink and the fabrics connect, the nvmet apply (target,
+ * connect), then the timeline sampler (instrument). Not execa (for `exec`): under TCG it took 3-9 s to
  * import (about 150 files), and imported here it held up the rxe device and the target's
  * configfs round trips, the whole target phase. The runner asks for it (op `warm`) where
  * a VM has time: the host VM once booted (its loader starts through exec), every VM while
@@ -56,6 +57,7 @@ let base: Promise<void> | undefined;
 let all: Promise<void> | undefined;
 const warmBase = (): Promise<void> =>
   (base ??= import('./ops-net.js')
+    .then(() => import('./ops-nvmet.js'))
     .then(() => import('./ops-timeline.js'))
     .then(
       () => undefined,

@@ -1,6 +1,7 @@
 // The agent's built-in operations: processes, files, polling and the clock.
 // Each takes validated arguments and a deadline in ms.
 import { promises as fsp } from 'node:fs';
+import { localFs } from './local-fs.js';
 import { oneOf, optInt, optBool, optStr, optStringMap, str, strings } from './args.js';
 import { GUEST_STATE_POLL_MS } from '../util/timeouts.js';
 
@@ -123,10 +124,10 @@ export async function warmUp(): Promise<void> {
 export const builtinOps: Record<string, Op> = {
   exec,
   waitFor,
-  readFile: async (r) => fsp.readFile(path(r), 'utf8'),
+  readFile: async (r) => localFs.readFile(path(r)),
   writeFile: async (r) => {
     const p = path(r);
-    await fsp.writeFile(p, str(r, 'data', { empty: true }));
+    await localFs.writeFile(p, str(r, 'data', { empty: true }));
     return null;
   },
   mkdir: async (r) => {
@@ -135,23 +136,19 @@ export const builtinOps: Record<string, Op> = {
     return null;
   },
   rmdir: async (r) => {
-    await fsp.rmdir(path(r));
+    await localFs.rmdir(path(r));
     return null;
   },
   symlink: async (r) => {
     const target = str(r, 'target');
-    await fsp.symlink(target, path(r));
+    await localFs.symlink(target, path(r));
     return null;
   },
   unlink: async (r) => {
-    await fsp.unlink(path(r));
+    await localFs.unlink(path(r));
     return null;
   },
-  readdir: async (r) => fsp.readdir(path(r)),
-  exists: async (r) =>
-    fsp.lstat(path(r)).then(
-      () => true,
-      () => false,
-    ),
+  readdir: async (r) => localFs.readdir(path(r)),
+  exists: async (r) => localFs.exists(path(r)),
   clock: () => Promise.resolve({ monoNs: process.hrtime.bigint().toString() }),
 };

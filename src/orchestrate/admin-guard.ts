@@ -16,6 +16,7 @@ const ADMIN_TOOLS = new Set(['nvme', 'nvmetcli']);
 /** What an agent request would do to the NVMe layer, or undefined if it is not an admin action. */
 export function adminAction(op: string, args: Record<string, unknown>): string | undefined {
   if (op.startsWith('fabrics.')) return `${op} (a new NVMe-oF connect)`;
+  if (op.startsWith('nvmet.')) return `${op} (the nvmet target's configfs)`;
   if (WRITE_OPS.has(op)) {
     const path = typeof args.path === 'string' ? args.path : '';
     if (ADMIN_PATHS.some((re) => re.test(path))) return `${op} ${path}`;

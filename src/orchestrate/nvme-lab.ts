@@ -5,10 +5,10 @@
 import type { AgentClient } from '../vm/agent-client.js';
 import { pollUntil } from '../util/deadline.js';
 import { DeadlineError, errorMessage } from '../util/errors.js';
-import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, GUEST_STATE_POLL_MS, NAMESPACE_NODE_MS, NAMESPACE_SYSFS_MS, NAMESPACE_SYSFS_POLL_MS } from '../util/timeouts.js';
+import { CONNECT_LIVE_MS, FABRICS_CONNECT_WRITE_MS, GUEST_STATE_POLL_MS, NAMESPACE_NODE_MS, NAMESPACE_SYSFS_MS, NAMESPACE_SYSFS_POLL_MS, NVMET_APPLY_MS } from '../util/timeouts.js';
 import { createRxe, waitRxeActive } from './rxe.js';
 import { brdParams, LAB_RAMDISK_MIB } from '../vm/ramdisk.js';
-import { applyTarget, connectAndWaitLive, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
+import { connectAndWaitLive, parseTargetConfig, type ApplyResult, type FabricsOptions, type FabricsPort, type TargetConfigInput } from './configfs/index.js';
 
 export const LAB_NQN = 'nqn.2026-11.dev.reset-bench:lab';
 export const LAB_HOSTNQN = 'nqn.2026-11.dev.reset-bench:host';
@@ -100,7 +100,16 @@ export async function setupTarget(lab: NvmeLab, ramdiskMiB = LAB_RAMDISK_MIB, sh
   // once: a module load is seconds under TCG, and modprobe copes with a shared dependency
   // (ib_core) loading in parallel, as it does for udev at every boot.
   await Promise.all([ensureRxe(t), ensureRamdisks(t, shape.ramdisks ?? 1, ramdiskMiB), ensureModule(t, 'nvmet-rdma')]);
-  await applyTarget(t.fs(), shape.config ?? labTargetConfig(lab));
+  await applyTargetIn(t, shape.config ?? labTargetConfig(lab));
+}
+
+/**
+ * The target's configfs made to match `input` (applyTarget's rules), checked here first
+ * (a UsageError naming the field) and applied in the VM in one agent request: one round
+ * trip per configfs file was most of the target phase under TCG (src/guest/ops-nvmet.ts).
+ */
+export async function applyTargetIn(agent: Pick<LabAgent, 'call'>, input: TargetConfigInput): Promise<ApplyResult> {
+  return agent.call<ApplyResult>('nvmet.apply', { config: parseTargetConfig(input) }, NVMET_APPLY_MS);
 }
 
 /** The lab's nvmet configuration: the ramdisk as namespace 1 behind RDMA port 1. */

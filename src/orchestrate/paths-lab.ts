@@ -5,9 +5,10 @@
 // head.
 import type { LabLink } from '../vm/topology.js';
 import { CONNECT_LIVE_MS } from '../util/timeouts.js';
-import { applyTarget, connectAndWaitLive, type TargetConfigInput } from './configfs/index.js';
+import { connectAndWaitLive, type TargetConfigInput } from './configfs/index.js';
 import { LAB_RAMDISK_MIB } from '../vm/ramdisk.js';
 import {
+  applyTargetIn,
   ensureModule,
   ensureRamdisks,
   ensureRxeOn,
@@ -66,7 +67,7 @@ export async function setupTargetPaths(lab: PathsLab, transports?: readonly Tran
   const t = lab.target.agent;
   await ensureRamdisks(t, 1, ramdiskMiB);
   await prepareSide(t, lab.links, transports, 'nvmet');
-  await applyTarget(t.fs(), pathsTargetConfig(lab.links, transports));
+  await applyTargetIn(t, pathsTargetConfig(lab.links, transports));
 }
 
 /** Host: an rxe device per RDMA link, nvme-rdma and (for a TCP link) nvme-tcp loaded. */

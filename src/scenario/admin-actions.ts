@@ -5,8 +5,8 @@
 // once the device is back (if anything). Each step runs through the guard's allow(), so
 // it is recorded as the scenario's own and not refused, and each is recorded as it
 // happens (an outcome per step).
-import { applyTarget, disconnectController } from '../orchestrate/configfs/index.js';
-import { LAB_NQN, TRSVCID, labTargetConfig, type LabAgent, type NvmeLab } from '../orchestrate/nvme-lab.js';
+import { disconnectController } from '../orchestrate/configfs/index.js';
+import { LAB_NQN, TRSVCID, applyTargetIn, labTargetConfig, type LabAgent, type NvmeLab } from '../orchestrate/nvme-lab.js';
 import { addUnrelated, describeAdd, loadDummy, removeUnrelated, unrelatedNames } from '../orchestrate/unrelated-rdma.js';
 import { sleep } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
@@ -59,7 +59,7 @@ const removePort: AdminStep = {
 
 const createPort = (when: string): AdminStep => ({
   what: ({ lab }) => `mkdir ${PORT} (rdma ${lab.targetAddr}:${TRSVCID}) and link ${LAB_NQN}${when}`,
-  run: (a, { lab }) => applyTarget(a.fs(), labTargetConfig(lab)),
+  run: (a, { lab }) => applyTargetIn(a, labTargetConfig(lab)),
 });
 
 const one = (step: AdminStep) => (): AdminStep[] => [step];

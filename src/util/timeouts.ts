@@ -67,6 +67,8 @@ export const VIRTUAL_LINK_ADD_MS = 30_000;
 
 /** The host's write to /dev/nvme-fabrics: the kernel answers once the admin queue is up. */
 export const FABRICS_CONNECT_WRITE_MS = 60_000;
+/** The whole nvmet apply in the target VM, one request (about 30 configfs files; a port's last link binds its listener). */
+export const NVMET_APPLY_MS = 30_000;
 /** A connect write plus the wait for the controller's state to read "live". */
 export const CONNECT_LIVE_MS = 60_000;
 /** A new controller reading "live" after the connect write returned. */

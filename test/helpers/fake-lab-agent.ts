@@ -5,6 +5,8 @@
 // go to handlers the fake lab installs. Every call is logged for assertions.
 import type { ExecResult } from '../../src/guest/ops.js';
 import { AdminGuard } from '../../src/orchestrate/admin-guard.js';
+import type { TargetConfig } from '../../src/orchestrate/configfs/model.js';
+import { applyConfig } from '../../src/orchestrate/configfs/nvmet-apply.js';
 import { MemConfigfs } from './memfs.js';
 import type { GuestFs } from '../../src/orchestrate/guest-fs.js';
 import type { LabAgent } from '../../src/orchestrate/nvme-lab.js';
@@ -59,9 +61,14 @@ export class FakeAgent implements LabAgent {
       throw new HarnessError((e as Error).message);
     }
     this.calls.push({ op, args });
+    return (await this.dispatch(op, args, deadlineMs)) as T;
+  }
+
+  /** An installed handler, else the tree's own op. */
+  private async dispatch(op: string, args: Record<string, unknown>, deadlineMs: number): Promise<unknown> {
     const h = this.handlers.get(op);
-    if (h) return (await h(args, deadlineMs)) as T;
-    return (await this.builtin(op, args, deadlineMs)) as T;
+    if (h) return h(args, deadlineMs);
+    return this.builtin(op, args, deadlineMs);
   }
 
   private async builtin(op: string, a: Record<string, unknown>, deadlineMs: number): Promise<unknown> {
@@ -99,6 +106,10 @@ export class FakeAgent implements LabAgent {
         return null;
       case 'exec':
         return this.runExec(a.argv as string[]);
+      case 'nvmet.apply':
+        // As the guest does it (src/guest/ops-nvmet.ts): each file op dispatched as a
+        // call of its own would be (handlers, listeners), one call in the log.
+        return applyConfig(guestFsOver(<T>(o: string, args?: Record<string, unknown>, d?: number) => this.dispatch(o, args ?? {}, d ?? deadlineMs) as Promise<T>), a.config as TargetConfig);
       default:
         throw guestError('ENOSYS', `the fake agent of ${this.vm} has no op ${op}`);
     }

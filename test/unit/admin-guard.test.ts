@@ -7,6 +7,7 @@ t.test('what counts as an admin action on the NVMe layer', async (t) => {
   t.ok(adminAction('writeFile', { path: '/sys/class/nvme/nvme0/delete_controller', data: '1' }));
   t.ok(adminAction('symlink', { target: '/sys/kernel/config/nvmet/subsystems/x', path: '/sys/kernel/config/nvmet/ports/1/subsystems/x' }));
   t.ok(adminAction('rmdir', { path: '/sys/kernel/config/nvmet/ports/1' }));
+  t.match(adminAction('nvmet.apply', { config: { hosts: [], subsystems: [], ports: [] } }), /nvmet.apply \(the nvmet target's configfs\)/, 'the whole target applied in the guest');
   t.ok(adminAction('exec', { argv: ['nvme', 'connect', '-t', 'rdma'] }));
   t.ok(adminAction('exec', { argv: ['/usr/sbin/nvme', 'reset', '/dev/nvme0'] }));
   t.ok(adminAction('exec', { argv: ['sh', '-c', 'echo 1 > /sys/class/nvme/nvme0/rescan_controller'] }));

@@ -27,7 +27,9 @@ t.test('setupTarget: rxe made and ACTIVE, brd and nvmet-rdma loaded, the ramdisk
   t.same([...a.execs()].sort(), [`modprobe brd rd_nr=1 rd_size=${256 * 1024}`, 'modprobe nvmet-rdma', 'modprobe rdma_rxe']);
   const ops = a.calls.map((c) => `${c.op} ${typeof c.args.path === 'string' ? c.args.path : ''}`);
   const active = ops.indexOf('waitFor /sys/class/infiniband/rxe0/ports/1/state');
-  t.ok(active >= 0 && ops.findIndex((o) => o.startsWith('mkdir /sys/kernel/config/nvmet/ports/1')) > active, 'port 1 made after rxe0 is ACTIVE');
+  t.ok(active >= 0 && ops.indexOf('nvmet.apply ') > active, 'the target applied (port 1 made) after rxe0 is ACTIVE');
+  t.same(a.ops('nvmet.apply'), [{ config: parseTargetConfig(labTargetConfig(lab)) }], 'in one request, checked on the host');
+  t.notOk(ops.some((o) => /^(mkdir|writeFile|symlink) \/sys\/kernel\/config/.test(o)), 'no configfs file op of its own');
   t.same(a.ops('rdma.newLink'), [{ name: 'rxe0', netdev: 'eth0', type: 'rxe' }]);
   t.equal(a.ops('waitFor')[0]?.path, '/sys/class/infiniband/rxe0/ports/1/state');
   const cfg = await readTarget(a.fs());
