@@ -20,6 +20,7 @@ import { SHELL_SOCKET, kernelAppend, qemuArgs, detectAccel, snapshotKeyArgs, typ
 import { QmpClient } from './qmp.js';
 import { track, untrack } from './reaper.js';
 import { FATAL_SPLATS, type Splat } from './splats.js';
+import { stuckLinkReason } from './lab-link.js';
 import { SNAPSHOT_POINT, goLine, restoreState, saveAtPoint } from './snapshot-boot.js';
 import { findSnapshot, forgetSnapshot, pruneSnapshots, snapshotKey, type StoredSnapshot } from './snapshot-store.js';
 
@@ -218,6 +219,8 @@ export class Machine {
     });
     this.console.on('line', (line: string) => {
       if (line.includes('RESET_BENCH_INIT_FAILED')) this.fail(`guest ${this.name} could not start: ${line}`);
+      const stuck = stuckLinkReason(this.name, line);
+      if (stuck) this.fail(stuck);
     });
   }
 
