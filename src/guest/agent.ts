@@ -44,25 +44,29 @@ function send(msg: unknown): void {
 }
 
 /**
- * Once the agent has said "ready", the code of the operations every run asks for, in the
- * order it asks: the rxe device's netlink and the fabrics connect, the nvmet apply (target,
- * connect), then the timeline sampler (instrument). Not execa (for `exec`): under TCG it took 3-9 s to
+ * Once the agent has said "ready", the code of the operations every run asks for of this
+ * VM's role, in the order it asks: the target's nvmet apply (its set-up), then the rxe
+ * device's netlink and the fabrics connect (connect, resets), then the timeline sampler
+ * (instrument). The host VM never applies an nvmet configuration, so it does not load
+ * that code. Not execa (for `exec`): under TCG it took 3-9 s to
  * import (about 150 files), and imported here it held up the rxe device and the target's
  * configfs round trips, the whole target phase. The runner asks for it (op `warm`) where
  * a VM has time: the host VM once booted (its loader starts through exec), every VM while
  * the loader starts, and it waits for every VM to be warm before a reset, so no reset's
  * timing includes an import. A request meanwhile shares the import under way.
  */
+const BASE_IMPORTS: readonly (() => Promise<unknown>)[] = [
+  ...(process.env.RB_ROLE === 'host' ? [] : [() => import('./ops-nvmet.js')]),
+  () => import('./ops-net.js'),
+  () => import('./ops-timeline.js'),
+];
 let base: Promise<void> | undefined;
 let all: Promise<void> | undefined;
 const warmBase = (): Promise<void> =>
-  (base ??= import('./ops-net.js')
-    .then(() => import('./ops-nvmet.js'))
-    .then(() => import('./ops-timeline.js'))
-    .then(
-      () => undefined,
-      () => undefined,
-    ));
+  (base ??= BASE_IMPORTS.reduce<Promise<unknown>>((done, next) => done.then(next), Promise.resolve()).then(
+    () => undefined,
+    () => undefined,
+  ));
 const warmAll = (): Promise<void> =>
   (all ??= warmBase()
     .then(() => import('./ops.js'))

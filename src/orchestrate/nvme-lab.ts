@@ -147,6 +147,15 @@ export function hostFabricsPort(lab: NvmeLab, deadlineMs = FABRICS_CONNECT_WRITE
 /** Host: rxe, nvme-rdma, connect, wait for live, and find the namespace's block device. */
 export async function connectHost(lab: NvmeLab, opts: ConnectOptions): Promise<HostController> {
   await prepareHost(lab);
+  return connectPreparedHost(lab, opts);
+}
+
+/**
+ * connectHost once prepareHost has run (the run's target phase does it while the target
+ * is built): its checks again are round trips to a host VM that may still be busy with
+ * its imports, 0.07-0.4 s measured.
+ */
+export async function connectPreparedHost(lab: NvmeLab, opts: ConnectOptions): Promise<HostController> {
   const c = await connectAndWaitLive(hostFabricsPort(lab), lab.host.agent.fs(), labFabricsOptions(lab, opts), { deadlineMs: CONNECT_LIVE_MS });
   return findNamespace(lab, c.device, c.options);
 }

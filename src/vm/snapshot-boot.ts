@@ -33,6 +33,13 @@ export function goLine(nowMs = Date.now()): string {
 /** QEMU caps a migration's speed (128 MiB/s in 7.2) for live migration over a network; a file wants none. */
 const SAVE_BANDWIDTH = 64 * 1024 ** 3;
 
+/**
+ * The state file is read and sent to QEMU in chunks this big: with node's default 64 KiB,
+ * a restore took 0.63-0.69 s from migrate-incoming to loaded, with 4 MiB 0.48-0.62 s (the
+ * two VMs of a pair restored at once, three boots each).
+ */
+const RESTORE_CHUNK = 4 * 1024 * 1024;
+
 const MigrateInfo = z.object({ status: z.string().optional(), 'error-desc': z.string().optional() });
 const StatusInfo = z.object({ status: z.string() });
 
@@ -85,7 +92,7 @@ export async function restoreState(qmp: QmpClient, o: { state: string; runDir: s
   const sock = join(o.runDir, 'incoming.sock');
   await qmp.execute('migrate-incoming', { uri: `unix:${sock}` });
   let sendError: Error | undefined;
-  const file = createReadStream(o.state);
+  const file = createReadStream(o.state, { highWaterMark: RESTORE_CHUNK });
   const toQemu = connect(sock);
   void pipeline(file, toQemu).catch((e: unknown) => {
     sendError = e instanceof Error ? e : new Error(String(e));

@@ -19,6 +19,21 @@ t.test('connect: the scenario connect options, the controller live, its namespac
   t.equal(fake.resetLog.length, 0, 'no reset during a plain connect');
 });
 
+for (const topology of ['pair', 'loopback'] as const) {
+  t.test(`connect on ${topology}: the host the target phase prepared is not checked again`, async (t) => {
+    const { ctx, fake } = await fakeRun(quickSpec({ topology }), { topology }, [boot, target, instrument]);
+    const before = fake.host.agent.calls.length;
+    await connect.run(ctx);
+    const during = fake.host.agent.calls.slice(before);
+    t.equal(during[0]?.op, 'fabrics.connect', 'the connect write is the first call');
+    t.same(
+      during.filter((c) => String(c.args.path).startsWith('/sys/class/infiniband') || String(c.args.path).startsWith('/sys/module')),
+      [],
+      'no rxe or module check: each is a round trip to a VM that may still be loading its code',
+    );
+  });
+}
+
 t.test('connect-race: the race recorded, its reset window kept, the controller to load', async (t) => {
   const spec = quickSpec({ during: 'connect', inject_after_ms: 20, down_ms: 100 });
   const { ctx, said } = await fakeRun(spec, { connectWhileDown: 'refuse', connectMs: 60 }, [boot, target, instrument, connectRace]);

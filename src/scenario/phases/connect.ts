@@ -2,7 +2,7 @@
 // (`during`): a plain connect before the load, or a connect the device reset races
 // (reset-during-connect), which may or may not leave a controller to load.
 import { connectOptions } from '../connect-options.js';
-import { connectHost } from '../../orchestrate/nvme-lab.js';
+import { connectPreparedHost } from '../../orchestrate/nvme-lab.js';
 import { raceConnect } from '../connect-race.js';
 import { need, type RunContext } from '../context.js';
 import type { Phase } from './phase.js';
@@ -15,7 +15,8 @@ export const connect: Phase = {
   name: 'connect',
   async run(ctx) {
     const lab = need(ctx.lab, 'the lab');
-    ctx.ctrl = await connectHost(lab, connectOptions(ctx.spec.connect, lab.hostAddr));
+    // The target phase prepared the host (target.ts).
+    ctx.ctrl = await connectPreparedHost(lab, connectOptions(ctx.spec.connect, lab.hostAddr));
     sayLive(ctx);
   },
 };
