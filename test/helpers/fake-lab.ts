@@ -5,8 +5,6 @@
 // loader (its progress file, its signals, its JSON) and the timeline sampler. How the
 // controller reacts to a device reset is an option (recovers, deleted, stuck...), so a
 // test can play the patched or the stock kernel.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KmsgRecord } from '../../src/guest/protocol.js';
 import type { TimelineSample } from '../../src/guest/ops-timeline.js';
@@ -21,6 +19,7 @@ import type { Splat } from '../../src/vm/splats.js';
 import type { LabLink } from '../../src/vm/topology.js';
 import { FakeAgent, failed, guestError, ok } from './fake-lab-agent.js';
 import { fakeLoadResult, type FakeLoaderOutcome } from './fake-lab-loader.js';
+import { tempDirSync } from './temp-dir.js';
 
 export { FakeAgent, ok, failed, guestError } from './fake-lab-agent.js';
 
@@ -89,7 +88,7 @@ export class FakeLab implements RunLab {
 
   constructor(readonly o: FakeLabOptions = {}) {
     this.kind = o.topology ?? 'pair';
-    const logDir = mkdtempSync(join(tmpdir(), 'rb-fake-lab-'));
+    const logDir = tempDirSync('rb-fake-lab-');
     if (this.kind === 'loopback') {
       const vm = new FakeVm('lab', new FakeAgent('lab'), logDir);
       this.host = this.target = vm;

@@ -1,19 +1,19 @@
 // The whole run, phase by phase, against the fake lab: the verdicts of a patched-like
 // and a stock-like kernel, a harness failure as ERROR, and phases_ms.
 import t from 'tap';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runScenario } from '../../src/scenario/runner.js';
 import { parseScenario, type ScenarioInput } from '../../src/scenario/spec.js';
 import { FakeLab, type FakeLabOptions } from '../helpers/fake-lab.js';
+import { tempDirSync } from '../helpers/temp-dir.js';
 
 const quick = (over: Partial<ScenarioInput> = {}) =>
   parseScenario({ name: 'quick', side: 'host', reset: 'rdma-link', down_ms: 100, pre_ms: 500, post_ms: 500, recovery_deadline_ms: 1000, ...over });
 
 async function run(over: Partial<ScenarioInput>, lab: FakeLabOptions) {
   const fake = new FakeLab(lab);
-  const resultsDir = mkdtempSync(join(tmpdir(), 'rb-runner-'));
+  const resultsDir = tempDirSync('rb-runner-');
   const lines: string[] = [];
   const r = await runScenario(quick(over), { kernel: 'patched', resultsDir, iteration: 1, project: '/project', progress: (m) => lines.push(m) }, fake.driver());
   return { r, fake, resultsDir, lines };

@@ -2,7 +2,7 @@
 // makes: its agent answers, its clock is the host's, its console log holds the boot that
 // saved it; and a state QEMU cannot load is dropped and the VM boots cold instead.
 import t from 'tap';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootLab, type Lab } from '../../src/vm/topology.js';
@@ -16,6 +16,7 @@ const guestFacts = async (lab: Lab): Promise<{ clockS: number; uuid: string }> =
 
 if (await labOrSkip()) {
   const snapshots = await mkdtemp(join(tmpdir(), 'rb-vm-snapshots-'));
+  t.teardown(() => rm(snapshots, { recursive: true, force: true })); // about 90 MB a state
   const boot = async (name: string): Promise<Lab> =>
     bootLab({ kind: 'loopback', kernel: await stockKernel(), project, logDir: testLogDir(`snapshot-${name}`), snapshots });
 
