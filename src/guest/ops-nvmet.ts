@@ -5,6 +5,7 @@
 // back as the apply's own message (ConfigfsError: the attribute and the likely cause).
 import { applyConfig } from '../orchestrate/configfs/nvmet-apply.js';
 import type { TargetConfig } from '../orchestrate/configfs/model.js';
+import { badArg } from './args.js';
 import { localFs } from './local-fs.js';
 import type { Op } from './ops.js';
 
@@ -12,7 +13,7 @@ import type { Op } from './ops.js';
 function config(r: Record<string, unknown>): TargetConfig {
   const c = r.config as Partial<Record<keyof TargetConfig, unknown>> | undefined;
   if (!c || !Array.isArray(c.hosts) || !Array.isArray(c.subsystems) || !Array.isArray(c.ports))
-    throw Object.assign(new Error('config: expected a checked TargetConfig (hosts, subsystems, ports)'), { code: 'EINVAL' });
+    throw badArg('config', 'a checked TargetConfig (hosts, subsystems, ports)', c);
   return c as TargetConfig;
 }
 

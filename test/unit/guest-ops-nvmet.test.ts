@@ -11,7 +11,7 @@ const apply = (args: Record<string, unknown>): Promise<unknown> => nvmetOps.appl
 
 t.test('a config without its lists is refused with EINVAL, naming the argument', async (t) => {
   for (const config of [undefined, {}, { hosts: [], subsystems: [] }, { hosts: [], subsystems: 'x', ports: [] }]) {
-    await t.rejects(apply({ config }), { code: 'EINVAL', message: /^config: expected a checked TargetConfig/ }, JSON.stringify(config) ?? 'none');
+    await t.rejects(apply({ config }), { code: 'EINVAL', message: /^argument config: expected a checked TargetConfig \(hosts, subsystems, ports\), got / }, JSON.stringify(config) ?? 'none');
   }
 });
 

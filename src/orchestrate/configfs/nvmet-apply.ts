@@ -13,8 +13,6 @@ export const NVMET_ROOT = '/sys/kernel/config/nvmet';
 export interface NvmetOptions {
   /** Default /sys/kernel/config/nvmet. */
   root?: string;
-  /** Called for every change made (mkdir, write, link...), for the event timeline. */
-  onChange?: (op: string, path: string, value?: string) => void;
 }
 
 /** What apply() changed; empty when the target already matched. */
@@ -36,7 +34,6 @@ class Nvmet {
   }
   private note(op: string, path: string, value?: string) {
     this.changes.push(value === undefined ? `${op} ${path}` : `${op} ${path} = ${value}`);
-    this.opts.onChange?.(op, path, value);
   }
   async checkRoot(): Promise<void> {
     if (!(await this.fs.exists(this.root)))
