@@ -9,6 +9,7 @@ import { SHELL_SOCKET, detectAccel } from '../vm/qemu-args.js';
 import { makeContext, defaultRunLogDir } from './context.js';
 import { VM_COMMAND_MS } from '../util/timeouts.js';
 import { snapshotsDir } from '../vm/snapshot-store.js';
+import { guestRuntimeDir } from '../vm/guest-runtime.js';
 
 export function parseTopology(v: string): TopologyKind {
   if (!(TOPOLOGIES as readonly string[]).includes(v)) {
@@ -54,7 +55,7 @@ export function registerVmCommand(program: Command): void {
       const kernel = await resolveKernel(o.kernel, { cache: ctx.cache, progress: ctx.progress });
       const logDir = o.logDir ?? defaultRunLogDir(ctx.project);
       ctx.progress(`booting ${topology} with ${kernel.name} (${kernel.kver})`);
-      const lab = await bootLab({ kind: topology, kernel, project: ctx.project, logDir, log: ctx.log, snapshots: snapshotsDir(ctx.cache) });
+      const lab = await bootLab({ kind: topology, kernel, project: ctx.project, logDir, log: ctx.log, snapshots: snapshotsDir(ctx.cache), runtimeDir: guestRuntimeDir(ctx.cache) });
       try {
         ctx.progress(`ready in ${lab.machines.map((m) => `${m.name} ${m.bootMs} ms`).join(', ')}`);
         const vmTarget = o.role === 'target' ? lab.target : lab.host;
@@ -83,7 +84,7 @@ export function registerVmCommand(program: Command): void {
         const times: number[] = [];
         for (let i = 0; i < o.runs; i++) {
           const t0 = Date.now();
-          const lab = await bootLab({ kind, kernel, project: ctx.project, logDir, log: ctx.log, snapshots: snapshotsDir(ctx.cache) });
+          const lab = await bootLab({ kind, kernel, project: ctx.project, logDir, log: ctx.log, snapshots: snapshotsDir(ctx.cache), runtimeDir: guestRuntimeDir(ctx.cache) });
           const ms = Date.now() - t0;
           const guest = lab.machines.map((m) => `${m.name} ${m.bootMs} ms, ${m.bootFrom} (guest uptime ${m.ready?.uptimeS.toFixed(2)} s)`).join('; ');
           await lab.shutdown();
@@ -103,7 +104,7 @@ export function registerVmCommand(program: Command): void {
       const topology = parseTopology(o.topology);
       const ctx = makeContext({ cacheDir: o.cacheDir });
       const kernel = await resolveKernel(o.kernel, { cache: ctx.cache, progress: ctx.progress });
-      const lab = await bootLab({ kind: topology, kernel, project: ctx.project, logDir: o.logDir ?? defaultRunLogDir(ctx.project), log: ctx.log, snapshots: snapshotsDir(ctx.cache) });
+      const lab = await bootLab({ kind: topology, kernel, project: ctx.project, logDir: o.logDir ?? defaultRunLogDir(ctx.project), log: ctx.log, snapshots: snapshotsDir(ctx.cache), runtimeDir: guestRuntimeDir(ctx.cache) });
       const m = o.role === 'target' ? lab.target : lab.host;
       try {
         const done = m.agent.call('shell', {}, 24 * 3600 * 1000);

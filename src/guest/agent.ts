@@ -1,8 +1,9 @@
-// The in-guest agent: started by vm/guest-init.sh under node, it answers JSON-lines
+// The in-guest agent: started by vm/init under node, it answers JSON-lines
 // requests on the virtio-serial port "rb.agent" and streams the kernel log.
 // Keep start-up lean: every module not needed to say "ready" is imported lazily (under
 // TCG each costs; zod alone took seconds), even the built-in operations.
-import { closeSync, createReadStream, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { AGENT_PORT } from './port-name.js';
 import { PortWriter } from './port-writer.js';
@@ -171,19 +172,53 @@ input.on('error', (e) => {
   process.exit(1);
 });
 
-send({
-  event: 'ready',
-  data: {
-    monoNs: process.hrtime.bigint().toString(),
-    uptimeS: uptime(),
-    role: process.env.RB_ROLE ?? '',
-    kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
-    pid: process.pid,
-  },
-});
-streamKmsg();
-// While the host is busy with "ready" (and, in a pair, waits for the other VM). A pair's
-// host VM loads execa too: its loader starts through exec, and its part of the set-up
-// is a few sysfs reads (its rxe device is made at boot), so the import does not hold it
-// up; started here it overlaps the target VM's boot when that one is ready last.
-setImmediate(() => void (process.env.RB_ROLE === 'host' ? warmAll() : warmBase()));
+function sayReady(): void {
+  send({
+    event: 'ready',
+    data: {
+      monoNs: process.hrtime.bigint().toString(),
+      uptimeS: uptime(),
+      role: process.env.RB_ROLE ?? '',
+      kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+      pid: process.pid,
+    },
+  });
+  streamKmsg();
+}
+
+/** After ready: the code of the operations this role's runs ask for first (warmBase). */
+function warmAfterReady(): void {
+  // While the host is busy with "ready" (and, in a pair, waits for the other VM). A pair's
+  // host VM loads execa too: its loader starts through exec, and its part of the set-up
+  // is a few sysfs reads (its rxe device is made at boot), so the import does not hold it
+  // up; started here it overlaps the target VM's boot when that one is ready last.
+  setImmediate(() => void (process.env.RB_ROLE === 'host' ? warmAll() : warmBase()));
+}
+
+/**
+ * Started by the init (vm/init) before the snapshot point. Where a VM state is saved
+ * there (RB_LOAD_ALL), all the code is loaded first, so the state holds it; then `warm`
+ * on the FIFO the init waits on, and ready once the host's root is in place (the init
+ * writes the other FIFO). With no point, the code loads after ready as it is asked for.
+ */
+async function startInInit(dir: string, loadAll: boolean): Promise<void> {
+  if (loadAll) await warmAll();
+  writeFileSync(`${dir}/warm`, 'warm\n');
+  await readFile(`${dir}/go`);
+  sayReady();
+  if (!loadAll) warmAfterReady();
+}
+
+const fifos = process.env.RB_STAGE1;
+const loadAll = process.env.RB_LOAD_ALL === '1';
+delete process.env.RB_STAGE1;
+delete process.env.RB_LOAD_ALL;
+if (fifos) {
+  startInInit(fifos, loadAll).catch((e: unknown) => {
+    process.stderr.write(`reset-bench agent: the init's handshake failed: ${String(e)}\n`);
+    process.exit(1);
+  });
+} else {
+  sayReady();
+  warmAfterReady();
+}

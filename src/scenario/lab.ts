@@ -68,6 +68,8 @@ export interface BootRequest {
   rdmaLinks?: readonly number[];
   /** Where saved VM states are kept; absent: every VM boots cold. */
   snapshots?: string;
+  /** Where the agent's runtime disk images are kept (src/vm/guest-runtime.ts). */
+  runtimeDir?: string;
 }
 
 /** How a run gets its kernel and its lab. */

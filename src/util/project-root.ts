@@ -7,8 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HarnessError } from './errors.js';
 
+/**
+ * In a lab VM, RB_PROJECT (vm/init sets it from the kernel command line): the agent runs
+ * from a copy of the bundle in the initramfs (/.rb/agent), not from the project's tree.
+ */
 export function projectRoot(): string {
-  return resolve(new URL('../..', import.meta.url).pathname);
+  return process.env.RB_PROJECT || resolve(new URL('../..', import.meta.url).pathname);
 }
 
 let version: string | undefined;

@@ -1,17 +1,21 @@
 // The tiny initramfs: busybox-static, the modules the guest needs before its agent
-// starts (virtio-pci, 9p, overlayfs to mount the shared root; the agent's virtio-serial
-// port, the lab NIC, configfs), with their dependencies in load order, and vm/init.
+// starts (virtio-pci, 9p, overlayfs to mount the shared root; the runtime disk's
+// virtio-blk and ext4; the agent's virtio-serial port, the lab NIC, configfs), with their
+// dependencies in load order, vm/init, the agent's bundle (/.rb/agent) and the links
+// that let node and rdma on the runtime disk find their libraries (guest-runtime.ts).
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../util/errors.js';
 import { loadOrder, readModuleDeps } from '../kernel/modtree.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
+import type { GuestRuntime } from './guest-runtime.js';
 import { brdParams, LAB_RAMDISK_MIB } from './ramdisk.js';
 
 /**
- * What stage 1 loads: the root's mount, then what used to be one modprobe in stage 2
+ * What stage 1 loads: the root's mount and the runtime disk's (virtio_blk, ext4, which
+ * asks for crc32c at every mount), then what used to be one modprobe in stage 2
  * (insmod from RAM is far cheaper under TCG than kmod from 9p). rdma_rxe needs a crc32
  * shash it does not declare (docs/kernel-notes.md), hence crc32_generic. Not
  * crc32_pclmul, though `-cpu max` has PCLMULQDQ and an rxe device would take it (the
@@ -19,7 +23,7 @@ import { brdParams, LAB_RAMDISK_MIB } from './ramdisk.js';
  * 420-545 MB/s (tcrypt mode=300, patched 6.1, one boot), and rxe's ICRC runs on every
  * packet. Built-ins are skipped, and so are modules the kernel does not have.
  */
-export const STAGE1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'configfs', 'virtio_console', 'virtio_net', 'crc32_generic'];
+export const STAGE1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'configfs', 'virtio_console', 'virtio_net', 'crc32_generic', 'virtio_blk', 'crc32c_generic', 'ext4'];
 
 /**
  * And after them, each role's lab modules. The set-up used to modprobe these once both
@@ -113,7 +117,24 @@ export function stage1Wanted(role?: string): string[] {
   return [...STAGE1_MODULES, ...((role && ROLE_MODULES[role]) || [])];
 }
 
-export async function buildInitramfs(opts: { modulesDir: string; initScript: string; busybox?: string; role?: string }): Promise<Buffer> {
+export interface InitramfsOptions {
+  modulesDir: string;
+  initScript: string;
+  busybox?: string;
+  role?: string;
+  /** The agent's runtime disk (guest-runtime.ts): the initramfs links its libraries into it. */
+  runtime?: GuestRuntime;
+  /** The guest bundle's directory: the agent stage 1 starts, at /.rb/agent. */
+  agentDir?: string;
+}
+
+/** The agent stage 1 starts before the snapshot point: the guest bundle's files. */
+async function agentEntries(dir: string): Promise<CpioEntry[]> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.js')).sort();
+  return [{ kind: 'dir', path: '.rb/agent' }, ...(await Promise.all(names.map(async (n): Promise<CpioEntry> => ({ kind: 'file', path: `.rb/agent/${n}`, data: await readFile(join(dir, n)) }))))];
+}
+
+export async function buildInitramfs(opts: InitramfsOptions): Promise<Buffer> {
   const deps = await readModuleDeps(opts.modulesDir);
   const builtinFile = join(opts.modulesDir, 'modules.builtin');
   const builtin = existsSync(builtinFile) ? builtinNames(await readFile(builtinFile, 'utf8')) : new Set<string>();
@@ -135,6 +156,9 @@ export async function buildInitramfs(opts: { modulesDir: string; initScript: str
     const entry = deps.get(m)!;
     entries.push({ kind: 'file', path: `mods/${m}.ko`, data: await moduleBytes(join(opts.modulesDir, entry.path)) });
   }
+  if (opts.runtime || opts.agentDir) entries.push({ kind: 'dir', path: '.rb' }, { kind: 'dir', path: '.rb/rt' });
+  if (opts.runtime) entries.push(...opts.runtime.links);
+  if (opts.agentDir) entries.push(...(await agentEntries(opts.agentDir)));
   return writeCpio(entries);
 }
 
@@ -147,12 +171,13 @@ const built = new Map<string, Promise<Buffer>>();
  * content comes from: the module tree's modules.dep and the init script, by path, size
  * and mtime, the role and busybox.
  */
-export async function initramfsFor(opts: { modulesDir: string; initScript: string; busybox?: string; role?: string }): Promise<Buffer> {
+export async function initramfsFor(opts: InitramfsOptions): Promise<Buffer> {
   const stamp = async (p: string): Promise<string> => {
     const st = await stat(p);
     return `${p}:${st.size}:${st.mtimeMs}`;
   };
-  const key = JSON.stringify([await stamp(join(opts.modulesDir, 'modules.dep')), await stamp(opts.initScript), opts.role ?? '', opts.busybox ?? '']);
+  const agent = opts.agentDir ? await Promise.all((await readdir(opts.agentDir)).sort().map((n) => stamp(join(opts.agentDir!, n)))) : [];
+  const key = JSON.stringify([await stamp(join(opts.modulesDir, 'modules.dep')), await stamp(opts.initScript), opts.role ?? '', opts.busybox ?? '', opts.runtime?.image ?? '', agent]);
   let b = built.get(key);
   if (!b) {
     b = buildInitramfs(opts);

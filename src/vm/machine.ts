@@ -14,7 +14,8 @@ import type { KernelSpec } from '../kernel/resolve.js';
 import type { KmsgRecord } from '../guest/protocol.js';
 import { AgentClient } from './agent-client.js';
 import { ConsoleCapture } from './console.js';
-import { guestBundle } from './guest-bundle.js';
+import { BUNDLE_DIR, guestBundle } from './guest-bundle.js';
+import { guestRuntime, guestRuntimeDir } from './guest-runtime.js';
 import { initramfsFor } from './initramfs.js';
 import { SHELL_SOCKET, kernelAppend, qemuArgs, detectAccel, snapshotKeyArgs, type Accel, type BootRxe, type NicSpec, type QemuSpec } from './qemu-args.js';
 import { QmpClient } from './qmp.js';
@@ -48,6 +49,8 @@ export interface MachineOptions {
   qemu?: string;
   /** Where saved VM states are kept (snapshot-store.ts); absent: every boot is cold. */
   snapshots?: string;
+  /** Where the agent's runtime disk images are kept (guest-runtime.ts); default guestRuntimeDir(). */
+  runtimeDir?: string;
 }
 
 export type BootFrom = 'cold' | 'cold, state saved' | 'snapshot';
@@ -72,7 +75,8 @@ interface BootPlan {
 /** The VM's command line, its initramfs written, and the saved state it can start from. */
 async function planBoot(o: MachineOptions): Promise<BootPlan> {
   const initrd = join(o.runDir, 'initramfs.cpio');
-  const initrdBytes = await initramfsFor({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init'), role: o.role });
+  const runtime = await guestRuntime(o.runtimeDir ?? guestRuntimeDir());
+  const initrdBytes = await initramfsFor({ modulesDir: o.kernel.modulesDir, initScript: join(o.project, 'vm', 'init'), role: o.role, runtime, agentDir: join(o.project, BUNDLE_DIR) });
   await writeFile(initrd, initrdBytes);
   const accel = o.accel ?? detectAccel();
   const spec: QemuSpec = {
@@ -87,6 +91,7 @@ async function planBoot(o: MachineOptions): Promise<BootPlan> {
     agentSocket: join(o.runDir, 'agent.sock'),
     shellSocket: join(o.runDir, SHELL_SOCKET),
     nics: o.nics,
+    runtimeImage: runtime.image,
   };
   const qemu = o.qemu ?? process.env.RESET_BENCH_QEMU ?? 'qemu-system-x86_64';
   const plan: BootPlan = { qemu, args: qemuArgs(spec), qmpSocket: spec.qmpSocket, agentSocket: spec.agentSocket };
@@ -154,7 +159,7 @@ export class Machine {
     const log = o.log ?? silentLogger;
     await mkdir(o.runDir, { recursive: true, mode: 0o700 });
     await mkdir(o.logDir, { recursive: true });
-    // The guest runs its agent from the bundle (vm/guest-init.sh): current before QEMU starts.
+    // The guest runs its agent from the bundle (a copy in the initramfs): current before QEMU starts.
     await guestBundle(o.project);
     const plan = await planBoot(o);
     if (!plan.snapshot?.found) return Machine.bootOnce(o, plan);

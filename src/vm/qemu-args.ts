@@ -26,6 +26,8 @@ export interface QemuSpec {
   /** The virtconsole (guest /dev/hvc0) that `vm shell` attaches to. */
   shellSocket: string;
   nics: NicSpec[];
+  /** The agent's runtime disk (guest-runtime.ts), read-only: the guest's /dev/vda. */
+  runtimeImage?: string;
 }
 
 export const SHELL_SOCKET = 'shell.sock';
@@ -79,6 +81,7 @@ export function qemuArgs(s: QemuSpec): string[] {
     // (snapshot-boot.ts) reseeds its RNG from it instead of repeating the snapshot's.
     '-device', 'vmgenid,guid=auto',
   ];
+  if (s.runtimeImage) args.push('-drive', `if=none,id=rbrt,file=${s.runtimeImage},format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=rbrt');
   s.nics.forEach((nic, i) => {
     args.push('-device', `pcie-root-port,id=${nic.rootPort},bus=pcie.0,chassis=${i + 1},slot=${i + 1}`);
     if (nic.link.kind === 'dgram') {
@@ -118,7 +121,7 @@ export interface GuestParams {
   moreIps?: string[];
   /** Every NIC's MTU (rb.mtu=, vm/init sets it before the link comes up). */
   mtu?: number;
-  /** rxe devices made at boot, before the agent starts (rb.rxe=rxe0:eth0,...; vm/guest-init.sh). */
+  /** rxe devices made at boot, before the agent starts (rb.rxe=rxe0:eth0,...; vm/init). */
   rxe?: readonly BootRxe[];
   /** TCG guests get a clocksource that needs no calibration (see TCG_CLOCK). */
   accel?: Accel;
@@ -168,7 +171,6 @@ export function kernelAppend(p: GuestParams): string {
     // is tested again at its insmod.
     'cryptomgr.notests',
     'rdinit=/init',
-    'rb.init=' + `${p.project}/vm/guest-init.sh`,
     `rb.modules=${p.modulesDir}`,
     `rb.project=${p.project}`,
     `rb.hostname=${p.hostname}`,

@@ -74,6 +74,8 @@ export interface LabOptions {
   log?: Logger;
   /** Where saved VM states are kept (snapshot-store.ts snapshotsDir); absent: cold boots. */
   snapshots?: string;
+  /** Where the agent's runtime disk images are kept (guest-runtime.ts guestRuntimeDir). */
+  runtimeDir?: string;
 }
 
 /** The rxe devices of these links that exist in the topology (rxe<i> on eth<i>), as each VM makes them at boot. */
@@ -86,7 +88,7 @@ const mac = (n: number): string => `52:54:00:72:62:${n.toString(16).padStart(2, 
 
 export async function bootLab(o: LabOptions): Promise<Lab> {
   const runDir = await mkdtemp(join(tmpdir(), 'reset-bench-'));
-  const common = { kernel: o.kernel, project: o.project, logDir: o.logDir, memMb: o.memMb, bootDeadlineMs: o.bootDeadlineMs, log: o.log, mtu: LAB_NET.mtu, snapshots: o.snapshots };
+  const common = { kernel: o.kernel, project: o.project, logDir: o.logDir, memMb: o.memMb, bootDeadlineMs: o.bootDeadlineMs, log: o.log, mtu: LAB_NET.mtu, snapshots: o.snapshots, runtimeDir: o.runtimeDir };
   const rxe = bootRxe(o.kind, o.rdmaLinks ?? []);
   let machines: Machine[] = [];
   const cleanup = async (): Promise<void> => {

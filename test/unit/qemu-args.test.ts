@@ -51,13 +51,21 @@ t.test('NICs sit on hot-pluggable root ports, and device_add can reuse the same 
   t.ok(valueOf(hub, '-netdev').includes('hubport,id=nic0-be,hubid=3'));
 });
 
+t.test("the agent's runtime disk: read-only, raw, on virtio-blk (the guest's /dev/vda); none when not given", async (t) => {
+  const a = qemuArgs(spec({ runtimeImage: '/c/guest-runtime/abc.img' }));
+  t.ok(valueOf(a, '-drive').includes('if=none,id=rbrt,file=/c/guest-runtime/abc.img,format=raw,readonly=on'));
+  t.ok(valueOf(a, '-device').includes('virtio-blk-pci,drive=rbrt'));
+  t.notOk(qemuArgs(spec({})).includes('-drive'));
+});
+
 t.test('kernel command line carries the guest parameters and refuses white space', async (t) => {
   const s = kernelAppend({ modulesDir: '/m/6.1', project: '/p', hostname: 'host', role: 'host', ip: '10.99.0.2/24' });
   t.match(s, /console=ttyS0/);
   t.match(s, /panic=-1/);
   t.match(s, /(^| )no_timer_check( |$)/, 'no IO-APIC timer check: TCG under load fails it');
   t.match(s, /(^| )cryptomgr\.notests( |$)/, 'no crypto self-tests: the longest initcall under TCG');
-  t.match(s, /rb\.init=\/p\/vm\/guest-init\.sh/);
+  t.match(s, /(^| )rb\.project=\/p( |$)/);
+  t.notMatch(s, /rb\.init=/, 'no stage 2 to name: vm/init starts the agent itself');
   t.match(s, /rb\.ip=10\.99\.0\.2\/24/);
   t.throws(() => kernelAppend({ modulesDir: '/my modules', project: '/p', hostname: 'h', role: 'host' }), /white space/);
 });

@@ -3,6 +3,7 @@
 import { startWarming } from '../agents-warm.js';
 import type { ScenarioSpec } from '../spec.js';
 import { snapshotsDir } from '../../vm/snapshot-store.js';
+import { guestRuntimeDir } from '../../vm/guest-runtime.js';
 import type { Phase } from './phase.js';
 
 /** The links whose rxe device the set-up uses: link 0, or on pair2 every link that carries RDMA (not an nvme-tcp one). */
@@ -26,6 +27,7 @@ export const boot: Phase = {
       log: ctx.log,
       rdmaLinks: rdmaLinksOf(spec),
       snapshots: snapshotsDir(opts.cache),
+      runtimeDir: guestRuntimeDir(opts.cache),
     });
     ctx.lab = lab;
     // The host VM has time while the target is built: its loader starts through exec.
