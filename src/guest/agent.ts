@@ -34,7 +34,8 @@ const fd = openSync(portPath, 'r+');
 
 // Writes keep their order and wait for the port without blocking the agent. A port the
 // host has stopped reading is a dead channel: say so on the console and end the agent
-// (it is the guest's init, so the host sees the panic and reports the console's tail).
+// (the guest's init then says so on the console and powers off, and the host reports
+// the console's tail).
 const port = new PortWriter(fd, AGENT_PORT_WRITE_MS, (err) => {
   process.stderr.write(`reset-bench agent: ${err.message}\n`);
   process.exit(1);
@@ -73,6 +74,16 @@ const warmAll = (): Promise<void> =>
     .then(() => import('./ops.js'))
     .then((m) => m.warmUp())
     .catch(() => undefined));
+
+/**
+ * Every import warmAll makes, and a failure is the agent's end: a module whose evaluation
+ * threw stays failed, and must not be saved with a VM state (the init sees the exit).
+ */
+async function loadAllCode(): Promise<void> {
+  for (const next of BASE_IMPORTS) await next();
+  await (await import('./ops.js')).warmUp();
+  base = all = Promise.resolve();
+}
 
 async function resolveOp(name: string): Promise<Op | undefined> {
   if (name === 'warm') return () => warmAll().then(() => null);
@@ -202,8 +213,8 @@ function warmAfterReady(): void {
  * writes the other FIFO). With no point, the code loads after ready as it is asked for.
  */
 async function startInInit(dir: string, loadAll: boolean): Promise<void> {
-  if (loadAll) await warmAll();
-  writeFileSync(`${dir}/warm`, 'warm\n');
+  if (loadAll) await loadAllCode();
+  writeFileSync(`${dir}/warm`, 'w');
   await readFile(`${dir}/go`);
   sayReady();
   if (!loadAll) warmAfterReady();
@@ -211,8 +222,10 @@ async function startInInit(dir: string, loadAll: boolean): Promise<void> {
 
 const fifos = process.env.RB_STAGE1;
 const loadAll = process.env.RB_LOAD_ALL === '1';
+// Not for the processes it starts: they run on the host's root, with its ld.so.cache.
 delete process.env.RB_STAGE1;
 delete process.env.RB_LOAD_ALL;
+delete process.env.LD_LIBRARY_PATH;
 if (fifos) {
   startInInit(fifos, loadAll).catch((e: unknown) => {
     process.stderr.write(`reset-bench agent: the init's handshake failed: ${String(e)}\n`);

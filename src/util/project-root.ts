@@ -8,11 +8,13 @@ import { join, resolve } from 'node:path';
 import { HarnessError } from './errors.js';
 
 /**
- * In a lab VM, RB_PROJECT (vm/init sets it from the kernel command line): the agent runs
- * from a copy of the bundle in the initramfs (/.rb/agent), not from the project's tree.
+ * Where this file is, two levels up; except in the copy of the guest bundle a lab VM's
+ * init runs the agent from (/.rb/agent, in the initramfs, not in the project's tree):
+ * there, RB_PROJECT, which the init sets from the kernel command line.
  */
 export function projectRoot(): string {
-  return process.env.RB_PROJECT || resolve(new URL('../..', import.meta.url).pathname);
+  const copied = import.meta.url.startsWith('file:///.rb/');
+  return copied && process.env.RB_PROJECT ? process.env.RB_PROJECT : resolve(new URL('../..', import.meta.url).pathname);
 }
 
 let version: string | undefined;

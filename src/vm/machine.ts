@@ -55,7 +55,7 @@ export interface MachineOptions {
 
 export type BootFrom = 'cold' | 'cold, state saved' | 'snapshot';
 
-/** A saved state QEMU could not load (a boot from it failed before the VM ran). */
+/** A saved state that did not give a ready VM: QEMU could not load it, or the VM failed before its agent said ready. */
 class SnapshotLoadError extends HarnessError {}
 
 interface SnapshotPlan {
@@ -96,7 +96,7 @@ async function planBoot(o: MachineOptions): Promise<BootPlan> {
   const qemu = o.qemu ?? process.env.RESET_BENCH_QEMU ?? 'qemu-system-x86_64';
   const plan: BootPlan = { qemu, args: qemuArgs(spec), qmpSocket: spec.qmpSocket, agentSocket: spec.agentSocket };
   if (o.snapshots === undefined) return plan;
-  const key = await snapshotKey({ args: snapshotKeyArgs(spec), initrd: initrdBytes, files: [o.kernel.image, onPath(qemu)] });
+  const key = await snapshotKey({ args: snapshotKeyArgs(spec), initrd: initrdBytes, files: [o.kernel.image, onPath(qemu), runtime.image] });
   return { ...plan, snapshot: { dir: o.snapshots, key, found: await findSnapshot(o.snapshots, key) } };
 }
 
@@ -123,7 +123,6 @@ export class Machine {
   bootMs = 0;
   /** How the VM got to its snapshot point: booted (and saved there, the first time) or restored. */
   bootFrom: BootFrom = 'cold';
-  private stateLoaded = false;
   ready?: ReadyInfo;
   private poweringOff = false;
   private exitInfo?: { code?: number; signal?: string };
@@ -205,7 +204,9 @@ export class Machine {
     } catch (err) {
       await m.kill();
       const reason = err instanceof Error ? err.message : String(err);
-      const Err = restoring && !m.stateLoaded ? SnapshotLoadError : HarnessError;
+      // A restored VM that never says ready is the state's fault as likely as not (an
+      // agent saved broken): dropped, and the cold boot after it says what is wrong.
+      const Err = restoring && !m.ready ? SnapshotLoadError : HarnessError;
       if (Err === SnapshotLoadError) await cons.close(); // the cold boot after it appends to the same log
       throw new Err(`${reason}\n--- console of ${o.name} (last lines) ---\n${cons.tailText()}`, {
         consoleTail: cons.tailText(),
@@ -256,7 +257,6 @@ export class Machine {
       await qmpOpen;
       await restoreState(this.qmp, { state: snap.found.state, runDir: this.opts.runDir });
       log.debug({ vm: this.name, snapshot: snap.key }, 'saved state loaded, VM running');
-      this.stateLoaded = true;
       this.bootFrom = 'snapshot';
     } else {
       await new Promise<void>((resolve) => {

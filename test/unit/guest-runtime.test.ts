@@ -1,36 +1,52 @@
-// The agent's runtime disk (src/vm/guest-runtime.ts): which libraries ldd names, the
-// initramfs's links to them, and a real image of the harness's own node.
+// The agent's runtime disk (src/vm/guest-runtime.ts): what ldd's output says a program
+// loads (Debian's and another distribution's form of the loader's line), the
+// initramfs's one link, the images kept, and a real image of the harness's own node.
 import t from 'tap';
 import { execa } from 'execa';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { guestRuntime, linkEntries, parseLdd } from '../../src/vm/guest-runtime.js';
+import { guestRuntime, interpLink, parseLdd, pruneRuntimeImages } from '../../src/vm/guest-runtime.js';
 
-const LDD = `\tlinux-vdso.so.1 (0x00007ffd3c3f5000)
+const DEBIAN = `\tlinux-vdso.so.1 (0x00007ffd3c3f5000)
 \tlibstdc++.so.6 => /lib/x86_64-linux-gnu/libstdc++.so.6 (0x00007f287fe00000)
 \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f287fc1e000)
 \t/lib64/ld-linux-x86-64.so.2 (0x00007f2880154000)
 `;
+const ARCH = `\tlinux-vdso.so.1 (0x00007ffd3c3f5000)
+\tlibc.so.6 => /usr/lib/libc.so.6 (0x00007f287fc1e000)
+\t/lib64/ld-linux-x86-64.so.2 => /usr/lib64/ld-linux-x86-64.so.2 (0x00007f2880154000)
+`;
 
-t.test('ldd: the libraries by the path the loader looks for, and the loader itself; not the vDSO', async (t) => {
-  t.same(
-    parseLdd(LDD).map((l) => l.path),
-    ['/lib/x86_64-linux-gnu/libstdc++.so.6', '/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2'],
-  );
+t.test('ldd: libraries by the name the program asks for, and its loader by the path its ELF header names', async (t) => {
+  t.same(parseLdd(DEBIAN), {
+    libs: [
+      { name: 'libstdc++.so.6', file: '/lib/x86_64-linux-gnu/libstdc++.so.6' },
+      { name: 'libc.so.6', file: '/lib/x86_64-linux-gnu/libc.so.6' },
+    ],
+    interp: { path: '/lib64/ld-linux-x86-64.so.2', file: '/lib64/ld-linux-x86-64.so.2' },
+  });
+  t.same(parseLdd(ARCH).interp, { path: '/lib64/ld-linux-x86-64.so.2', file: '/usr/lib64/ld-linux-x86-64.so.2' }, 'the path the header names, the file it resolves to');
+  t.throws(() => parseLdd('\tlibnode.so.108 => not found\n'), /ldd: libnode\.so\.108 not found/);
 });
 
-t.test("the initramfs's links: each path to its file on the mounted disk, their directories first", async (t) => {
-  const e = linkEntries(parseLdd(LDD));
-  t.same(e.filter((x) => x.kind === 'dir').map((x) => x.path), ['lib', 'lib/x86_64-linux-gnu', 'lib64']);
-  t.same(
-    e.flatMap((x) => (x.kind === 'symlink' ? [`${x.path} -> ${x.target}`] : [])),
-    [
-      'lib/x86_64-linux-gnu/libstdc++.so.6 -> /.rb/rt/lib/libstdc++.so.6',
-      'lib/x86_64-linux-gnu/libc.so.6 -> /.rb/rt/lib/libc.so.6',
-      'lib64/ld-linux-x86-64.so.2 -> /.rb/rt/lib/ld-linux-x86-64.so.2',
-    ],
-  );
+t.test("the initramfs's link: the loader's path, its directories first, to the mounted disk", async (t) => {
+  t.same(interpLink('/lib64/ld-linux-x86-64.so.2'), [
+    { kind: 'dir', path: 'lib64' },
+    { kind: 'symlink', path: 'lib64/ld-linux-x86-64.so.2', target: '/.rb/rt/lib/ld-linux-x86-64.so.2' },
+  ]);
+});
+
+t.test('the most recently used images are kept, by access time', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-runtime-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [n, age] of [['a.img', 4], ['b.img', 1], ['c.img', 3], ['d.img', 2], ['notes.txt', 9]] as const) {
+    writeFileSync(join(dir, n), n);
+    const at = new Date(Date.now() - age * 60_000);
+    utimesSync(join(dir, n), at, new Date(0));
+  }
+  await pruneRuntimeImages(dir, 2);
+  t.same(readdirSync(dir).sort(), ['b.img', 'd.img', 'notes.txt']);
 });
 
 t.test("a real image: the harness's node and its libraries on ext2, built once, named by its files", async (t) => {
@@ -38,9 +54,10 @@ t.test("a real image: the harness's node and its libraries on ext2, built once, 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const rt = await guestRuntime(dir);
   t.match(rt.image, /\/[0-9a-f]{32}\.img$/);
-  const ls = await execa('debugfs', ['-R', 'ls -p /lib', rt.image]);
-  t.match(ls.stdout, /\/libc\.so\.6\//, 'libc is on the disk');
-  t.match((await execa('debugfs', ['-R', 'ls -p /', rt.image])).stdout, /\/node\//, 'node is on the disk');
+  t.match((await execa('debugfs', ['-R', 'ls -p /', rt.image])).stdout, /\/node\//, 'node is on the disk, by that name');
+  const lib = (await execa('debugfs', ['-R', 'ls -p /lib', rt.image])).stdout;
+  t.match(lib, /\/libc\.so\.6\//, 'libc, by the name node asks for');
+  t.match(lib, /\/ld-linux-x86-64\.so\.2\//, 'and the dynamic loader');
   t.equal(await guestRuntime(dir), rt, 'the same one again');
-  t.ok(rt.links.some((l) => l.kind === 'symlink' && l.path === 'lib64/ld-linux-x86-64.so.2'), 'the dynamic loader is linked');
+  t.same(rt.links.at(-1), { kind: 'symlink', path: 'lib64/ld-linux-x86-64.so.2', target: '/.rb/rt/lib/ld-linux-x86-64.so.2' });
 });
