@@ -163,6 +163,8 @@ async function makeRuntime(dir: string): Promise<GuestRuntime> {
     await utimes(image, new Date(), (await stat(image)).mtime);
   } else {
     await buildImage(image, progs, onImage);
+    // Whole milliseconds, which the access time's update above keeps as they are.
+    await utimes(image, new Date(), new Date(Math.floor((await stat(image)).mtimeMs)));
     await pruneRuntimeImages(dir);
   }
   return { image, links: interp ? interpLink(interp.path) : [] };
