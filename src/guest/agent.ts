@@ -6,6 +6,7 @@ import { closeSync, createReadStream, openSync, readdirSync, readFileSync, write
 import { readFile } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { AGENT_PORT } from './port-name.js';
+import { adoptRuntimeLibs } from './runtime-libs.js';
 import { PortWriter } from './port-writer.js';
 import { AGENT_OP_SLACK_MS, AGENT_PORT_WRITE_MS } from '../util/timeouts.js';
 import type { Op } from './ops.js';
@@ -222,10 +223,11 @@ async function startInInit(dir: string, loadAll: boolean): Promise<void> {
 
 const fifos = process.env.RB_STAGE1;
 const loadAll = process.env.RB_LOAD_ALL === '1';
-// Not for the processes it starts: they run on the host's root, with its ld.so.cache.
+// Not for the processes it starts: they run on the host's root, with its ld.so.cache
+// (the runtime disk's programs get its libraries back: runtime-libs.ts).
 delete process.env.RB_STAGE1;
 delete process.env.RB_LOAD_ALL;
-delete process.env.LD_LIBRARY_PATH;
+adoptRuntimeLibs(process.env);
 if (fifos) {
   startInInit(fifos, loadAll).catch((e: unknown) => {
     process.stderr.write(`reset-bench agent: the init's handshake failed: ${String(e)}\n`);

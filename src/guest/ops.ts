@@ -2,6 +2,7 @@
 // Each takes validated arguments and a deadline in ms.
 import { promises as fsp } from 'node:fs';
 import { localFs } from './local-fs.js';
+import { envFor } from './runtime-libs.js';
 import { oneOf, optInt, optBool, optStr, optStringMap, str, strings } from './args.js';
 import { GUEST_STATE_POLL_MS } from '../util/timeouts.js';
 
@@ -26,7 +27,7 @@ async function exec(raw: Record<string, unknown>, deadlineMs: number): Promise<E
   const r = await execa(a.argv[0]!, a.argv.slice(1), {
     input: a.input,
     cwd: a.cwd,
-    env: a.env,
+    env: envFor(a.argv[0]!, a.env),
     timeout: deadlineMs,
     reject: false,
     stripFinalNewline: false,
