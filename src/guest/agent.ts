@@ -19,6 +19,7 @@ const lazyOps: Record<string, () => Promise<Record<string, Op>>> = {
   fabrics: async () => (await import('./ops-net.js')).fabricsOps,
   timeline: async () => (await import('./ops-timeline.js')).timelineOps,
   nvmet: async () => (await import('./ops-nvmet.js')).nvmetOps,
+  load: async () => (await import('./ops-load.js')).loadOps,
 };
 
 function findPort(): string {
@@ -50,18 +51,21 @@ function send(msg: unknown): void {
  * Once the agent has said "ready", the code of the operations every run asks for of this
  * VM's role, in the order it asks: the target's nvmet apply (its set-up), then the rxe
  * device's netlink and the fabrics connect (connect, resets), then the timeline sampler
- * (instrument). The host VM never applies an nvmet configuration, so it does not load
- * that code. Not execa (for `exec`): under TCG it took 3-9 s to
+ * (instrument), then, where the host runs, the loader (load). The host VM never applies
+ * an nvmet configuration, so it does not load that code, and the target VM never runs
+ * the loader. Not execa (for `exec`): under TCG it took 3-9 s to
  * import (about 150 files), and imported here it held up the rxe device and the target's
  * configfs round trips, the whole target phase. The runner asks for it (op `warm`) where
- * a VM has time: the host VM once booted (its loader starts through exec), every VM while
- * the loader starts, and it waits for every VM to be warm before a reset, so no reset's
- * timing includes an import. A request meanwhile shares the import under way.
+ * a VM has time: the host VM once booted, every VM while the loader starts, and it waits
+ * for every VM to be warm before a reset, so no reset's timing includes an import. A
+ * request meanwhile shares the import under way. Where a VM state is saved, all of it is
+ * loaded before the snapshot point (loadAllCode).
  */
 const BASE_IMPORTS: readonly (() => Promise<unknown>)[] = [
   ...(process.env.RB_ROLE === 'host' ? [] : [() => import('./ops-nvmet.js')]),
   () => import('./ops-net.js'),
   () => import('./ops-timeline.js'),
+  ...(process.env.RB_ROLE === 'target' ? [] : [() => import('./ops-load.js')]),
 ];
 let base: Promise<void> | undefined;
 let all: Promise<void> | undefined;

@@ -1,11 +1,10 @@
-// The verifying loader in the host VM as a run drives it: its command line, how much
-// I/O it has completed (its progress file), and its end: SIGUSR2 ends the I/O and runs
-// the final read-back in the same process, SIGINT stops it without one.
+// The verifying loader in the host VM as a run drives it: its job (run by the host VM's
+// agent), how much I/O it has completed (its progress file), and its end: SIGUSR2 ends
+// the I/O and runs the final read-back in the same job, SIGINT stops it without one.
 import type { ExecResult } from '../guest/ops.js';
 import { controlFileOf, parseProgressLine } from '../load/progress-file.js';
 import { jobDocument } from '../load/job-doc.js';
 import { parseLoadResult, warmLoadResultSchema } from '../load/result-schema.js';
-import { bundledEntry } from '../vm/guest-bundle.js';
 import type { LoadResult } from '../load/run.js';
 import type { LabAgent } from '../orchestrate/nvme-lab.js';
 import { sleep } from '../util/deadline.js';
@@ -41,20 +40,16 @@ export const PROGRESS_FILE = '/tmp/reset-bench-load.progress';
  */
 export const VERIFY_IODEPTH = 128;
 
-/** The loader's command line: the job as one JSON document (load --job), checked once in the guest. */
-export function loaderArgv(project: string, spec: ScenarioSpec, dev: string, runtimeMs: number): string[] {
+/** The loader's job on `dev`: one JSON document, checked once in the guest (load.run: src/guest/ops-load.ts). */
+export function loaderJob(spec: ScenarioSpec, dev: string, runtimeMs: number): string {
   const l = spec.load;
-  const job = jobDocument({
+  return jobDocument({
     filename: dev, rw: l.rw, bs: l.bs, iodepth: l.iodepth, size: l.size, runtimeMs, verify: true,
     verifyIodepth: Math.max(l.iodepth, VERIFY_IODEPTH), progressMs: LOADER_PROGRESS_TICK_MS,
     intervalMs: 10, gapThresholdMs: 50, retryBackoffMs: 100, drainTimeoutMs: LOADER_DRAIN_MS,
     stopDrainTimeoutMs: LOADER_STOP_DRAIN_MS,
     ...(l.rate_iops ? { rateIops: l.rate_iops } : {}),
   });
-  return [
-    'node', bundledEntry(project, 'main'), 'load', '--job', job,
-    '--progress-file', PROGRESS_FILE, '--json', '--compact',
-  ];
 }
 
 /** The loader's own runtime: a backstop (see LOADER_BACKSTOP_FACTOR), the runner ends it. */
@@ -81,11 +76,17 @@ export async function clearLoaderFiles(agent: LabAgent): Promise<void> {
   }
 }
 
-/** Starts the loader on `dev`; it runs until stopLoader() (or its runtime runs out). */
-export function startLoader(agent: LabAgent, project: string, spec: ScenarioSpec, dev: string): LoaderRun {
+/**
+ * Starts the loader on `dev`; it runs until stopLoader() (or its runtime runs out). The
+ * host VM's agent runs it (op load.run): a process of its own started in 4-6 s there.
+ */
+export function startLoader(agent: LabAgent, spec: ScenarioSpec, dev: string): LoaderRun {
   warmLoadResultSchema(); // its first parse, cold, would be in the finish phase
   const runtimeMs = loaderRuntimeMs(spec);
-  const exit = clearLoaderFiles(agent).then(() => agent.exec(loaderArgv(project, spec, dev, runtimeMs), { deadlineMs: runtimeMs + LOADER_EXEC_SLACK_MS }));
+  const job = loaderJob(spec, dev, runtimeMs);
+  const exit = clearLoaderFiles(agent).then(() =>
+    agent.call<ExecResult>('load.run', { job, progressFile: PROGRESS_FILE }, runtimeMs + LOADER_EXEC_SLACK_MS),
+  );
   let finished = false;
   exit.finally(() => (finished = true)).catch(() => undefined);
   return {
@@ -115,8 +116,7 @@ export async function ioAfter(loader: LoaderRun, since: number, deadlineMs: numb
 /**
  * Ends the loader: with its final read-back (verify; I/O in flight waited for up to
  * LOADER_DRAIN_MS first) or without (up to LOADER_STOP_DRAIN_MS). Through its control file
- * (one agent round trip; it acts on its next progress tick), not pkill: a process start
- * in the guest took seconds under TCG on a busy machine.
+ * (one agent round trip; it acts on it at once through inotify, or on its next progress tick).
  */
 export async function stopLoader(agent: LabAgent, loader: LoaderRun, verify: boolean): Promise<ExecResult> {
   await agent.fs().writeFile(controlFileOf(PROGRESS_FILE), verify ? 'SIGUSR2' : 'SIGINT');
@@ -124,9 +124,9 @@ export async function stopLoader(agent: LabAgent, loader: LoaderRun, verify: boo
 }
 
 /**
- * loader.json as the results keep it: the loader's own JSON, indented. The loader prints
- * it on one line (--compact: about a third of the bytes through the agent channel); the
- * content is the same document, every field kept.
+ * loader.json as the results keep it: the loader's own JSON, indented. The job answers it
+ * on one line (as `load --json --compact`: about a third of the bytes through the agent
+ * channel); the content is the same document, every field kept.
  */
 export function loaderJsonFile(r: ExecResult): string {
   return `${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`;

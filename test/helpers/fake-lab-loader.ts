@@ -32,7 +32,7 @@ function flowingAt(flow: [bigint, boolean][], t: bigint): boolean {
   return v;
 }
 
-export function fakeLoadResult(a: { flow: [bigint, boolean][]; startNs: bigint; endNs: bigint; verify: boolean; argv: string[]; outcome: FakeLoaderOutcome }): LoadResult {
+export function fakeLoadResult(a: { flow: [bigint, boolean][]; startNs: bigint; endNs: bigint; verify: boolean; /** the job document the runner sent */ job: string; outcome: FakeLoaderOutcome }): LoadResult {
   const n = Math.max(1, Math.ceil(Number(a.endNs - a.startNs) / INTERVAL_NS));
   const writes: number[] = [];
   for (let i = 0; i < n; i++) writes.push(flowingAt(a.flow, a.startNs + BigInt(i * INTERVAL_NS + INTERVAL_NS / 2)) ? 10 : 0);
@@ -56,7 +56,7 @@ export function fakeLoadResult(a: { flow: [bigint, boolean][]; startNs: bigint; 
   return {
     version: 1,
     spec: {
-      filename: (JSON.parse(a.argv[a.argv.indexOf('--job') + 1] ?? '{}') as { filename?: string }).filename ?? '',
+      filename: (JSON.parse(a.job) as { filename?: string }).filename ?? '',
       rw: 'randwrite', bs: 4096, iodepth: 8, verifyMaxGap: 0, offset: 0, size: 64 << 20, rwmixread: 0, rateIops: 0, seed: 1, verify: true,
       finalVerify: true, intervalMs: 10, gapThresholdMs: 50, retryBackoffMs: 100, progressMs: 100, direct: true, drainTimeoutMs: 20_000,
     },

@@ -315,6 +315,7 @@ export class FakeLab implements RunLab {
 
   private installHost(m: FakeVm): void {
     const a = m.agent;
+    a.handlers.set('load.run', (args) => this.runLoader(String(args.job)));
     a.handlers.set('fabrics.connect', async () => {
       await new Promise((r) => setTimeout(r, this.o.connectMs ?? 5));
       if (!this.deviceUp) {
@@ -345,12 +346,12 @@ export class FakeLab implements RunLab {
         return ok();
       }
       if (argv[0] === 'pkill') return this.signalLoader(argv[1] === '-USR2');
-      if (argv[2] === 'load' && argv[1]?.endsWith('main.js')) return this.runLoader(argv);
       return undefined;
     });
   }
 
-  private runLoader(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }> {
+  /** The host agent's load.run: the job's I/O flows from now until the runner's control file (or stopsAfterMs) ends it. */
+  private runLoader(job: string): Promise<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }> {
     return new Promise((resolve) => {
       const startNs = process.hrtime.bigint();
       this.loader = { startNs, end: (r) => resolve({ exitCode: 0, stdout: r.stdout, stderr: '', timedOut: false }) };
@@ -360,18 +361,19 @@ export class FakeLab implements RunLab {
       // The in-memory fs creates no file on write (configfs's rule): the control file is there, empty.
       this.host.agent.files.seedFile(controlFileOf(PROGRESS_FILE), '');
       const stopsAfter = this.o.loader?.stopsAfterMs;
-      if (stopsAfter !== undefined) this.after(stopsAfter, () => this.endLoader(false, argv));
-      this.loaderArgv = argv;
+      if (stopsAfter !== undefined) this.after(stopsAfter, () => this.endLoader(false));
+      this.loaderJob = job;
     });
   }
 
-  loaderArgv?: string[];
+  /** The job document the runner sent. */
+  loaderJob?: string;
 
-  private endLoader(verify: boolean, argv: string[]): void {
+  private endLoader(verify: boolean): void {
     const l = this.loader;
     if (!l) return;
     const endNs = process.hrtime.bigint();
-    const stdout = JSON.stringify(fakeLoadResult({ flow: this.flow, startNs: l.startNs, endNs, verify, argv, outcome: this.o.loader ?? {} }));
+    const stdout = JSON.stringify(fakeLoadResult({ flow: this.flow, startNs: l.startNs, endNs, verify, job: this.loaderJob ?? '{}', outcome: this.o.loader ?? {} }));
     this.loader = undefined;
     this.noteFlow();
     l.end({ stdout });
@@ -379,7 +381,7 @@ export class FakeLab implements RunLab {
 
   private signalLoader(verify: boolean): { exitCode: number; stdout: string; stderr: string; timedOut: boolean } {
     if (!this.loader) return failed('', 1);
-    this.endLoader(verify, this.loaderArgv ?? []);
+    this.endLoader(verify);
     return ok();
   }
 }

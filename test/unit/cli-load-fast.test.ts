@@ -8,14 +8,14 @@ import { execa } from 'execa';
 import { runnerLoadOptions } from '../../src/cli/load-fast.js';
 import { jobDocument } from '../../src/load/job-doc.js';
 import { parseLoadResult } from '../../src/load/result-schema.js';
-import { loaderArgv } from '../../src/scenario/loader.js';
+import { loaderJob, PROGRESS_FILE } from '../../src/scenario/loader.js';
 import { project } from '../helpers/lab.js';
 import { quickSpec } from '../helpers/fake-lab-context.js';
 import { uringScratchDir } from '../helpers/uring-scratch.js';
 
 t.test("the runner's command line, and only it, is read without commander", async (t) => {
-  const argv = loaderArgv('/p', quickSpec(), '/dev/nvme0n1', 1000);
-  const job = argv[argv.indexOf('--job') + 1]!;
+  const job = loaderJob(quickSpec(), '/dev/nvme0n1', 1000);
+  const argv = ['node', '/p/main.js', 'load', '--job', job, '--progress-file', PROGRESS_FILE, '--json', '--compact'];
   t.same(runnerLoadOptions(argv.slice(2)), { job, progressFile: '/tmp/reset-bench-load.progress', json: true, compact: true });
   t.same(runnerLoadOptions(['load', '--state', 's', '--job', '{}']), { state: 's', job: '{}' }, 'a state file too, in any order');
   const commander: [string, string[]][] = [

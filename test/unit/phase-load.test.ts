@@ -5,19 +5,16 @@ import { connect } from '../../src/scenario/phases/connect.js';
 import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
 import { target } from '../../src/scenario/phases/target.js';
-import { ioAfter, loaderArgv, loaderRuntimeMs, PROGRESS_FILE, STATE_FILE, VERIFY_IODEPTH } from '../../src/scenario/loader.js';
+import { ioAfter, loaderJob, loaderRuntimeMs, PROGRESS_FILE, STATE_FILE, VERIFY_IODEPTH } from '../../src/scenario/loader.js';
 import { LOADER_DRAIN_MS, LOADER_PROGRESS_TICK_MS, LOADER_STOP_DRAIN_MS } from '../../src/util/timeouts.js';
 import { parseJobDocument } from '../../src/load/job-doc.js';
 import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
 
 const upToConnect = [boot, target, instrument, connect];
 
-t.test('the loader command line: the scenario load, verify on, progress and state files', async (t) => {
+t.test('the loader job: the scenario load, verify on, progress every tick', async (t) => {
   const spec = quickSpec({ load: { rw: 'randrw', bs: '8k', iodepth: 32, size: '128m', rate_iops: 500 } });
-  const argv = loaderArgv('/p', spec, '/dev/nvme0n1', 12_345);
-  t.same(argv.slice(0, 3), ['node', '/p/dist/guest-bundle/main.js', 'load'], 'the bundle of dist/cli/main.js (src/vm/guest-bundle.ts)');
-  const opt = (k: string) => argv[argv.indexOf(k) + 1];
-  const job = parseJobDocument(opt('--job')!);
+  const job = parseJobDocument(loaderJob(spec, '/dev/nvme0n1', 12_345));
   t.equal(job.filename, '/dev/nvme0n1');
   t.equal(job.rw, 'randrw');
   t.equal(job.bs, 8192);
@@ -28,16 +25,13 @@ t.test('the loader command line: the scenario load, verify on, progress and stat
   t.equal(job.size, 128 << 20);
   t.equal(job.runtimeMs, 12_345);
   t.equal(job.verify, true);
-  t.notOk(argv.includes('--save-state'), 'no state file: nothing reads it, it dies with the guest');
-  t.equal(opt('--progress-file'), PROGRESS_FILE);
   t.equal(job.rateIops, 500);
   t.equal(job.drainTimeoutMs, LOADER_DRAIN_MS, 'the read-back waits out I/O in flight first');
   t.equal(job.stopDrainTimeoutMs, LOADER_STOP_DRAIN_MS, 'a stop without one does not wait long');
   t.ok(LOADER_STOP_DRAIN_MS < LOADER_DRAIN_MS);
-  const plain = loaderArgv('/p', quickSpec(), '/dev/x', 1);
-  t.equal(parseJobDocument(plain[plain.indexOf('--job') + 1]!).rateIops, 0, 'no rate limit unless asked');
-  const deep = loaderArgv('/p', quickSpec({ load: { rw: 'randwrite', bs: '4k', iodepth: 128, size: '64m' } }), '/dev/x', 1);
-  t.equal(parseJobDocument(deep[deep.indexOf('--job') + 1]!).verifyIodepth, 128, 'a deeper load keeps its depth for the read-back');
+  t.equal(parseJobDocument(loaderJob(quickSpec(), '/dev/x', 1)).rateIops, 0, 'no rate limit unless asked');
+  const deep = loaderJob(quickSpec({ load: { rw: 'randwrite', bs: '4k', iodepth: 128, size: '64m' } }), '/dev/x', 1);
+  t.equal(parseJobDocument(deep).verifyIodepth, 128, 'a deeper load keeps its depth for the read-back');
 });
 
 t.test('the loader runtime is a generous backstop over the planned scenario', async (t) => {
@@ -52,7 +46,10 @@ t.test('load: the loader starts on the namespace, I/O flows, pre_ms passes befor
   t.ok(ctx.loader, 'the loader is in the context');
   t.notOk(ctx.loader!.done(), 'still running');
   t.ok(ctx.phasesMs.load! >= 600, `pre_ms held (${ctx.phasesMs.load} ms)`);
-  t.equal(parseJobDocument(fake.loaderArgv?.[fake.loaderArgv.indexOf('--job') + 1] ?? '{}').filename, '/dev/nvme0n1');
+  t.equal(parseJobDocument(fake.loaderJob ?? '{}').filename, '/dev/nvme0n1');
+  const run = fake.host.agent.calls.find((c) => c.op === 'load.run');
+  t.equal(run?.args.progressFile, PROGRESS_FILE, 'the host agent runs the job, its progress in the progress file');
+  t.notOk(fake.host.agent.calls.some((c) => c.op === 'exec' && (c.args.argv as string[]).includes('load')), 'no loader process started');
   t.ok((await ctx.loader!.completed()) > 100, 'completions counted from the progress file');
   await fake.kill();
 });
@@ -65,11 +62,11 @@ t.test('load: the loader files the guest sees from the host are removed before t
   f.seedFile(STATE_FILE, 'stale');
   await load.run(ctx);
   const calls = fake.host.agent.calls.map((c) => (c.op === 'unlink' ? `unlink ${String(c.args.path)}` : c.op));
-  const execAt = calls.lastIndexOf('exec');
+  const runAt = calls.lastIndexOf('load.run');
   t.same(
-    calls.filter((c, i) => c.startsWith('unlink') && i < execAt),
+    calls.filter((c, i) => c.startsWith('unlink') && i < runAt),
     [`unlink ${PROGRESS_FILE}`, `unlink ${PROGRESS_FILE}.ctl`, `unlink ${STATE_FILE}`],
-    'all three unlinked before the loader exec',
+    'all three unlinked before the job starts',
   );
   t.equal((await f.readFile(`${PROGRESS_FILE}.ctl`)).trim(), '', 'the control file is the loader’s own, not the stale SIGINT');
   t.notOk(ctx.loader!.done(), 'the loader runs');

@@ -13,7 +13,7 @@ export const load: Phase = controllerPhase('load', async (ctx, { lab, ctrl }) =>
   // While the host VM starts the loader, the VMs whose reset runs a tool load execa (see agents-warm.ts).
   const tools = toolMachines(lab, ctx.spec);
   startWarming(tools);
-  const loader = startLoader(lab.host.agent, ctx.opts.project, ctx.spec, ctrl.namespace);
+  const loader = startLoader(lab.host.agent, ctx.spec, ctrl.namespace);
   ctx.loader = loader;
   if (!(await ioAfter(loader, 0, LOADER_FIRST_IO_MS)) && !loader.done()) {
     throw new HarnessError(`no I/O on ${ctrl.namespace} within ${LOADER_FIRST_IO_MS} ms of starting the loader`);
