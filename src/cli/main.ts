@@ -4,14 +4,13 @@
 import type { Command } from 'commander';
 import { errorMessage, exitCodeOf, UsageError } from '../util/errors.js';
 import { killAll } from '../vm/reaper.js';
-import { runnerLoadOptions } from './load-fast.js';
 
 type Register = (program: Command) => void;
 
 /**
  * The top-level commands, in help order, and the module that adds them. Only the module
- * of the command being run is imported: `load` starts in the guest, under TCG, twice per
- * scenario, and every module (scenario runner, reports, execa, zod, pino...) costs there.
+ * of the command being run is imported: `load` may run in a guest under TCG, where every
+ * module (scenario runner, reports, execa, zod, pino...) costs.
  * Help and errors of a command involve only that command, so they do not change.
  */
 const COMMAND_MODULES: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
@@ -31,12 +30,6 @@ function modulesFor(args: readonly string[]): typeof COMMAND_MODULES {
 }
 
 async function main(argv: string[]): Promise<number> {
-  // the runner's `load --job ...` in the guest: no commander (src/cli/load-fast.ts)
-  const runnerLoad = runnerLoadOptions(argv.slice(2));
-  if (runnerLoad) {
-    await (await import('./load-command.js')).loadAction(runnerLoad);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  }
   const { Command, CommanderError } = await import('commander');
   const program = new Command('reset-bench')
     .description('proves on real kernels in QEMU that NVMe/RDMA survives an RDMA device reset')

@@ -205,7 +205,7 @@ function sayReady(): void {
 /** After ready: the code of the operations this role's runs ask for first (warmBase). */
 function warmAfterReady(): void {
   // While the host is busy with "ready" (and, in a pair, waits for the other VM). A pair's
-  // host VM loads execa too: its loader starts through exec, and its part of the set-up
+  // host VM loads execa too: its set-up may start a modprobe, and its part of the set-up
   // is a few sysfs reads (its rxe device is made at boot), so the import does not hold it
   // up; started here it overlaps the target VM's boot when that one is ready last.
   setImmediate(() => void (process.env.RB_ROLE === 'host' ? warmAll() : warmBase()));

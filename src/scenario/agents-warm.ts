@@ -1,6 +1,6 @@
 // Why: a guest agent imports execa (its `exec`) only when asked (op `warm`) or at the
 // first exec: it took seconds under TCG, and imported at boot it slowed the target
-// phase. The runner asks the host VM once booted (its loader starts through exec), and
+// phase. The runner asks the host VM once booted (its set-up may start a modprobe), and
 // the VMs where the scenario's reset or admin action starts a process as the loader
 // starts; it waits for those to be warm before the first reset: a reset whose trigger ran
 // a tool would otherwise time that import too (the device's going-away time, and a

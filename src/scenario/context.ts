@@ -32,7 +32,7 @@ export interface RunOptions {
 
 /** The loader running in the host VM. */
 export interface LoaderRun {
-  /** Settles when the loader process ends. */
+  /** Settles when the loader's job ends (the host agent's load.run answers). */
   exit: Promise<ExecResult>;
   done(): boolean;
   /** Its own runtime (a backstop: the runner ends it with a signal). */

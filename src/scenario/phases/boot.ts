@@ -30,7 +30,7 @@ export const boot: Phase = {
       runtimeDir: guestRuntimeDir(opts.cache),
     });
     ctx.lab = lab;
-    // The host VM has time while the target is built: its loader starts through exec.
+    // The host VM has time while the target is built: its set-up may start a modprobe.
     startWarming([lab.host]);
     ctx.say(`booted (${lab.machines.map((m) => `${m.name} ${m.bootMs} ms, ${m.bootFrom}`).join('; ')}); building the target`);
   },
