@@ -151,5 +151,7 @@ export const builtinOps: Record<string, Op> = {
   },
   readdir: async (r) => localFs.readdir(path(r)),
   exists: async (r) => localFs.exists(path(r)),
+  /** The path with every symbolic link resolved (a sysfs device link: no `readlink -f` process). */
+  realpath: async (r) => fsp.realpath(path(r)),
   clock: () => Promise.resolve({ monoNs: process.hrtime.bigint().toString() }),
 };

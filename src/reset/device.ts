@@ -36,9 +36,13 @@ export async function rxeGone(site: RdmaSite, deadlineMs = RXE_GONE_MS): Promise
   await site.vm.agent.waitFor(`/sys/class/infiniband/${site.rxe}`, 'absent', undefined, deadlineMs);
 }
 
-/** The PCI address of the NIC under a netdev, from its sysfs device link. */
+/**
+ * The PCI address of the NIC under a netdev, from its sysfs device link, resolved by the
+ * agent (op realpath): a `readlink -f` process took 1-2 s of the trigger in a host VM
+ * busy with the load under TCG.
+ */
 export async function pciAddressOf(site: RdmaSite): Promise<string> {
-  const out = await site.vm.agent.check(['readlink', '-f', `/sys/class/net/${site.netdev}/device`]);
+  const out = await site.vm.agent.call<string>('realpath', { path: `/sys/class/net/${site.netdev}/device` });
   // virtio-net's netdev hangs off a virtioN device whose parent is the PCI function.
   const addr = out
     .trim()

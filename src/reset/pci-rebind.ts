@@ -8,7 +8,7 @@ const addrs = new WeakMap<RdmaSite, string>();
 
 export const pciRebind: Injector = {
   kind: 'pci-rebind',
-  runsTools: true,
+  runsTools: false,
   describe: 'sysfs unbind of the NIC from virtio-pci, then bind; address and rxe restored',
   async trigger(site) {
     const addr = await pciAddressOf(site);

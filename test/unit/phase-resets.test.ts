@@ -50,7 +50,7 @@ t.test('which VMs run a tool: the reset kind, hold_tx, and the admin action’s 
   const { fake } = await fakeRun(quickSpec(), {}, []);
   const names = (over: Parameters<typeof quickSpec>[0]) => toolMachines(fake, quickSpec(over)).map((m) => m.name);
   t.same(names({ side: 'both', reset: 'rdma-link' }), []);
-  t.same(names({ side: 'both', reset: 'pci-rebind' }), ['target', 'host'], 'readlink -f of the NIC');
+  t.same(names({ side: 'both', reset: 'pci-rebind' }), [], 'sysfs, and the agent resolves the NIC’s link');
   t.same(names({ side: 'target', reset: 'module-reload' }), ['target']);
   t.same(names({ side: 'host', reset: 'hotplug' }), [], 'QMP and netlink only');
   t.same(names({ side: 'host', reset: 'rdma-link', admin: { action: 'unload-host-module', after_ms: 10 } }), ['host'], 'rmmod');
