@@ -67,26 +67,25 @@ const BASE_IMPORTS: readonly (() => Promise<unknown>)[] = [
   () => import('./ops-timeline.js'),
   ...(process.env.RB_ROLE === 'target' ? [] : [() => import('./ops-load.js')]),
 ];
+/** The builtin operations' execa (for `exec`), imported last. */
+const EXECA_IMPORT = async (): Promise<void> => (await import('./ops.js')).warmUp();
+
+/** Imports one after the other; rejects at the first that fails. */
+const importInOrder = (imports: readonly (() => Promise<unknown>)[]): Promise<void> =>
+  imports.reduce<Promise<unknown>>((done, next) => done.then(next), Promise.resolve()).then(() => undefined);
+
 let base: Promise<void> | undefined;
 let all: Promise<void> | undefined;
-const warmBase = (): Promise<void> =>
-  (base ??= BASE_IMPORTS.reduce<Promise<unknown>>((done, next) => done.then(next), Promise.resolve()).then(
-    () => undefined,
-    () => undefined,
-  ));
-const warmAll = (): Promise<void> =>
-  (all ??= warmBase()
-    .then(() => import('./ops.js'))
-    .then((m) => m.warmUp())
-    .catch(() => undefined));
+// A failed import is left to the operation that needs it, which says so.
+const warmBase = (): Promise<void> => (base ??= importInOrder(BASE_IMPORTS).catch(() => undefined));
+const warmAll = (): Promise<void> => (all ??= warmBase().then(EXECA_IMPORT).catch(() => undefined));
 
 /**
  * Every import warmAll makes, and a failure is the agent's end: a module whose evaluation
  * threw stays failed, and must not be saved with a VM state (the init sees the exit).
  */
 async function loadAllCode(): Promise<void> {
-  for (const next of BASE_IMPORTS) await next();
-  await (await import('./ops.js')).warmUp();
+  await importInOrder([...BASE_IMPORTS, EXECA_IMPORT]);
   base = all = Promise.resolve();
 }
 
@@ -238,6 +237,7 @@ if (fifos) {
     process.exit(1);
   });
 } else {
+  // Started by hand (no init's FIFOs): ready at once.
   sayReady();
   warmAfterReady();
 }

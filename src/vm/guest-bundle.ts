@@ -20,7 +20,9 @@ export const BUNDLE_DIR = join('dist', 'guest-bundle');
 export const BUNDLE_ENTRIES = { agent: 'dist/guest/agent.js', main: 'dist/cli/main.js' } as const;
 /** Bumped when the options below change: an older bundle is then built again. */
 const BUNDLE_FORMAT = 2;
-const META = 'bundle-meta.json';
+/** Written last by every build of the bundle, so its stamp (size, mtime) changes with every build (initramfsFor). */
+export const BUNDLE_META = 'bundle-meta.json';
+const META = BUNDLE_META;
 
 /** CommonJS dependencies (cross-spawn...) call require(): an ES module has none of its own. */
 const REQUIRE_BANNER = "import { createRequire as __rbCreateRequire } from 'node:module'; const require = __rbCreateRequire(import.meta.url);";

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { HarnessError } from '../util/errors.js';
 import { loadOrder, readModuleDeps } from '../kernel/modtree.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
+import { BUNDLE_META } from './guest-bundle.js';
 import type { GuestRuntime } from './guest-runtime.js';
 import { brdParams, LAB_RAMDISK_MIB } from './ramdisk.js';
 
@@ -122,16 +123,41 @@ export interface InitramfsOptions {
   initScript: string;
   busybox?: string;
   role?: string;
-  /** The agent's runtime disk (guest-runtime.ts): the initramfs links its libraries into it. */
+  /** The agent's runtime disk (guest-runtime.ts): the initramfs links its programs' dynamic loader into it. */
   runtime?: GuestRuntime;
   /** The guest bundle's directory: the agent stage 1 starts, at /.rb/agent. */
   agentDir?: string;
 }
 
-/** The agent stage 1 starts before the snapshot point: the guest bundle's files. */
+/** The files of the bundle a file names as "./<name>.js": its imports and esbuild's chunks, static or dynamic. */
+export function namedFiles(code: string): string[] {
+  return [...code.matchAll(/["']\.\/([\w.-]+\.js)["']/g)].map((m) => m[1]!);
+}
+
+/**
+ * The agent's files in the guest bundle: agent.js and every file it reaches through
+ * namedFiles, not the CLI's (main.js and what only it loads: about 1.5 MB the initramfs
+ * would carry, unpacked into a VM state's memory, for nothing). A name that is not a file
+ * of the bundle is not followed.
+ */
+export async function agentFiles(dir: string): Promise<Map<string, Buffer>> {
+  const present = new Set(await readdir(dir));
+  const files = new Map<string, Buffer>();
+  const queue = ['agent.js'];
+  for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+    if (files.has(name) || !present.has(name)) continue;
+    const data = await readFile(join(dir, name));
+    files.set(name, data);
+    queue.push(...namedFiles(data.toString('utf8')));
+  }
+  if (!files.has('agent.js')) throw new HarnessError(`no agent.js in the guest bundle ${dir}: build the project (npm run build)`);
+  return files;
+}
+
+/** The agent stage 1 starts before the snapshot point, at /.rb/agent. */
 async function agentEntries(dir: string): Promise<CpioEntry[]> {
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.js')).sort();
-  return [{ kind: 'dir', path: '.rb/agent' }, ...(await Promise.all(names.map(async (n): Promise<CpioEntry> => ({ kind: 'file', path: `.rb/agent/${n}`, data: await readFile(join(dir, n)) }))))];
+  const files = [...(await agentFiles(dir))].sort(([a], [b]) => a.localeCompare(b));
+  return [{ kind: 'dir', path: '.rb/agent' }, ...files.map(([n, data]): CpioEntry => ({ kind: 'file', path: `.rb/agent/${n}`, data }))];
 }
 
 export async function buildInitramfs(opts: InitramfsOptions): Promise<Buffer> {
@@ -169,14 +195,15 @@ const built = new Map<string, Promise<Buffer>>();
  * same kernel again and again, and building one took about half a second before each
  * boot (modules.dep read, busybox checked, the modules read). The key holds what the
  * content comes from: the module tree's modules.dep and the init script, by path, size
- * and mtime, the role and busybox.
+ * and mtime, the role, busybox, the runtime image and the guest bundle (its
+ * bundle-meta.json, written last by every build of it: guest-bundle.ts).
  */
 export async function initramfsFor(opts: InitramfsOptions): Promise<Buffer> {
   const stamp = async (p: string): Promise<string> => {
     const st = await stat(p);
     return `${p}:${st.size}:${st.mtimeMs}`;
   };
-  const agent = opts.agentDir ? await Promise.all((await readdir(opts.agentDir)).sort().map((n) => stamp(join(opts.agentDir!, n)))) : [];
+  const agent = opts.agentDir ? await stamp(join(opts.agentDir, BUNDLE_META)) : '';
   const key = JSON.stringify([await stamp(join(opts.modulesDir, 'modules.dep')), await stamp(opts.initScript), opts.role ?? '', opts.busybox ?? '', opts.runtime?.image ?? '', agent]);
   let b = built.get(key);
   if (!b) {

@@ -125,3 +125,47 @@ t.test("a module's appended signature is cut off; a module without one, or with 
   t.same(withoutSignature(lying), lying, 'a length past the start: unchanged');
   t.same(withoutSignature(magic), magic, 'only the magic: unchanged');
 });
+
+t.test("the initramfs carries the agent's files of the guest bundle, not the CLI's", async (t) => {
+  const { agentFiles, namedFiles } = await import('../../src/vm/initramfs.js');
+  t.same(namedFiles('import { a } from "./chunk-A1.js"; const m = await import("./ops-net-X_2.js"); import "./side.js"; "../up.js" "./not-js.json"'), ['chunk-A1.js', 'ops-net-X_2.js', 'side.js']);
+  const dir = mkdtempSync(join(tmpdir(), 'rb-bundle-'));
+  const files: Record<string, string> = {
+    'agent.js': 'import { x } from "./chunk-A.js"; () => import("./ops-B.js"); "./gone.js"',
+    'chunk-A.js': 'export const x = 1;',
+    'ops-B.js': 'import "./chunk-A.js"; import { y } from "./chunk-C.js";',
+    'chunk-C.js': 'export const y = 2;',
+    'main.js': 'import "./cli-D.js"; import "./chunk-A.js";',
+    'cli-D.js': '',
+    'bundle-meta.json': '{}',
+  };
+  for (const [n, c] of Object.entries(files)) writeFileSync(join(dir, n), c);
+  t.same([...(await agentFiles(dir)).keys()].sort(), ['agent.js', 'chunk-A.js', 'chunk-C.js', 'ops-B.js'], 'reached from agent.js, a missing name skipped');
+  const init = join(dir, 'init');
+  writeFileSync(init, '#!/bin/busybox sh\n');
+  const mods = join(dir, 'mods');
+  mkdirSync(mods);
+  writeFileSync(join(mods, 'modules.dep'), '');
+  const cpio = readCpio(await buildInitramfs({ modulesDir: mods, initScript: init, busybox: init, agentDir: dir }));
+  t.same(cpio.filter((e) => e.path.startsWith('.rb/agent/')).map((e) => e.path).sort(), ['.rb/agent/agent.js', '.rb/agent/chunk-A.js', '.rb/agent/chunk-C.js', '.rb/agent/ops-B.js']);
+  const empty = mkdtempSync(join(tmpdir(), 'rb-bundle-'));
+  await t.rejects(agentFiles(empty), /no agent\.js in the guest bundle .*npm run build/);
+});
+
+t.test('initramfsFor builds again when the guest bundle is built again (its bundle-meta.json)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  writeFileSync(join(dir, 'modules.dep'), '');
+  writeFileSync(join(dir, 'init'), '#!/bin/busybox sh\n');
+  const bundle = join(dir, 'bundle');
+  mkdirSync(bundle);
+  writeFileSync(join(bundle, 'agent.js'), '"one"');
+  writeFileSync(join(bundle, 'bundle-meta.json'), '{}');
+  const o = { modulesDir: dir, initScript: join(dir, 'init'), busybox: join(dir, 'init'), agentDir: bundle };
+  const a = await initramfsFor(o);
+  t.equal(await initramfsFor(o), a, 'the same bundle: the same build');
+  writeFileSync(join(bundle, 'agent.js'), '"two"');
+  writeFileSync(join(bundle, 'bundle-meta.json'), '{"b":2}');
+  const b = await initramfsFor(o);
+  t.not(b, a, 'a new bundle: built again');
+  t.equal(readCpio(b).find((e) => e.path === '.rb/agent/agent.js')?.data.toString(), '"two"');
+});
