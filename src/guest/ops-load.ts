@@ -5,6 +5,9 @@
 // state. The I/O runs in the addon's own thread; this is `reset-bench load --job DOC
 // --progress-file F --json --compact` without the process: the same job check, the same
 // progress and control files, the same JSON, answered as an exec's result would be.
+// What it costs: a crash of the engine is the agent's end (the init says so and powers
+// off: the run is an ERROR with the console), and a process the agent starts while a job
+// runs is slower to start (its fork copies the busier process: session 16's notes).
 import { errorMessage, exitCodeOf, UsageError } from '../util/errors.js';
 import { parseJobDocument } from '../load/job-doc.js';
 import { progressFileWriter } from '../load/progress-file.js';

@@ -38,8 +38,8 @@ export async function rxeGone(site: RdmaSite, deadlineMs = RXE_GONE_MS): Promise
 
 /**
  * The PCI address of the NIC under a netdev, from its sysfs device link, resolved by the
- * agent (op realpath): a `readlink -f` process took 1-2 s of the trigger in a host VM
- * busy with the load under TCG.
+ * agent (op realpath): a `readlink -f` process took 2-3 s of the trigger in a host VM
+ * whose agent runs the load, under TCG (docs/architecture.md, session 16).
  */
 export async function pciAddressOf(site: RdmaSite): Promise<string> {
   const out = await site.vm.agent.call<string>('realpath', { path: `/sys/class/net/${site.netdev}/device` });

@@ -30,10 +30,16 @@ if (dir) {
   };
   const completed = (): number => (existsSync(progressFile) ? parseProgressLine(readFileSync(progressFile, 'utf8')).completed : 0);
 
-  t.test('the job runs until the control file says SIGUSR2, then reads every write back', async (t) => {
-    const job = jobDocument({ filename: join(dir, 'a.dat'), rw: 'randwrite', bs: 4096, size: '1m', iodepth: 4, runtimeMs: 60_000, verify: true, progressMs: 50 });
+  /** A minute's job on a file, answered once I/O shows in the progress file. */
+  const started = async (file: string) => {
+    const job = jobDocument({ filename: join(dir, file), rw: 'randwrite', bs: 4096, size: '1m', iodepth: 4, runtimeMs: 60_000, verify: true, progressMs: 50 });
     const answer = run({ job, progressFile });
     await waitFor('I/O in the progress file', () => completed() > 0);
+    return { job, answer };
+  };
+
+  t.test('the job runs until the control file says SIGUSR2, then reads every write back', async (t) => {
+    const { answer } = await started('a.dat');
     writeFileSync(controlFileOf(progressFile), 'SIGUSR2');
     const r = await answer;
     t.equal(r.exitCode, 0, r.stderr);
@@ -46,9 +52,7 @@ if (dir) {
   });
 
   t.test('SIGINT stops it without the read-back; the deadline stops it and says so', async (t) => {
-    const job = jobDocument({ filename: join(dir, 'b.dat'), rw: 'randwrite', bs: 4096, size: '1m', iodepth: 4, runtimeMs: 60_000, verify: true, progressMs: 50 });
-    const answer = run({ job, progressFile });
-    await waitFor('I/O', () => completed() > 0);
+    const { job, answer } = await started('b.dat');
     writeFileSync(controlFileOf(progressFile), 'SIGINT');
     const r = await answer;
     t.equal(r.exitCode, 0, r.stderr);
