@@ -75,6 +75,24 @@ t.test('several resets of a controller deleted after the first: the others are n
   await fake.kill();
 });
 
+t.test('a controller deleted while the device is away: the device comes back then, not after down_ms', async (t) => {
+  const { ctx, fake, said } = await fakeRun(quickSpec({ down_ms: 5000 }), { onReset: 'deleted', deleteAfterMs: 10 }, [...upToLoad, resets]);
+  const w = ctx.resets[0]!;
+  t.ok(w.backMs - w.goneMs < 2000, `away ${Math.round(w.backMs - w.goneMs)} ms of down_ms 5000`);
+  t.same(fake.resetLog, ['gone host', 'back host'], 'brought back as usual');
+  t.ok(said.some((m) => /nvme0 was deleted \d+\.\d s into the outage and nothing connects again: the device comes back now/.test(m)), 'said so');
+  await fake.kill();
+});
+
+t.test('a deletion the scenario expects, or a live controller: the device stays away down_ms', async (t) => {
+  for (const over of [{ expect: { controller: 'deleted' as const, io_errors: 'allowed' as const } }, {}]) {
+    const { ctx, fake } = await fakeRun(quickSpec({ down_ms: 1200, ...over }), over.expect ? { onReset: 'deleted', deleteAfterMs: 10 } : {}, [...upToLoad, resets]);
+    const w = ctx.resets[0]!;
+    t.ok(w.backMs - w.goneMs >= 1199, `away ${Math.round(w.backMs - w.goneMs)} ms (${over.expect ? 'deletion expected' : 'not deleted'})`);
+    await fake.kill();
+  }
+});
+
 t.test('the outage strategy comes from the scenario: quiet, or the admin action', async (t) => {
   t.equal(outageFor(quickSpec()), quietOutage);
   t.not(outageFor(quickSpec({ admin: { action: 'delete-controller', after_ms: 50 } })), quietOutage);

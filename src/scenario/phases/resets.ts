@@ -21,11 +21,33 @@ export interface Outage {
   back(ctx: RunContext, i: number): Promise<void>;
 }
 
-/** No one acts: the device stays away down_ms. */
+/**
+ * No one acts: the device stays away down_ms, or less when the watched controller is
+ * deleted meanwhile and nothing in the scenario connects again (endsAtDeletion). The
+ * verdict is certain then (stock 6.1 deletes 0.2-0.5 s into the outage), so the device
+ * comes back at once instead of after the rest of down_ms: the watch and the finish then
+ * find the controller gone, as they would have down_ms later.
+ */
 export const quietOutage: Outage = {
-  away: (ctx) => sleep(ctx.spec.down_ms),
+  away: (ctx) => (endsAtDeletion(ctx.spec) ? awayUntilDeleted(ctx) : sleep(ctx.spec.down_ms)),
   back: async () => {},
 };
+
+/** Up to down_ms, the host's controller checked every DELETION_CHECK_MS; ends when it is gone. */
+async function awayUntilDeleted(ctx: RunContext): Promise<void> {
+  const agent = need(ctx.lab, 'the lab').host.agent;
+  const ctrl = need(ctx.ctrl, 'the controller').device;
+  const start = Date.now();
+  for (;;) {
+    const left = ctx.spec.down_ms - (Date.now() - start);
+    if (left <= 0) return;
+    await sleep(Math.min(DELETION_CHECK_MS, left));
+    if (!(await agent.fs().exists(`/sys/class/nvme/${ctrl}`))) {
+      ctx.say(`${ctrl} was deleted ${((Date.now() - start) / 1000).toFixed(1)} s into the outage and nothing connects again: the device comes back now, not after down_ms`);
+      return;
+    }
+  }
+}
 
 /**
  * The administrator acts after_ms into the first outage (one step or several, each
