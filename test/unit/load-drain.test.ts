@@ -19,6 +19,27 @@ const DEPTH = 8;
 /** How long a wait for the job's progress (writes flowing, then all held) may take. */
 const PROGRESS_WAIT_MS = 10_000;
 
+/**
+ * How long the teardown retries the unmount. A job that gave up on held writes closed its
+ * ring, but the kernel ends the ring asynchronously (io_uring's exit work): the writes
+ * finish after the thaw and only then drop their file references, so the mount can stay
+ * busy for a moment after the last test (CI saw EBUSY here).
+ */
+const UNMOUNT_RETRY_MS = 10_000;
+
+/** Unmounts `mnt`, retrying while it is busy; detaches it (umount -l) once UNMOUNT_RETRY_MS is out. */
+async function unmount(mnt: string): Promise<void> {
+  if ((await execa('mountpoint', ['-q', mnt], { reject: false })).exitCode !== 0) return; // never mounted
+  const end = Date.now() + UNMOUNT_RETRY_MS;
+  while ((await execa('umount', [mnt], { reject: false })).exitCode !== 0) {
+    if (Date.now() > end) {
+      await execa('umount', ['-l', mnt], { reject: false });
+      return;
+    }
+    await sleep(100);
+  }
+}
+
 /** A scratch ext4 mount that can be frozen, removed when the file's tests end; or why there cannot be one here. */
 async function freezableMount(): Promise<{ mnt: string } | { skip: string }> {
   const noUring = uringUnavailable();
@@ -30,7 +51,7 @@ async function freezableMount(): Promise<{ mnt: string } | { skip: string }> {
   // thawed and unmounted before the directory goes
   t.teardown(async () => {
     await execa('fsfreeze', ['-u', mnt], { reject: false });
-    await execa('umount', [mnt], { reject: false });
+    await unmount(mnt);
     rmSync(dir, { recursive: true, force: true });
   });
   closeSync(openSync(img, 'w'));
