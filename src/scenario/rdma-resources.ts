@@ -24,11 +24,13 @@ export function sumResources(devices: z.infer<typeof GuestResources>): Record<st
 export async function snapshotResources(lab: Pick<RunLab, 'machines'>): Promise<{ totals: ResourceTotals; missing: string[] }> {
   const totals: ResourceTotals = {};
   const missing: string[] = [];
-  for (const m of lab.machines) {
-    const r = GuestResources.safeParse(await m.agent.call('rdma.resources', {}, NETLINK_ANSWER_MS).catch(() => undefined));
+  // the VMs asked at once, their answers taken in the lab's order
+  const answers = await Promise.all(lab.machines.map((m) => m.agent.call('rdma.resources', {}, NETLINK_ANSWER_MS).catch(() => undefined)));
+  lab.machines.forEach((m, i) => {
+    const r = GuestResources.safeParse(answers[i]);
     if (r.success) totals[m.name] = sumResources(r.data);
     else missing.push(m.name);
-  }
+  });
   return { totals, missing };
 }
 

@@ -14,14 +14,17 @@ import type { IoPoint, TimelineEvent } from '../types.js';
 import { saveResources, snapshotResources } from '../rdma-resources.js';
 import type { Phase } from './phase.js';
 
+/** Each guest's sampled timeline, put on the run's clock; the guests are asked at once. */
 async function guestEvents(ctx: RunContext, lab: RunLab): Promise<TimelineEvent[]> {
-  const events: TimelineEvent[] = [];
-  for (const m of lab.machines) {
-    const samples = await m.agent.call<TimelineSample[]>('timeline.stop', { id: need(ctx.samplers.get(m.name), `${m.name}'s sampler`) });
-    const map = need(ctx.clocks.get(m.name), `${m.name}'s clock`);
-    for (const s of samples) events.push({ t_ms: toRunMs(map, s.t, ctx.t0), vm: m.name, kind: s.kind, key: s.key, value: s.value });
-  }
-  return events;
+  const perVm = await Promise.all(
+    lab.machines.map(async (m) => {
+      const id = need(ctx.samplers.get(m.name), `${m.name}'s sampler`);
+      const map = need(ctx.clocks.get(m.name), `${m.name}'s clock`);
+      const samples = await m.agent.call<TimelineSample[]>('timeline.stop', { id });
+      return samples.map((s): TimelineEvent => ({ t_ms: toRunMs(map, s.t, ctx.t0), vm: m.name, kind: s.kind, key: s.key, value: s.value }));
+    }),
+  );
+  return perVm.flat();
 }
 
 function harnessEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
@@ -95,9 +98,18 @@ export function gapsOf(load: LoadResult | undefined, hostMap: ClockMap, t0: bigi
   }));
 }
 
-/** Each guest's clock aligned again: it must have kept the harness's rate since instrument. */
+/**
+ * Each guest's clock aligned again: it must have kept the harness's rate since instrument.
+ * The guests are asked at once: each sample's round trip bounds its own error and the
+ * sample with the shortest is kept, so a round slowed by the other guest loses to a faster one.
+ */
 async function checkClocks(ctx: RunContext, lab: RunLab): Promise<void> {
-  for (const m of lab.machines) checkClockRate(need(ctx.clocks.get(m.name), `${m.name}'s clock`), await alignClock(m));
+  await Promise.all(
+    lab.machines.map(async (m) => {
+      const start = need(ctx.clocks.get(m.name), `${m.name}'s clock`);
+      checkClockRate(start, await alignClock(m));
+    }),
+  );
 }
 
 export const collect: Phase = {
@@ -105,13 +117,15 @@ export const collect: Phase = {
   async run(ctx) {
     ctx.endMs ??= ctx.nowMs();
     const lab = need(ctx.lab, 'the lab');
-    await checkClocks(ctx, lab);
+    // The guests' clocks, resources and timelines are independent asks: all at once.
     // Not after a trigger that never returned: the RDMA core's device list may be held by it.
-    if (ctx.rdmaBefore && !ctx.stuckReset) ctx.rdmaAfter = (await snapshotResources(lab)).totals;
+    const wantRdma = ctx.rdmaBefore !== undefined && !ctx.stuckReset;
+    const [, rdma, fromGuests] = await Promise.all([checkClocks(ctx, lab), wantRdma ? snapshotResources(lab) : undefined, guestEvents(ctx, lab)]);
+    if (rdma) ctx.rdmaAfter = rdma.totals;
     const rdmaChanges = ctx.rdmaBefore && ctx.rdmaAfter ? await saveResources(ctx.runDir, ctx.rdmaBefore, ctx.rdmaAfter) : [];
     const atMs = ctx.nowMs();
     const events = [
-      ...(await guestEvents(ctx, lab)),
+      ...fromGuests,
       ...harnessEvents(ctx, lab),
       ...rdmaChanges.map((c) => ({ t_ms: atMs, vm: c.split(':')[0] ?? 'harness', kind: 'rdma-resources', key: 'changed since the reset', value: c })),
     ];
