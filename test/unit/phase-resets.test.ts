@@ -80,7 +80,7 @@ t.test('a controller deleted while the device is away: the device comes back the
   const w = ctx.resets[0]!;
   t.ok(w.backMs - w.goneMs < 2000, `away ${Math.round(w.backMs - w.goneMs)} ms of down_ms 5000`);
   t.same(fake.resetLog, ['gone host', 'back host'], 'brought back as usual');
-  t.ok(said.some((m) => /nvme0 was deleted \d+\.\d s into the outage and nothing connects again: the device comes back now/.test(m)), 'said so');
+  t.ok(said.some((m) => /nvme0 was deleted \d+\.\d s after the trigger returned and nothing connects again: the device comes back now/.test(m)), 'said so');
   await fake.kill();
 });
 
@@ -89,8 +89,28 @@ t.test('a deletion the scenario expects, or a live controller: the device stays 
     const { ctx, fake } = await fakeRun(quickSpec({ down_ms: 1200, ...over }), over.expect ? { onReset: 'deleted', deleteAfterMs: 10 } : {}, [...upToLoad, resets]);
     const w = ctx.resets[0]!;
     t.ok(w.backMs - w.goneMs >= 1199, `away ${Math.round(w.backMs - w.goneMs)} ms (${over.expect ? 'deletion expected' : 'not deleted'})`);
+    // the deletion checks never lengthen the outage: the last stretch is slept, not checked
+    t.ok(w.backMs - w.goneMs < 1450, `and not much more (${Math.round(w.backMs - w.goneMs)} ms)`);
     await fake.kill();
   }
+});
+
+t.test('a deletion check that fails is not a deletion: the device stays away down_ms', async (t) => {
+  const { ctx, fake, said } = await fakeRun(quickSpec({ down_ms: 1200 }), {}, upToLoad);
+  let refused = 0;
+  fake.host.agent.handlers.set('exists', async (a) => {
+    if (!String(a.path).startsWith('/sys/class/nvme/')) return true;
+    refused++;
+    throw new Error('agent busy');
+  });
+  await resets.run(ctx);
+  fake.host.agent.handlers.delete('exists');
+  const w = ctx.resets[0]!;
+  t.ok(refused >= 1, `the controller was checked (${refused} time(s))`);
+  t.ok(w.backMs - w.goneMs >= 1199, `away ${Math.round(w.backMs - w.goneMs)} ms of down_ms 1200`);
+  t.same(fake.resetLog, ['gone host', 'back host'], 'and brought back');
+  t.notOk(said.some((m) => /was deleted/.test(m)), 'no deletion said');
+  await fake.kill();
 });
 
 t.test('the outage strategy comes from the scenario: quiet, or the admin action', async (t) => {

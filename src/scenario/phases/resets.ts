@@ -1,7 +1,8 @@
 // Resets: the RDMA resource counts taken, then from here on only the injector's device-level steps (and the scenario's own
 // admin action, recorded) may act. The device goes away and comes back `resets` times;
 // what happens while it is away is the scenario's outage strategy: nothing (wait
-// down_ms), or an administrator's action part-way through and a step once it is back.
+// down_ms, or less once the controller is deleted and nothing connects again), or an
+// administrator's action part-way through and a step once it is back.
 import { sleep } from '../../util/deadline.js';
 import { BETWEEN_RESETS_LIVE_MS, DELETION_CHECK_MS, STUCK_TRIGGER_GRACE_MS } from '../../util/timeouts.js';
 import { agentsWarm, toolMachines } from '../agents-warm.js';
@@ -33,20 +34,28 @@ export const quietOutage: Outage = {
   back: async () => {},
 };
 
-/** Up to down_ms, the host's controller checked every DELETION_CHECK_MS; ends when it is gone. */
+/**
+ * Up to down_ms from the trigger's return, the host's controller checked every
+ * DELETION_CHECK_MS; ends when it is gone. The outage never runs longer than down_ms for
+ * the checks: the last stretch shorter than a check is slept, and each check's deadline is
+ * what is left of down_ms. A check that fails (the agent slow or refusing) is not a
+ * deletion: the outage goes on, and the watch judges the controller as before.
+ */
 async function awayUntilDeleted(ctx: RunContext): Promise<void> {
   const agent = need(ctx.lab, 'the lab').host.agent;
   const ctrl = need(ctx.ctrl, 'the controller').device;
   const start = Date.now();
-  for (;;) {
-    const left = ctx.spec.down_ms - (Date.now() - start);
-    if (left <= 0) return;
-    await sleep(Math.min(DELETION_CHECK_MS, left));
-    if (!(await agent.fs().exists(`/sys/class/nvme/${ctrl}`))) {
-      ctx.say(`${ctrl} was deleted ${((Date.now() - start) / 1000).toFixed(1)} s into the outage and nothing connects again: the device comes back now, not after down_ms`);
+  const left = () => ctx.spec.down_ms - (Date.now() - start);
+  while (left() > DELETION_CHECK_MS) {
+    await sleep(DELETION_CHECK_MS);
+    const deadlineMs = Math.max(1, left());
+    const exists = await agent.fs(deadlineMs).exists(`/sys/class/nvme/${ctrl}`).catch(() => true);
+    if (!exists) {
+      ctx.say(`${ctrl} was deleted ${((Date.now() - start) / 1000).toFixed(1)} s after the trigger returned and nothing connects again: the device comes back now, not after down_ms`);
       return;
     }
   }
+  await sleep(Math.max(0, left()));
 }
 
 /**
