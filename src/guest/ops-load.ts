@@ -12,6 +12,7 @@ import { errorMessage, exitCodeOf, UsageError } from '../util/errors.js';
 import { parseJobDocument } from '../load/job-doc.js';
 import { progressFileWriter } from '../load/progress-file.js';
 import { resultToJson, runJob, type LoadResult } from '../load/run.js';
+import type { JobSpec } from '../load/spec.js';
 import { str } from './args.js';
 import type { ExecResult, Op } from './ops.js';
 
@@ -21,7 +22,7 @@ function asExit(r: LoadResult): ExecResult {
 }
 
 /** The job, checked once; an error names --job and the field, as `reset-bench load --job` does. */
-function checkedJob(doc: string): ReturnType<typeof parseJobDocument> {
+function checkedJob(doc: string): JobSpec {
   try {
     return parseJobDocument(doc);
   } catch (e) {
@@ -30,31 +31,52 @@ function checkedJob(doc: string): ReturnType<typeof parseJobDocument> {
   }
 }
 
+/** From a stop's drain to the answer sent (the result's JSON), at most. */
+const STOP_ANSWER_MS = 1_000;
+
 /**
  * Runs the job in `job` (a job document) to its end, which the runner asks for through
  * the control file next to `progressFile` (SIGUSR2: the final read-back, SIGINT: none).
- * At `deadlineMs` the job is stopped and the answer says timedOut, as an exec's would.
+ * The job is stopped early enough for its stop drain and the answer to fit in
+ * `deadlineMs` (the agent answers ETIMEDOUT soon after it), or half way when the
+ * deadline is shorter than twice that, and the answer then says timedOut, as an exec's
+ * would. The runner's jobs drain 0.5 s after a stop (LOADER_STOP_DRAIN_MS).
  */
 async function run(args: Record<string, unknown>, deadlineMs: number): Promise<ExecResult> {
   const doc = str(args, 'job');
   const progressFile = str(args, 'progressFile');
+  let job: JobSpec;
+  try {
+    job = checkedJob(doc);
+  } catch (e) {
+    return failedExit(e, false);
+  }
   const stop = new AbortController();
   const finish = new AbortController();
   const toFile = progressFileWriter(progressFile, (s) => (s === 'SIGUSR2' ? finish : stop).abort());
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stop.abort();
-  }, deadlineMs);
+  const stopDrainMs = job.stopDrainTimeoutMs ?? job.drainTimeoutMs;
+  const timer = setTimeout(
+    () => {
+      timedOut = true;
+      stop.abort();
+    },
+    deadlineMs - Math.min(stopDrainMs + STOP_ANSWER_MS, deadlineMs / 2),
+  );
   try {
-    const r = await runJob(checkedJob(doc), { onProgress: toFile, signal: stop.signal, finishSignal: finish.signal });
+    const r = await runJob(job, { onProgress: toFile, signal: stop.signal, finishSignal: finish.signal });
     return { ...asExit(r), timedOut };
   } catch (e) {
-    return { exitCode: exitCodeOf(e), stdout: '', stderr: `reset-bench load: ${errorMessage(e)}\n`, timedOut };
+    return failedExit(e, timedOut);
   } finally {
     clearTimeout(timer);
     toFile.close();
   }
+}
+
+/** A job refused or failed, as the loader process would have exited (2 for a bad job). */
+function failedExit(e: unknown, timedOut: boolean): ExecResult {
+  return { exitCode: exitCodeOf(e), stdout: '', stderr: `reset-bench load: ${errorMessage(e)}\n`, timedOut };
 }
 
 export const loadOps: Record<string, Op> = { run };

@@ -2,7 +2,7 @@
 // one check, the progress and control files the runner drives it by, and an answer
 // shaped as the loader process's exit was.
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadOps } from '../../src/guest/ops-load.js';
 import type { ExecResult } from '../../src/guest/ops.js';
@@ -30,8 +30,9 @@ if (dir) {
   };
   const completed = (): number => (existsSync(progressFile) ? parseProgressLine(readFileSync(progressFile, 'utf8')).completed : 0);
 
-  /** A minute's job on a file, answered once I/O shows in the progress file. */
+  /** A minute's job on a file, answered once I/O shows in the progress file (the last job's is removed first). */
   const started = async (file: string) => {
+    rmSync(progressFile, { force: true });
     const job = jobDocument({ filename: join(dir, file), rw: 'randwrite', bs: 4096, size: '1m', iodepth: 4, runtimeMs: 60_000, verify: true, progressMs: 50 });
     const answer = run({ job, progressFile });
     await waitFor('I/O in the progress file', () => completed() > 0);
@@ -60,6 +61,17 @@ if (dir) {
     const late = await run({ job, progressFile }, 300);
     t.equal(late.timedOut, true, 'past its deadline');
     t.notOk(parseLoadResult(late.stdout).verify.finalPass.ran);
+  });
+
+  t.test('the deadline stops the job early enough for its stop drain and the answer', async (t) => {
+    const job = jobDocument({ filename: join(dir, 'd.dat'), rw: 'randwrite', bs: 4096, size: '1m', iodepth: 4, runtimeMs: 60_000, stopDrainTimeoutMs: 200, progressMs: 50 });
+    const t0 = Date.now();
+    const r = await run({ job, progressFile }, 3000);
+    const ms = Date.now() - t0;
+    t.equal(r.timedOut, true);
+    t.equal(r.exitCode, 0, r.stderr);
+    // stopped at 3000 - (200 + 1000) ms: answered before the deadline, not at it
+    t.ok(ms >= 1700 && ms < 3000, `answered ${ms} ms into a 3000 ms deadline`);
   });
 
   t.test('a bad job is an exit 2 naming --job and the field, as the command says it', async (t) => {
