@@ -1,7 +1,8 @@
 // Steps shared by the injectors: bring an RDMA site's netdev and rxe device back.
 import { pollUntil, sleep } from '../util/deadline.js';
 import { createRxe as createRxeOn } from '../orchestrate/rxe.js';
-import { NETDEV_CHANGE_MS, RXE_GONE_MS } from '../util/timeouts.js';
+import { z } from 'zod';
+import { GUEST_FS_CALL_MS, NETDEV_CHANGE_MS, RXE_GONE_MS } from '../util/timeouts.js';
 import type { RdmaSite } from './types.js';
 
 export async function waitNetdev(site: RdmaSite, present: boolean, deadlineMs = NETDEV_CHANGE_MS): Promise<void> {
@@ -41,15 +42,16 @@ export async function rxeGone(site: RdmaSite, deadlineMs = RXE_GONE_MS): Promise
  * agent (op realpath): a `readlink -f` process took 2-3 s of the trigger in a host VM
  * whose agent runs the load, under TCG (docs/architecture.md, session 16).
  */
-export async function pciAddressOf(site: RdmaSite): Promise<string> {
-  const out = await site.vm.agent.call<string>('realpath', { path: `/sys/class/net/${site.netdev}/device` });
+export async function pciAddressOf(site: RdmaSite, deadlineMs = GUEST_FS_CALL_MS): Promise<string> {
+  const link = `/sys/class/net/${site.netdev}/device`;
+  const out = z.string().safeParse(await site.vm.agent.call('realpath', { path: link }, deadlineMs));
+  if (!out.success) throw new Error(`no PCI address for ${site.netdev}: the agent's realpath of ${link} is not a path`);
   // virtio-net's netdev hangs off a virtioN device whose parent is the PCI function.
-  const addr = out
-    .trim()
+  const addr = out.data
     .split('/')
     .reverse()
     .find((part) => /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(part));
-  if (!addr) throw new Error(`no PCI address for ${site.netdev}: ${out}`);
+  if (!addr) throw new Error(`no PCI address for ${site.netdev}: ${link} resolves to ${out.data}, with no PCI function in it`);
   return addr;
 }
 

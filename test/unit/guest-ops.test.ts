@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinOps } from '../../src/guest/ops.js';
@@ -37,6 +37,9 @@ t.test('file operations', async (t) => {
   t.equal(await op('mkdir', { path: join(dir, 'x', 'y'), recursive: true }), null);
   t.equal(await op('symlink', { target: 'a', path: join(dir, 'l') }), null);
   t.same(((await op('readdir', { path: dir })) as string[]).sort(), ['a', 'l', 'x']);
+  t.equal(await op('realpath', { path: join(dir, 'l') }), realpathSync(f), 'realpath follows the link, as readlink -f');
+  await t.rejects(op('realpath', { path: join(dir, 'nope') }), { code: 'ENOENT' });
+  await t.rejects(op('realpath', { path: '' }), { code: 'EINVAL' });
   t.equal(await op('unlink', { path: join(dir, 'l') }), null);
   t.equal(await op('rmdir', { path: join(dir, 'x', 'y') }), null);
   await t.rejects(op('readFile', { path: '' }), { code: 'EINVAL' });
