@@ -200,7 +200,9 @@ const built = new Map<string, Promise<Buffer>>();
  */
 export async function initramfsFor(opts: InitramfsOptions): Promise<Buffer> {
   const stamp = async (p: string): Promise<string> => {
-    const st = await stat(p);
+    const st = await stat(p).catch((e: unknown) => {
+      throw new Error(`the initramfs cannot be built: ${p} is missing (${(e as NodeJS.ErrnoException).code ?? String(e)}); run \`reset-bench kernel modules\` for the kernel, or build the project again (npm run build)`);
+    });
     return `${p}:${st.size}:${st.mtimeMs}`;
   };
   const agent = opts.agentDir ? await stamp(join(opts.agentDir, BUNDLE_META)) : '';

@@ -1,12 +1,12 @@
 import t from 'tap';
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildInitramfs, initramfsFor, MODULE_PARAMS, orderFile, STAGE1_MODULES } from '../../src/vm/initramfs.js';
+import { agentFiles, buildInitramfs, initramfsFor, MODULE_PARAMS, namedFiles, orderFile, STAGE1_MODULES, withoutSignature } from '../../src/vm/initramfs.js';
 import { readCpio } from '../helpers/cpio-reader.js';
+import { tempDirSync } from '../helpers/temp-dir.js';
 
 t.test('the initramfs has busybox, /dev/console, init and the stage-1 modules in load order', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const dir = tempDirSync('rb-initramfs-');
   const mods = join(dir, 'lib/modules/6.1.0-test');
   mkdirSync(join(mods, 'kernel'), { recursive: true });
   const ko = ['virtio_ring', 'virtio', 'virtio_pci', '9pnet', 'netfs', '9p', '9pnet_virtio', 'overlay'];
@@ -40,7 +40,7 @@ t.test('the initramfs has busybox, /dev/console, init and the stage-1 modules in
 });
 
 t.test("a role's lab modules follow the stage-1 ones, with their dependencies; built-in and absent ones are skipped", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const dir = tempDirSync('rb-initramfs-');
   const mods = join(dir, 'lib/modules/6.1.0-test');
   mkdirSync(join(mods, 'kernel'), { recursive: true });
   mkdirSync(join(mods, 'updates'), { recursive: true });
@@ -73,7 +73,7 @@ t.test("a role's lab modules follow the stage-1 ones, with their dependencies; b
 t.test('brd carries its insmod parameters in /mods/order; crc32_pclmul is not loaded', async (t) => {
   t.equal(orderFile(['ib_core', 'brd']), `ib_core\nbrd ${MODULE_PARAMS.brd!.join(' ')}\n`);
   t.same(MODULE_PARAMS.brd, ['rd_nr=1', 'rd_size=262144'], 'one 256 MiB ramdisk, the set-up’s default');
-  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const dir = tempDirSync('rb-initramfs-');
   const mods = join(dir, 'lib/modules/6.1.0-test');
   mkdirSync(join(mods, 'kernel'), { recursive: true });
   for (const m of ['brd', 'crc32-pclmul', 'rdma_rxe']) writeFileSync(join(mods, 'kernel', `${m}.ko`), `ELF-${m}`);
@@ -91,7 +91,7 @@ t.test('brd carries its insmod parameters in /mods/order; crc32_pclmul is not lo
 });
 
 t.test('initramfsFor builds once per process for the same inputs, again when one changes', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const dir = tempDirSync('rb-initramfs-');
   const mods = join(dir, 'lib/modules/6.1.0-test');
   mkdirSync(join(mods, 'kernel'), { recursive: true });
   writeFileSync(join(mods, 'kernel', 'brd.ko'), 'ELF-brd');
@@ -107,11 +107,13 @@ t.test('initramfsFor builds once per process for the same inputs, again when one
   utimesSync(init, new Date(), new Date(Date.now() + 5000));
   const b = await initramfsFor(o);
   t.not(b, a, 'a changed init script is built again');
+  await t.rejects(initramfsFor({ ...o, modulesDir: join(dir, 'lib/modules/6.1.0-none') }), {
+    message: /the initramfs cannot be built: .*6\.1\.0-none\/modules\.dep is missing \(ENOENT\); run `reset-bench kernel modules`/,
+  });
   t.ok(readCpio(b).find((e) => e.path === 'init')!.data.toString().includes('changed'));
 });
 
 t.test("a module's appended signature is cut off; a module without one, or with a trailer that does not add up, is left as it is", async (t) => {
-  const { withoutSignature } = await import('../../src/vm/initramfs.js');
   const body = Buffer.from('\x7fELF module body');
   const sig = Buffer.alloc(300, 0xab);
   const info = Buffer.alloc(12);
@@ -127,9 +129,8 @@ t.test("a module's appended signature is cut off; a module without one, or with 
 });
 
 t.test("the initramfs carries the agent's files of the guest bundle, not the CLI's", async (t) => {
-  const { agentFiles, namedFiles } = await import('../../src/vm/initramfs.js');
   t.same(namedFiles('import { a } from "./chunk-A1.js"; const m = await import("./ops-net-X_2.js"); import "./side.js"; "../up.js" "./not-js.json"'), ['chunk-A1.js', 'ops-net-X_2.js', 'side.js']);
-  const dir = mkdtempSync(join(tmpdir(), 'rb-bundle-'));
+  const dir = tempDirSync('rb-bundle-');
   const files: Record<string, string> = {
     'agent.js': 'import { x } from "./chunk-A.js"; () => import("./ops-B.js"); "./gone.js"',
     'chunk-A.js': 'export const x = 1;',
@@ -148,12 +149,12 @@ t.test("the initramfs carries the agent's files of the guest bundle, not the CLI
   writeFileSync(join(mods, 'modules.dep'), '');
   const cpio = readCpio(await buildInitramfs({ modulesDir: mods, initScript: init, busybox: init, agentDir: dir }));
   t.same(cpio.filter((e) => e.path.startsWith('.rb/agent/')).map((e) => e.path).sort(), ['.rb/agent/agent.js', '.rb/agent/chunk-A.js', '.rb/agent/chunk-C.js', '.rb/agent/ops-B.js']);
-  const empty = mkdtempSync(join(tmpdir(), 'rb-bundle-'));
+  const empty = tempDirSync('rb-bundle-');
   await t.rejects(agentFiles(empty), /no agent\.js in the guest bundle .*npm run build/);
 });
 
 t.test('initramfsFor builds again when the guest bundle is built again (its bundle-meta.json)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-initramfs-'));
+  const dir = tempDirSync('rb-initramfs-');
   writeFileSync(join(dir, 'modules.dep'), '');
   writeFileSync(join(dir, 'init'), '#!/bin/busybox sh\n');
   const bundle = join(dir, 'bundle');
