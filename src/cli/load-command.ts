@@ -58,12 +58,12 @@ export interface LoadCliOptions {
   drainTimeout?: string;
   stopDrainTimeout?: string;
   state?: string;
-  /** the whole job as one JSON document (what the scenario runner sends) */
+  /** the whole job as one JSON document (the form the scenario runner gives op load.run) */
   job?: string;
   saveState?: string;
   verifyOnly?: boolean;
   json?: boolean;
-  /** with json: on one line (the scenario runner's form: a third of the bytes through the agent) */
+  /** with json: on one line (what op load.run answers: a third of the bytes through the agent) */
   compact?: boolean;
   progress?: boolean;
   progressFile?: string;
@@ -188,7 +188,8 @@ function progressPrinter(enabled: boolean): ((p: { elapsedNs: number; iops: numb
  * After this long, the job's I/O under way, process.stdout and process.stderr are made:
  * a pipe's stream is built on first use (node's net and stream modules), 11 ms on the
  * host and about 100 ms under TCG, which would otherwise come between the final pass
- * and the runner having the JSON.
+ * and whoever reads the JSON (a command run in a guest by hand; the scenario runner's
+ * job runs in the agent, op load.run, and answers without stdout).
  */
 export const STDIO_WARM_AFTER_MS = 500;
 
@@ -217,8 +218,8 @@ async function runSelected(o: LoadCliOptions, opts: StartOptions): Promise<LoadR
 
 /**
  * The results on stdout, and the state file (--save-state) written meanwhile: its
- * create waits on the file system (under TCG on the guest's overlay, 30-240 ms), and the
- * runner reads only stdout. A failed save still fails the command.
+ * create waits on the file system (under TCG on a guest's overlay, 30-240 ms), and
+ * whoever reads the JSON needs only stdout. A failed save still fails the command.
  */
 async function report(o: LoadCliOptions, r: LoadResult): Promise<void> {
   const saved = o.saveState && r.state ? saveState(o.saveState, r.state) : undefined;
@@ -279,8 +280,8 @@ interface BenchCliOptions {
 
 async function benchAction(o: BenchCliOptions): Promise<void> {
   try {
-    // Imported here, not at the top: the benchmark needs zod, and the loader a run starts
-    // in a TCG guest must not pay for it (its 95 files took seconds there).
+    // Imported here, not at the top: the benchmark needs zod, and `load` run in a TCG
+    // guest must not pay for it (its 95 files took seconds there).
     const { formatBench, runLoaderBench } = await import('../load/bench.js');
     const cases = (o.rw ?? 'randread,randwrite').split(',').map((s) => s.trim());
     for (const c of cases)

@@ -2,9 +2,10 @@
 // libraries, the agent's children too. The init starts the agent with
 // LD_LIBRARY_PATH=<disk>/lib; the agent takes it out of its own environment, so the
 // host's programs it starts use the host's root and its ld.so.cache, and gives it back
-// to a child that is one of the disk's programs. Without it the loader's node (found
-// first on PATH, on the disk) loaded its libraries over 9p after a restore: `node -e 0`
-// took 2.0-3.1 s instead of 0.8 s.
+// to a child that is one of the disk's programs. Without it a node the agent started
+// (found first on PATH, on the disk; the loader ran that way before the agent ran its job
+// itself, op load.run) loaded its libraries over 9p after a restore: `node -e 0` took
+// 2.0-3.1 s instead of 0.8 s.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -18,11 +19,20 @@ interface RuntimeLibs {
 
 let runtime: RuntimeLibs | undefined;
 
+/** Whether `path` is a regular file; an entry that vanished or a dangling link is not one. */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The disk's programs: the regular files at its root (not its lib directory). */
 function programsIn(root: string): Set<string> {
   const names = new Set<string>();
   for (const name of readdirSync(root)) {
-    if (statSync(join(root, name)).isFile()) names.add(name);
+    if (isFile(join(root, name))) names.add(name);
   }
   return names;
 }

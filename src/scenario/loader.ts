@@ -22,13 +22,6 @@ import {
 import type { LoaderRun } from './context.js';
 import type { ScenarioSpec } from './spec.js';
 
-/**
- * Where a loader saved its record of acknowledged writes: runs no longer ask for one (the
- * read-back runs in the same process, and the file died with the guest's tmpfs unread; its
- * save cost 34-237 ms of the one vCPU after the final pass). Still unlinked before a start,
- * as a file the host has there would show through the overlay.
- */
-export const STATE_FILE = '/tmp/reset-bench-load.state';
 export const PROGRESS_FILE = '/tmp/reset-bench-load.progress';
 
 /**
@@ -69,11 +62,13 @@ export function loaderRuntimeMs(spec: ScenarioSpec): number {
  */
 export async function clearLoaderFiles(agent: LabAgent): Promise<void> {
   const fs = agent.fs();
-  for (const f of [PROGRESS_FILE, controlFileOf(PROGRESS_FILE), STATE_FILE]) {
-    await fs.unlink(f).catch((e: unknown) => {
+  const unlink = (f: string): Promise<void> =>
+    fs.unlink(f).catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENOENT') throw e;
     });
-  }
+  // both asked at once: independent round trips (a job saves no state file any more, so
+  // there is none to clear: the read-back runs in the same job)
+  await Promise.all([unlink(PROGRESS_FILE), unlink(controlFileOf(PROGRESS_FILE))]);
 }
 
 /**

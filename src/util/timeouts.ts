@@ -92,9 +92,9 @@ export const AGENT_PORT_WRITE_MS = 60_000;
 
 // --- The scenario runner (src/scenario) -----------------------------------------------
 
-/** The loader's first completed I/O after its start (node's start in the guest, then the ring). */
+/** The loader's first completed I/O after the agent began its job (op load.run: the addon's ring set up, the device opened). */
 export const LOADER_FIRST_IO_MS = 90_000;
-/** The agent's exec of the loader beyond the loader's own runtime: its final read-back pass. */
+/** The agent's load.run beyond the job's own runtime: its final read-back pass. */
 export const LOADER_EXEC_SLACK_MS = 180_000;
 /** Between two resets of a series, the controller coming live before the next (not waiting longer is fine). */
 export const BETWEEN_RESETS_LIVE_MS = 3_000;

@@ -1,4 +1,5 @@
-// The code a guest runs (its agent, and the loader it starts), bundled by esbuild into a
+// The code a guest runs (its agent, which runs the loader's job itself: op load.run; and
+// the CLI, for a command run in a guest by hand), bundled by esbuild into a
 // few files under dist/guest-bundle/. Why: the guest reads the project over 9p, under
 // TCG, where Node's module loading is one lookup and read per file per import: in a
 // guest, importing execa took 2.3-4.5 s from dist's node_modules and 0.5-0.7 s bundled,
@@ -22,7 +23,6 @@ export const BUNDLE_ENTRIES = { agent: 'dist/guest/agent.js', main: 'dist/cli/ma
 const BUNDLE_FORMAT = 2;
 /** Written last by every build of the bundle, so its stamp (size, mtime) changes with every build (initramfsFor). */
 export const BUNDLE_META = 'bundle-meta.json';
-const META = BUNDLE_META;
 
 /** CommonJS dependencies (cross-spawn...) call require(): an ES module has none of its own. */
 const REQUIRE_BANNER = "import { createRequire as __rbCreateRequire } from 'node:module'; const require = __rbCreateRequire(import.meta.url);";
@@ -49,7 +49,7 @@ export function bundledEntry(project: string, entry: keyof typeof BUNDLE_ENTRIES
 
 async function readMeta(dir: string): Promise<Meta | undefined> {
   try {
-    return Meta.parse(JSON.parse(await readFile(join(dir, META), 'utf8')));
+    return Meta.parse(JSON.parse(await readFile(join(dir, BUNDLE_META), 'utf8')));
   } catch {
     return undefined; // none yet, or unreadable: built again
   }
@@ -96,7 +96,7 @@ async function build(project: string, dir: string): Promise<void> {
       if (st) inputs[input] = st;
     }
     const meta: Meta = { format: BUNDLE_FORMAT, inputs };
-    await writeFile(join(scratch, META), `${JSON.stringify(meta)}\n`);
+    await writeFile(join(scratch, BUNDLE_META), `${JSON.stringify(meta)}\n`);
     await rm(dir, { recursive: true, force: true });
     await rename(scratch, dir);
   } catch (e) {

@@ -345,7 +345,6 @@ export class FakeLab implements RunLab {
         a.files.remove('/sys/module/nvme_rdma');
         return ok();
       }
-      if (argv[0] === 'pkill') return this.signalLoader(argv[1] === '-USR2');
       return undefined;
     });
   }

@@ -1,7 +1,7 @@
 // The agent's children: the runtime disk's programs get its libraries back, the host's
 // programs run without them (src/guest/runtime-libs.ts).
 import t from 'tap';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adoptRuntimeLibs, envFor, isRuntimeProgram } from '../../src/guest/runtime-libs.js';
 import { tempDirSync } from '../helpers/temp-dir.js';
@@ -39,4 +39,12 @@ t.test('no disk behind the path, or no path: nothing is added', async (t) => {
   const unset: NodeJS.ProcessEnv = {};
   adoptRuntimeLibs(unset);
   t.notOk(isRuntimeProgram('node'), 'an agent started by hand');
+});
+
+t.test('a dangling link on the disk is skipped, not the whole disk', async (t) => {
+  const root = disk();
+  symlinkSync(join(root, 'gone'), join(root, 'stale'));
+  adoptRuntimeLibs({ LD_LIBRARY_PATH: join(root, 'lib') });
+  t.ok(isRuntimeProgram('node'), 'the other programs still get the libraries');
+  t.notOk(isRuntimeProgram('stale'), 'the dangling entry is no program');
 });

@@ -1,6 +1,7 @@
 // Finish: the load ends. Recovered: I/O runs post_ms more to show it resumed, then
-// SIGUSR2 ends it and the loader reads back every acknowledged write in the same
-// process. Not recovered (or deleted, as expected or not): SIGINT stops it, no final pass.
+// SIGUSR2 (written to the loader's control file) ends it and the job reads back every
+// acknowledged write (the host agent's load.run, the same job). Not recovered (or
+// deleted, as expected or not): SIGINT stops it, no final pass.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep } from '../../util/deadline.js';
