@@ -1,7 +1,7 @@
 // `reset-bench load`: the loader on its own, fio-like options and summary; `load bench`.
 import type { Command } from 'commander';
 import type { BenchRw } from '../load/bench.js';
-import { parseJobDocument } from '../load/job-doc.js';
+import { parseJobOption } from '../load/job-doc.js';
 import { runJob, runLoad, resultToJson, verifyTarget, type LoadResult, type Progress, type StartOptions } from '../load/run.js';
 import { parseDurationMs, parseSize, RW_MODES, type JobSpecInput } from '../load/spec.js';
 import { formatSummary } from '../load/summary.js';
@@ -148,16 +148,11 @@ async function readStateOption(path: string): Promise<Buffer> {
 }
 
 /** The job of `--job DOC [--state FILE]`, checked once; UsageError "--job: <field>: ...". */
-async function jobFromDocument(o: LoadCliOptions, doc: string): Promise<ReturnType<typeof parseJobDocument>> {
+async function jobFromDocument(o: LoadCliOptions, doc: string): Promise<ReturnType<typeof parseJobOption>> {
   const clash = JOB_OPTIONS.find((k) => o[k] !== undefined);
   if (clash) throw new UsageError(`the document carries the whole job: give no --${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} with it`, '--job');
   const state = o.state ? await readStateOption(o.state) : undefined;
-  try {
-    return parseJobDocument(doc, state);
-  } catch (e) {
-    if (e instanceof UsageError && e.field && !e.field.startsWith('--')) throw new UsageError(e.message, '--job');
-    throw e;
-  }
+  return parseJobOption(doc, state);
 }
 
 /** Renames a spec field in a UsageError to the CLI option. */

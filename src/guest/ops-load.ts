@@ -8,8 +8,8 @@
 // What it costs: a crash of the engine is the agent's end (the init says so and powers
 // off: the run is an ERROR with the console), and a process the agent starts while a job
 // runs is slower to start (its fork copies the busier process: session 16's notes).
-import { errorMessage, exitCodeOf, UsageError } from '../util/errors.js';
-import { parseJobDocument } from '../load/job-doc.js';
+import { errorMessage, exitCodeOf } from '../util/errors.js';
+import { parseJobOption } from '../load/job-doc.js';
 import { progressFileWriter } from '../load/progress-file.js';
 import { resultToJson, runJob, type LoadResult } from '../load/run.js';
 import type { JobSpec } from '../load/spec.js';
@@ -19,16 +19,6 @@ import type { ExecResult, Op } from './ops.js';
 /** What the job came to, as the loader process would have exited: 1 when a write did not read back. */
 function asExit(r: LoadResult): ExecResult {
   return { exitCode: r.verify.errors > 0 ? 1 : 0, stdout: `${resultToJson(r, 0)}\n`, stderr: '', timedOut: false };
-}
-
-/** The job, checked once; an error names --job and the field, as `reset-bench load --job` does. */
-function checkedJob(doc: string): JobSpec {
-  try {
-    return parseJobDocument(doc);
-  } catch (e) {
-    if (e instanceof UsageError && e.field && !e.field.startsWith('--')) throw new UsageError(e.message, '--job');
-    throw e;
-  }
 }
 
 /** From a stop's drain to the answer sent (the result's JSON), at most. */
@@ -47,7 +37,7 @@ async function run(args: Record<string, unknown>, deadlineMs: number): Promise<E
   const progressFile = str(args, 'progressFile');
   let job: JobSpec;
   try {
-    job = checkedJob(doc);
+    job = parseJobOption(doc);
   } catch (e) {
     return failedExit(e, false);
   }

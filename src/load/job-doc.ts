@@ -31,3 +31,16 @@ export function parseJobDocument(text: string, state?: Uint8Array): JobSpec {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError('expected a JSON object', '--job');
   return parseJobSpec(state ? { ...data, state } : data);
 }
+
+/**
+ * parseJobDocument for a job given as an option (`load --job`, op load.run's `job`): a
+ * field's error names --job, its message the field ("--job: iodepth: Too small ...").
+ */
+export function parseJobOption(text: string, state?: Uint8Array): JobSpec {
+  try {
+    return parseJobDocument(text, state);
+  } catch (e) {
+    if (e instanceof UsageError && e.field && !e.field.startsWith('--')) throw new UsageError(e.message, '--job');
+    throw e;
+  }
+}

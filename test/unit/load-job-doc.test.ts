@@ -4,7 +4,7 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { jobDocument, parseJobDocument } from '../../src/load/job-doc.js';
+import { jobDocument, parseJobDocument, parseJobOption } from '../../src/load/job-doc.js';
 import { parseLoadResult } from '../../src/load/result-schema.js';
 import { parseJobSpec } from '../../src/load/spec.js';
 import { UsageError } from '../../src/util/errors.js';
@@ -69,3 +69,9 @@ if (dir) {
     t.match(junk.stderr, /^reset-bench load: --state: truncated verify state/);
   });
 }
+
+t.test('parseJobOption: a field error names --job, with the field in its message', async (t) => {
+  t.throws(() => parseJobOption('{"filename":"x","iodepth":0}'), { field: '--job', message: /^--job: iodepth: Too small/ });
+  t.throws(() => parseJobOption('[1]'), { field: '--job', message: /expected a JSON object/ });
+  t.equal(parseJobOption('{"filename":"x"}').filename, 'x');
+});
