@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { labOrSkip, project } from '../helpers/lab.js';
 import { parseResults } from '../../src/report/results-json.js';
+import { runStory, verdictMessage } from '../helpers/run-story.js';
 
 const cli = join(project, 'dist', 'cli', 'main.js');
 if (await labOrSkip()) {
@@ -18,9 +19,10 @@ if (await labOrSkip()) {
 
   t.test('patched: PASS, both paths live, I/O never waited for the reset path', async (t) => {
     const p = run('patched');
-    t.equal(p.verdict, 'PASS', p.reason);
+    t.equal(p.verdict, 'PASS', verdictMessage(out, p, 'PASS'));
     t.match(p.reason, /2 of 2 paths live$/);
     t.ok(p.metrics.outage_ms !== null && p.metrics.outage_ms < 4000, `longest stall ${p.metrics.outage_ms} ms, under the 4 s outage`);
+    if (p.metrics.outage_ms === null || p.metrics.outage_ms >= 4000) t.comment(runStory(out, p));
     t.equal(p.metrics.io_errors, 0);
     t.equal(p.metrics.verify_errors, 0);
     t.equal(p.metrics.lost_writes, 0);
@@ -29,7 +31,7 @@ if (await labOrSkip()) {
 
   t.test('stock: FAIL, the reset path deleted, the other path carried the I/O', async (t) => {
     const s = run('stock');
-    t.equal(s.verdict, 'FAIL', s.reason);
+    t.equal(s.verdict, 'FAIL', verdictMessage(out, s, 'FAIL'));
     t.match(s.reason, /paths: nvme\d+ \(link 0\) deleted, nvme\d+ \(link 1\) live; 1 of 2 paths live$/);
     t.equal(s.metrics.io_errors, 0, 'multipath failed the I/O over, no error reached the loader');
     t.equal(s.metrics.verify_errors, 0);
