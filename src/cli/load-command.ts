@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { BenchRw } from '../load/bench.js';
 import { parseJobOption } from '../load/job-doc.js';
 import { runJob, runLoad, resultToJson, verifyTarget, type LoadResult, type Progress, type StartOptions } from '../load/run.js';
-import { parseDurationMs, parseSize, RW_MODES, type JobSpecInput } from '../load/spec.js';
+import { parseDurationMs, parseSize, RW_MODES, type JobSpec, type JobSpecInput } from '../load/spec.js';
 import { formatSummary } from '../load/summary.js';
 import { progressFileWriter } from '../load/progress-file.js';
 import { loadState, saveState } from '../load/verify.js';
@@ -148,7 +148,7 @@ async function readStateOption(path: string): Promise<Buffer> {
 }
 
 /** The job of `--job DOC [--state FILE]`, checked once; UsageError "--job: <field>: ...". */
-async function jobFromDocument(o: LoadCliOptions, doc: string): Promise<ReturnType<typeof parseJobOption>> {
+async function jobFromDocument(o: LoadCliOptions, doc: string): Promise<JobSpec> {
   const clash = JOB_OPTIONS.find((k) => o[k] !== undefined);
   if (clash) throw new UsageError(`the document carries the whole job: give no --${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} with it`, '--job');
   const state = o.state ? await readStateOption(o.state) : undefined;
