@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { RunResult } from '../../src/scenario/types.js';
 
 const TimelineEvent = z.object({ t_ms: z.number(), vm: z.string(), kind: z.string(), key: z.string(), value: z.string() });
+const LoaderGaps = z.object({ gaps: z.array(z.object({ startNs: z.number(), ns: z.number() })) });
 
 /** Kernel lines worth reading after a reset: the NVMe and RDMA drivers, and any splat. */
 export const STORY_LINE = /nvme|nvmet|rdma|rxe|infiniband|WARNING|BUG|blocked for more than|Call Trace/;
@@ -38,10 +39,25 @@ export function kernelStory(kmsgText: string, max = 60): string[] {
     .slice(-max);
 }
 
+/** The loader's stalls, "gap at S s for L s" (guest clock), or why there are none to show. */
+export function loaderGaps(loaderText: string): string[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(loaderText);
+  } catch (e) {
+    return [`loader.json is not JSON: ${(e as Error).message}`];
+  }
+  const l = LoaderGaps.safeParse(raw);
+  if (!l.success) return [`loader.json unreadable: ${l.error.message}`];
+  return l.data.gaps.map((g) => `gap at ${(g.startNs / 1e9).toFixed(2)} s for ${(g.ns / 1e9).toFixed(2)} s`);
+}
+
 /** The run's story in a few dozen lines, or why there is none. */
 export function runStory(dir: string, run: RunResult | undefined): string {
   if (run === undefined) return 'no such run in results.json';
-  const parts: string[] = [`${run.scenario} [${run.kernel}]: ${run.verdict}`];
+  const parts: string[] = [`${run.scenario} [${run.kernel}]: ${run.verdict}`, `markers: ${JSON.stringify(run.markers ?? {})}`];
+  const loader = readText(dir, run.artifacts.loader);
+  if (loader !== undefined) parts.push('loader stalls (guest clock):', ...loaderGaps(loader));
   const timeline = readText(dir, run.artifacts.timeline);
   if (timeline !== undefined) parts.push('controller states:', ...controllerStates(timeline));
   for (const vm of ['host', 'target']) {
