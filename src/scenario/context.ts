@@ -18,6 +18,7 @@ import type { StuckReset } from './stuck-reset.js';
 import type { LabDriver, LabVm, RunLab } from './lab.js';
 import type { GapMs, ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
+import type { StarvationWatch, StarvedStretch } from '../vm/starvation.js';
 import type { IoPoint, KernelInfo, Metrics, TimelineEvent, Verdict } from './types.js';
 
 export interface RunOptions {
@@ -114,6 +115,10 @@ export interface RunContext {
   gaps: GapMs[];
   splatLines: string[];
   judgement?: Judgement;
+  /** How long the machine kept each VM off the CPU, sampled from instrument to collect. */
+  starvation?: StarvationWatch;
+  /** The longest such stretch of the run (collect). */
+  starved?: StarvedStretch;
 }
 
 export function createContext(spec: ScenarioSpec, opts: RunOptions, driver: LabDriver): RunContext {

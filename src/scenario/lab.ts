@@ -24,6 +24,8 @@ export interface LabVm {
   readonly bootMs: number;
   /** Booted cold (and its state saved, the first time) or started from a saved state. */
   readonly bootFrom: BootFrom;
+  /** Its QEMU's process id on this machine (absent for a fake lab's VM). */
+  readonly pid?: number;
 }
 
 /**

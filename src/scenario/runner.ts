@@ -1,6 +1,7 @@
 // Runs one scenario on one kernel: walks the scenario's phases (phases/plan.ts) over one
 // run context, timing each, and turns the result into the run's record. Harness
-// failures become ERROR, never FAIL. What each phase does is in phases/.
+// failures become ERROR, never FAIL; a FAIL while the machine starved a VM is run again.
+// What each phase does is in phases/.
 import { mkdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { createContext, type RunContext, type RunOptions } from './context.js';
@@ -10,6 +11,7 @@ import { planFor } from './phases/plan.js';
 import { qemuLab } from './real-lab.js';
 import { errorResult, runResult } from './result.js';
 import type { ScenarioSpec } from './spec.js';
+import { applyStarvation } from './starved.js';
 import type { RunResult } from './types.js';
 
 export type { RunOptions } from './context.js';
@@ -29,13 +31,30 @@ export async function runPhases(ctx: RunContext, phases: readonly Phase[]): Prom
   }
 }
 
-export async function runScenario(spec: ScenarioSpec, o: RunOptions, driver: LabDriver = qemuLab): Promise<RunResult> {
+/** One attempt: its record, and whether its FAIL became an ERROR because this machine starved a VM. */
+async function attempt(spec: ScenarioSpec, o: RunOptions, driver: LabDriver): Promise<{ result: RunResult; starved: boolean }> {
   const ctx = createContext(spec, o, driver);
   await mkdir(ctx.runDir, { recursive: true });
   try {
     await runPhases(ctx, planFor(spec));
-    return runResult(ctx);
+    const starved = applyStarvation(ctx);
+    return { result: runResult(ctx), starved };
   } catch (err) {
-    return errorResult(ctx, err);
+    return { result: await errorResult(ctx, err), starved: false };
+  } finally {
+    ctx.starvation?.stop();
   }
+}
+
+/**
+ * Runs one scenario on one kernel. A run that FAILed while this machine starved a VM
+ * (starved.ts) is run once more, in the same run directory; the second
+ * attempt's record is the run's, starved again or not.
+ */
+export async function runScenario(spec: ScenarioSpec, o: RunOptions, driver: LabDriver = qemuLab): Promise<RunResult> {
+  const first = await attempt(spec, o, driver);
+  if (!first.starved) return first.result;
+  o.log?.warn({ scenario: spec.name, kernel: o.kernel, reason: first.result.reason }, 'starved run, running it again');
+  o.progress?.(`${spec.name} [${o.kernel}]: ERROR: ${first.result.reason}; running it again`);
+  return (await attempt(spec, o, driver)).result;
 }

@@ -217,6 +217,8 @@ export const POLL_MS = 50;
 export const CACHE_LOCK_POLL_MS = 1_000;
 /** The agent's waitFor on a sysfs file (controller state): a state lasts milliseconds, so look often. */
 export const GUEST_STATE_POLL_MS = 20;
+/** The harness reading how long the VMs' QEMU threads waited for a CPU (src/vm/starvation.ts): a handful of /proc files each time. */
+export const STARVATION_SAMPLE_MS = 100;
 /** The guests' timeline samplers (controller and device states), started by the runner. */
 export const TIMELINE_SAMPLE_MS = 20;
 /** The runner reading the loader's progress file (one agent round trip each). */

@@ -137,6 +137,11 @@ export class Machine {
     readonly exited: Promise<void>,
   ) {}
 
+  /** QEMU's process id (setpriv execs it). */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   get name(): string {
     return this.opts.name;
   }

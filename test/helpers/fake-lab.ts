@@ -49,6 +49,8 @@ export class FakeVm implements LabVm {
   readonly console: { logPath: string; tailText(lines?: number): string };
   bootMs = 5;
   bootFrom = 'cold' as const;
+  /** A process of this machine the harness watches as the VM's QEMU (starvation tests); none by default. */
+  pid?: number;
   /** Timeline samples since boot (guest time = the harness's hrtime here). */
   readonly samples: TimelineSample[] = [];
 

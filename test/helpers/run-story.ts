@@ -13,6 +13,18 @@ const LoaderGaps = z.object({ gaps: z.array(z.object({ startNs: z.number(), ns: 
 /** Kernel lines worth reading after a reset: the NVMe and RDMA drivers, and any splat. */
 export const STORY_LINE = /nvme|nvmet|rdma|rxe|infiniband|WARNING|BUG|blocked for more than|Call Trace/;
 
+/** A JSON file's text checked against its schema, or a line saying what is wrong with it. */
+function parseFile<T>(text: string, file: string, schema: z.ZodType<T>): T | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return `${file} is not JSON: ${(e as Error).message}`;
+  }
+  const r = schema.safeParse(raw);
+  return r.success ? r.data : `${file} unreadable: ${r.error.message}`;
+}
+
 function readText(dir: string, rel: string | undefined): string | undefined {
   if (rel === undefined || !existsSync(join(dir, rel))) return undefined;
   return readFileSync(join(dir, rel), 'utf8');
@@ -20,15 +32,9 @@ function readText(dir: string, rel: string | undefined): string | undefined {
 
 /** The controllers' state changes, "t_ms vm nvmeN state", one a line. */
 export function controllerStates(timelineText: string): string[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(timelineText);
-  } catch (e) {
-    return [`timeline.json is not JSON: ${(e as Error).message}`];
-  }
-  const events = z.array(TimelineEvent).safeParse(raw);
-  if (!events.success) return [`timeline.json unreadable: ${events.error.message}`];
-  return events.data.filter((e) => e.kind === 'state' && e.key.startsWith('nvme/')).map((e) => `${e.t_ms.toFixed(0)} ms ${e.vm} ${e.key.slice(5)} ${e.value}`);
+  const events = parseFile(timelineText, 'timeline.json', z.array(TimelineEvent));
+  if (typeof events === 'string') return [events];
+  return events.filter((e) => e.kind === 'state' && e.key.startsWith('nvme/')).map((e) => `${e.t_ms.toFixed(0)} ms ${e.vm} ${e.key.slice(5)} ${e.value}`);
 }
 
 /** The last `max` lines of a kmsg log that match STORY_LINE, boot lines left out. */
@@ -41,15 +47,9 @@ export function kernelStory(kmsgText: string, max = 60): string[] {
 
 /** The loader's stalls, "gap at S s for L s" (guest clock), or why there are none to show. */
 export function loaderGaps(loaderText: string): string[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(loaderText);
-  } catch (e) {
-    return [`loader.json is not JSON: ${(e as Error).message}`];
-  }
-  const l = LoaderGaps.safeParse(raw);
-  if (!l.success) return [`loader.json unreadable: ${l.error.message}`];
-  return l.data.gaps.map((g) => `gap at ${(g.startNs / 1e9).toFixed(2)} s for ${(g.ns / 1e9).toFixed(2)} s`);
+  const l = parseFile(loaderText, 'loader.json', LoaderGaps);
+  if (typeof l === 'string') return [l];
+  return l.gaps.map((g) => `gap at ${(g.startNs / 1e9).toFixed(2)} s for ${(g.ns / 1e9).toFixed(2)} s`);
 }
 
 /** The run's story in a few dozen lines, or why there is none. */

@@ -1,7 +1,7 @@
 // Collect: the guests' timelines fetched and put on the run's clock with the harness's
 // own events (resets, refused admin attempts, the scenario's admin actions, the racing
 // connect), the loader's I/O series and gaps likewise, and the kernel reports seen on
-// the consoles.
+// the consoles; and the stretches where this machine kept a VM off the CPU.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TimelineSample } from '../../guest/ops-timeline.js';
@@ -13,6 +13,7 @@ import type { GapMs } from '../metrics.js';
 import type { IoPoint, TimelineEvent } from '../types.js';
 import { saveResources, snapshotResources } from '../rdma-resources.js';
 import type { Phase } from './phase.js';
+import { longestStretch, STARVED_EVENT_MS, starvedStretches } from '../../vm/starvation.js';
 
 /** Each guest's sampled timeline, put on the run's clock; the guests are asked at once. */
 async function guestEvents(ctx: RunContext, lab: RunLab): Promise<TimelineEvent[]> {
@@ -117,6 +118,8 @@ export const collect: Phase = {
   async run(ctx) {
     ctx.endMs ??= ctx.nowMs();
     const lab = need(ctx.lab, 'the lab');
+    const starved = starvedStretches(ctx.starvation?.stop() ?? []);
+    ctx.starved = longestStretch(starved);
     // The guests' clocks, resources and timelines are independent asks: all at once.
     // Not after a trigger that never returned: the RDMA core's device list may be held by it.
     const wantRdma = ctx.rdmaBefore !== undefined && !ctx.stuckReset;
@@ -127,6 +130,7 @@ export const collect: Phase = {
     const events = [
       ...fromGuests,
       ...harnessEvents(ctx, lab),
+      ...starved.filter((s) => s.ms >= STARVED_EVENT_MS).map((s) => ({ t_ms: s.startMs, vm: s.vm, kind: 'starved', key: 'cpu', value: `kept off the CPU by this machine for ${s.ms.toFixed(0)} ms` })),
       ...rdmaChanges.map((c) => ({ t_ms: atMs, vm: c.split(':')[0] ?? 'harness', kind: 'rdma-resources', key: 'changed since the reset', value: c })),
     ];
     events.sort((a, b) => a.t_ms - b.t_ms);

@@ -1,0 +1,23 @@
+// The last word on a FAIL: if this machine kept a VM off the CPU for STARVED_RUN_MS or
+// more in one stretch, the guest's clock went on while it could not run, and the
+// keep-alive or I/O timeouts and the stalls the FAIL rests on may be the machine's. Such
+// a run proves nothing about the kernel: it is an ERROR, and the runner runs it again
+// (runner.ts). A PASS stands (the kernel recovered even so), as does an ERROR. Applied
+// by the runner after every phase, the topology's own judges included.
+import { STARVED_RUN_MS, type StarvedStretch } from '../vm/starvation.js';
+import type { Judgement, RunContext } from './context.js';
+
+/** The judgement after the machine's starvation of a VM (pure). */
+export function judgeStarved(j: Judgement, starved: StarvedStretch | undefined): Judgement {
+  if (j.verdict !== 'FAIL' || starved === undefined || starved.ms < STARVED_RUN_MS) return j;
+  const what = `this machine kept the ${starved.vm} VM off the CPU for ${(starved.ms / 1000).toFixed(1)} s from ${(starved.startMs / 1000).toFixed(1)} s (its QEMU waited for a CPU, or the machine itself was paused), and its clock went on meanwhile`;
+  return { ...j, verdict: 'ERROR', reason: `${what}: the FAIL may be the machine's, not the kernel's (it was: ${j.reason})` };
+}
+
+/** Applies judgeStarved to the run's verdict; true when it turned a FAIL into an ERROR. */
+export function applyStarvation(ctx: RunContext): boolean {
+  const before = ctx.judgement;
+  if (before === undefined) return false;
+  ctx.judgement = judgeStarved(before, ctx.starved);
+  return ctx.judgement.verdict !== before.verdict;
+}
