@@ -82,6 +82,19 @@ t.test('the watch: a process kept waiting for a CPU makes one long stretch; an i
   t.same(stretches.filter((s) => s.vm === 'idle'), [], 'the sleeping process never waited');
 });
 
+t.test('the watch: a sample a second late (the whole machine paused) counts as waited for every VM', async (t) => {
+  const idle = execa('sleep', ['10'], { reject: false });
+  t.teardown(() => idle.kill('SIGKILL'));
+  const start = performance.now();
+  const w = watchStarvation([{ name: 'idle', pid: idle.pid! }], () => performance.now() - start);
+  await new Promise((r) => setTimeout(r, 250));
+  const until = performance.now() + 1300;
+  while (performance.now() < until); // the harness holds its thread: no sample meanwhile
+  await new Promise((r) => setTimeout(r, 250));
+  const stretch = longestStretch(starvedStretches(w.stop()));
+  t.ok(stretch !== undefined && stretch.ms >= 1100 && stretch.ms < 1500, `the idle VM waited ${stretch?.ms.toFixed(0)} ms, as long as the harness did not run`);
+});
+
 t.test('the runner: a FAIL while the machine starved a VM is run again, and stays an ERROR when starved again', async (t) => {
   const pid = await starvedProcess(t);
   const labs: FakeLab[] = [];
