@@ -11,7 +11,8 @@ import { planFor } from './phases/plan.js';
 import { qemuLab } from './real-lab.js';
 import { errorResult, runResult } from './result.js';
 import type { ScenarioSpec } from './spec.js';
-import { applyStarvation } from './starved.js';
+import { applyStarvation, describeStarved } from './starved.js';
+import type { StarvedStretch } from '../vm/starvation.js';
 import type { RunResult } from './types.js';
 
 export type { RunOptions } from './context.js';
@@ -31,8 +32,8 @@ export async function runPhases(ctx: RunContext, phases: readonly Phase[]): Prom
   }
 }
 
-/** One attempt: its record, and whether its FAIL became an ERROR because this machine starved a VM. */
-async function attempt(spec: ScenarioSpec, o: RunOptions, driver: LabDriver): Promise<{ result: RunResult; starved: boolean }> {
+/** One attempt: its record, and the stretch when its FAIL became an ERROR because this machine starved a VM. */
+async function attempt(spec: ScenarioSpec, o: RunOptions, driver: LabDriver): Promise<{ result: RunResult; starved?: StarvedStretch }> {
   const ctx = createContext(spec, o, driver);
   await mkdir(ctx.runDir, { recursive: true });
   try {
@@ -40,7 +41,7 @@ async function attempt(spec: ScenarioSpec, o: RunOptions, driver: LabDriver): Pr
     const starved = applyStarvation(ctx);
     return { result: runResult(ctx), starved };
   } catch (err) {
-    return { result: await errorResult(ctx, err), starved: false };
+    return { result: await errorResult(ctx, err) };
   } finally {
     ctx.starvation?.stop();
   }
@@ -49,12 +50,13 @@ async function attempt(spec: ScenarioSpec, o: RunOptions, driver: LabDriver): Pr
 /**
  * Runs one scenario on one kernel. A run that FAILed while this machine starved a VM
  * (starved.ts) is run once more, in the same run directory; the second
- * attempt's record is the run's, starved again or not.
+ * attempt's record is the run's, starved again or not, its reason saying so first.
  */
 export async function runScenario(spec: ScenarioSpec, o: RunOptions, driver: LabDriver = qemuLab): Promise<RunResult> {
   const first = await attempt(spec, o, driver);
-  if (!first.starved) return first.result;
+  if (first.starved === undefined) return first.result;
   o.log?.warn({ scenario: spec.name, kernel: o.kernel, reason: first.result.reason }, 'starved run, running it again');
   o.progress?.(`${spec.name} [${o.kernel}]: ERROR: ${first.result.reason}; running it again`);
-  return (await attempt(spec, o, driver)).result;
+  const second = (await attempt(spec, o, driver)).result;
+  return { ...second, reason: `second attempt (the first FAILed while ${describeStarved(first.starved)}): ${second.reason}` };
 }

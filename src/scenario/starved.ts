@@ -7,17 +7,21 @@
 import { STARVED_RUN_MS, type StarvedStretch } from '../vm/starvation.js';
 import type { Judgement, RunContext } from './context.js';
 
+/** What the machine did to the VM, for a reason. */
+export function describeStarved(s: StarvedStretch): string {
+  return `this machine kept the ${s.vm} VM off the CPU for ${(s.ms / 1000).toFixed(1)} s from ${(s.startMs / 1000).toFixed(1)} s (its QEMU waited for a CPU, or the machine itself was paused)`;
+}
+
 /** The judgement after the machine's starvation of a VM (pure). */
 export function judgeStarved(j: Judgement, starved: StarvedStretch | undefined): Judgement {
   if (j.verdict !== 'FAIL' || starved === undefined || starved.ms < STARVED_RUN_MS) return j;
-  const what = `this machine kept the ${starved.vm} VM off the CPU for ${(starved.ms / 1000).toFixed(1)} s from ${(starved.startMs / 1000).toFixed(1)} s (its QEMU waited for a CPU, or the machine itself was paused), and its clock went on meanwhile`;
-  return { ...j, verdict: 'ERROR', reason: `${what}: the FAIL may be the machine's, not the kernel's (it was: ${j.reason})` };
+  return { ...j, verdict: 'ERROR', reason: `${describeStarved(starved)}, and its clock went on meanwhile: the FAIL may be the machine's, not the kernel's (it was: ${j.reason})` };
 }
 
-/** Applies judgeStarved to the run's verdict; true when it turned a FAIL into an ERROR. */
-export function applyStarvation(ctx: RunContext): boolean {
+/** Applies judgeStarved to the run's verdict; the stretch when it turned a FAIL into an ERROR. */
+export function applyStarvation(ctx: RunContext): StarvedStretch | undefined {
   const before = ctx.judgement;
-  if (before === undefined) return false;
+  if (before === undefined) return undefined;
   ctx.judgement = judgeStarved(before, ctx.starved);
-  return ctx.judgement.verdict !== before.verdict;
+  return ctx.judgement.verdict !== before.verdict ? ctx.starved : undefined;
 }

@@ -55,7 +55,7 @@ function mostWaited(vm: string, samples: readonly StarvationSample[]): StarvedSt
   for (let k = 1; k < at.length; k++) {
     for (let j = 0; j < k; j++) {
       const w = cum[k]! - cum[j]!;
-      if (w > 0 && w >= STARVED_SHARE * (at[k]! - at[j]!) && w > (best?.ms ?? 0)) best = { vm, startMs: at[k]! - w, ms: w };
+      if (w > 0 && w >= STARVED_SHARE * (at[k]! - at[j]!) && w > (best?.ms ?? 0)) best = { vm, startMs: Math.max(at[0]!, at[k]! - w), ms: w };
     }
   }
   return best;
@@ -65,7 +65,8 @@ function mostWaited(vm: string, samples: readonly StarvationSample[]): StarvedSt
  * Each VM's longest starved stretch, in the order they start (pure). A thread's wait is
  * accounted when it gets the CPU again, so a VM kept off for 13 s shows it all in the
  * one sample after: a stretch is the most waited in any span of samples where the VM
- * waited at least STARVED_SHARE of the span's time, and it ends at that span's end.
+ * waited at least STARVED_SHARE of the span's time, and it ends at that span's end (it
+ * starts no earlier than the first sample: a wait from before is counted, not placed).
  */
 export function starvedStretches(samples: readonly StarvationSample[]): StarvedStretch[] {
   const vms = [...new Set(samples.flatMap((s) => Object.keys(s.waitedMs)))];
