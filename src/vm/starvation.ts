@@ -140,14 +140,19 @@ export function watchStarvation(vms: readonly { name: string; pid?: number }[], 
   const samples: StarvationSample[] = [];
   const msPerTick = 1000 / 100; // USER_HZ
   const ncpu = Math.max(1, cpus().length);
-  let last = { atMs: nowMs(), steal: parseStealTicks(readOr('/proc/stat')), waits: new Map(watched.map((v) => [v.name, threadWaits(v.pid)])) };
+  const read = () => ({ atMs: nowMs(), steal: parseStealTicks(readOr('/proc/stat')), waits: new Map(watched.map((v) => [v.name, threadWaits(v.pid)])) });
+  const none = new Map<string, number>();
+  let last = read();
   const sample = (): void => {
-    const now = { atMs: nowMs(), steal: parseStealTicks(readOr('/proc/stat')), waits: new Map(watched.map((v) => [v.name, threadWaits(v.pid)])) };
+    const now = read();
     const stealMs = now.steal !== undefined && last.steal !== undefined ? ((now.steal - last.steal) * msPerTick) / ncpu : 0;
     const waitedMs: Record<string, number> = {};
     const elapsedMs = now.atMs - last.atMs;
     const lateMs = elapsedMs >= LATE_SAMPLE_MS ? elapsedMs - STARVATION_SAMPLE_MS : 0;
-    for (const v of watched) waitedMs[v.name] = Math.max(stealMs, lateMs, largestGrowthMs(last.waits.get(v.name) ?? new Map<string, number>(), now.waits.get(v.name) ?? new Map<string, number>()));
+    for (const v of watched) {
+      const threadMs = largestGrowthMs(last.waits.get(v.name) ?? none, now.waits.get(v.name) ?? none);
+      waitedMs[v.name] = Math.max(stealMs, lateMs, threadMs);
+    }
     samples.push({ atMs: now.atMs, elapsedMs, waitedMs });
     last = now;
   };

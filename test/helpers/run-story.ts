@@ -5,9 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { RunResult } from '../../src/scenario/types.js';
+import { TimelineEvent, type RunResult } from '../../src/scenario/types.js';
 
-const TimelineEvent = z.object({ t_ms: z.number(), vm: z.string(), kind: z.string(), key: z.string(), value: z.string() });
 const LoaderGaps = z.object({ gaps: z.array(z.object({ startNs: z.number(), ns: z.number() })) });
 
 /** Kernel lines worth reading after a reset: the NVMe and RDMA drivers, and any splat. */
