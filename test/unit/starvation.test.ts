@@ -3,7 +3,9 @@
 // waits for a CPU, and the runner running a starved FAIL once more.
 import t, { type Test } from 'tap';
 import { execa } from 'execa';
-import { runScenario } from '../../src/scenario/runner.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIRST_ATTEMPT_DIR, runScenario } from '../../src/scenario/runner.js';
 import { parseScenario } from '../../src/scenario/spec.js';
 import { judgeStarved } from '../../src/scenario/starved.js';
 import type { LabDriver } from '../../src/scenario/lab.js';
@@ -110,10 +112,16 @@ t.test('the runner: a FAIL while the machine starved a VM is run again, and stay
   };
   const spec = parseScenario({ name: 'starved', side: 'host', reset: 'rdma-link', down_ms: 100, pre_ms: 2500, post_ms: 500, recovery_deadline_ms: 1000 });
   const lines: string[] = [];
-  const r = await runScenario(spec, { kernel: 'stock', resultsDir: tempDirSync('rb-starved-'), iteration: 1, project: '/project', progress: (m) => lines.push(m) }, driver);
+  const resultsDir = tempDirSync('rb-starved-');
+  const r = await runScenario(spec, { kernel: 'stock', resultsDir, iteration: 1, project: '/project', progress: (m) => lines.push(m) }, driver);
   t.equal(labs.length, 2, 'two attempts');
   t.equal(r.verdict, 'ERROR', r.reason);
-  t.match(r.reason, /^second attempt \(the first FAILed while this machine kept the target VM off the CPU for [\d.]+ s from [\d.]+ s \(.*\)\): this machine kept the target VM off the CPU .*\(it was: .*deleted/);
+  t.match(r.reason, /^second attempt \(the first FAILed while this machine kept the target VM off the CPU for [\d.]+ s from [\d.]+ s \(.*\); its files are in first-attempt\/\): this machine kept the target VM off the CPU .*\(it was: .*deleted/);
   t.ok(lines.some((l) => /^starved \[stock\]: ERROR: this machine kept .*; running it again$/.test(l)), 'the first attempt\'s ERROR is said, and that it runs again');
   t.ok(r.events.some((e) => e.kind === 'starved' && e.vm === 'target'), 'the stretch is on the timeline');
+  t.match(r.reason, /; its files are in first-attempt\/\)/, 'the reason says where the first attempt\'s files are');
+  const runDir = join(resultsDir, 'runs', 'starved-stock-1');
+  for (const f of ['timeline.json', 'loader.json']) {
+    t.ok(existsSync(join(runDir, f)) && existsSync(join(runDir, FIRST_ATTEMPT_DIR, f)), `${f}: the second attempt's in the run directory, the first's set aside`);
+  }
 });
