@@ -12,7 +12,7 @@ import { planFor } from './phases/plan.js';
 import { qemuLab } from './real-lab.js';
 import { errorResult, runResult } from './result.js';
 import type { ScenarioSpec } from './spec.js';
-import { applyStarvation, describeStarved } from './starved.js';
+import { applyStarvation, describeStarved, starvedAtError } from './starved.js';
 import type { StarvedStretch } from '../vm/starvation.js';
 import type { RunResult } from './types.js';
 
@@ -33,16 +33,29 @@ export async function runPhases(ctx: RunContext, phases: readonly Phase[]): Prom
   }
 }
 
-/** One attempt: its record, its directory, and the stretch when its FAIL became an ERROR because this machine starved a VM. */
-async function attempt(spec: ScenarioSpec, o: RunOptions, driver: LabDriver): Promise<{ result: RunResult; runDir: string; starved?: StarvedStretch }> {
+/** One attempt: its record, its directory, and, when it is to be run again, the stretch and what it came to. */
+interface Attempt {
+  result: RunResult;
+  runDir: string;
+  starved?: StarvedStretch;
+  /** What the starved attempt came to, for the second's reason. */
+  came?: 'FAILed' | 'ended in an ERROR';
+}
+
+/** One attempt. A FAIL turned into an ERROR because this machine starved a VM, or a harness ERROR while it did, is to be run again. */
+async function attempt(spec: ScenarioSpec, o: RunOptions, driver: LabDriver): Promise<Attempt> {
   const ctx = createContext(spec, o, driver);
   await mkdir(ctx.runDir, { recursive: true });
   try {
     await runPhases(ctx, planFor(spec));
     const starved = applyStarvation(ctx);
-    return { result: runResult(ctx), runDir: ctx.runDir, starved };
+    const result = runResult(ctx);
+    return starved === undefined ? { result, runDir: ctx.runDir } : { result, runDir: ctx.runDir, starved, came: 'FAILed' };
   } catch (err) {
-    return { result: await errorResult(ctx, err), runDir: ctx.runDir };
+    const starved = starvedAtError(ctx.starvation?.stop() ?? []);
+    const result = await errorResult(ctx, err);
+    if (starved === undefined) return { result, runDir: ctx.runDir };
+    return { result: { ...result, reason: `${describeStarved(starved)}; the harness gave up meanwhile: the ERROR may be the machine's (it was: ${result.reason})` }, runDir: ctx.runDir, starved, came: 'ended in an ERROR' };
   } finally {
     ctx.starvation?.stop();
   }
@@ -60,10 +73,10 @@ async function setAsideFirstAttempt(runDir: string): Promise<void> {
 }
 
 /**
- * Runs one scenario on one kernel. A run that FAILed while this machine starved a VM
- * (starved.ts) is run once more, in the same run directory, the first attempt's files
- * moved into FIRST_ATTEMPT_DIR; the second attempt's record is the run's, starved
- * again or not, its reason saying so first.
+ * Runs one scenario on one kernel. A run that FAILed, or ended in a harness ERROR,
+ * while this machine starved a VM (starved.ts) is run once more, in the same run
+ * directory, the first attempt's files moved into FIRST_ATTEMPT_DIR; the second
+ * attempt's record is the run's, starved again or not, its reason saying so first.
  */
 export async function runScenario(spec: ScenarioSpec, o: RunOptions, driver: LabDriver = qemuLab): Promise<RunResult> {
   const first = await attempt(spec, o, driver);
@@ -72,5 +85,5 @@ export async function runScenario(spec: ScenarioSpec, o: RunOptions, driver: Lab
   o.progress?.(`${spec.name} [${o.kernel}]: ERROR: ${first.result.reason}; running it again`);
   await setAsideFirstAttempt(first.runDir);
   const second = (await attempt(spec, o, driver)).result;
-  return { ...second, reason: `second attempt (the first FAILed while ${describeStarved(first.starved)}; its files are in ${FIRST_ATTEMPT_DIR}/): ${second.reason}` };
+  return { ...second, reason: `second attempt (the first ${first.came ?? 'FAILed'} while ${describeStarved(first.starved)}; its files are in ${FIRST_ATTEMPT_DIR}/): ${second.reason}` };
 }

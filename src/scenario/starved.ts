@@ -2,9 +2,10 @@
 // more in one stretch, the guest's clock went on while it could not run, and the
 // keep-alive or I/O timeouts and the stalls the FAIL rests on may be the machine's. Such
 // a run proves nothing about the kernel: it is an ERROR, and the runner runs it again
-// (runner.ts). A PASS stands (the kernel recovered even so), as does an ERROR. Applied
-// by the runner after every phase, the topology's own judges included.
-import { STARVED_RUN_MS, type StarvedStretch } from '../vm/starvation.js';
+// (runner.ts). A PASS stands (the kernel recovered even so). An ERROR of the harness
+// (a deadline that ran out) in such a run is run again too. Applied by the runner after
+// every phase, the topology's own judges included.
+import { longestStretch, STARVED_RUN_MS, starvedStretches, type StarvationSample, type StarvedStretch } from '../vm/starvation.js';
 import type { Judgement, RunContext } from './context.js';
 
 /** What the machine did to the VM, for a reason. */
@@ -24,4 +25,14 @@ export function applyStarvation(ctx: RunContext): StarvedStretch | undefined {
   if (before === undefined) return undefined;
   ctx.judgement = judgeStarved(before, ctx.starved);
   return ctx.judgement.verdict !== before.verdict ? ctx.starved : undefined;
+}
+
+/**
+ * A harness ERROR (a deadline ran out, a guest stopped answering) while this machine
+ * kept a VM off the CPU for STARVED_RUN_MS or more: the stretch, else undefined (pure).
+ * Such an ERROR is the machine's as likely as the kernel's, and the runner runs it again.
+ */
+export function starvedAtError(samples: readonly StarvationSample[]): StarvedStretch | undefined {
+  const s = longestStretch(starvedStretches(samples));
+  return s !== undefined && s.ms >= STARVED_RUN_MS ? s : undefined;
 }

@@ -10,8 +10,9 @@ import { parseScenario } from '../../src/scenario/spec.js';
 import { judgeStarved } from '../../src/scenario/starved.js';
 import type { LabDriver } from '../../src/scenario/lab.js';
 import type { Judgement } from '../../src/scenario/context.js';
+import type { RunResult } from '../../src/scenario/types.js';
 import { longestStretch, parseSchedstatWait, parseStealTicks, starvedStretches, STARVED_RUN_MS, watchStarvation, type StarvationSample } from '../../src/vm/starvation.js';
-import { FakeLab } from '../helpers/fake-lab.js';
+import { FakeLab, type FakeLabOptions } from '../helpers/fake-lab.js';
 import { tempDirSync } from '../helpers/temp-dir.js';
 
 const at = (atMs: number, waitedMs: Record<string, number>, elapsedMs = 100): StarvationSample => ({ atMs, elapsedMs, waitedMs });
@@ -97,19 +98,24 @@ t.test('the watch: a sample a second late (the whole machine paused) counts as w
   t.ok(stretch !== undefined && stretch.ms >= 1100 && stretch.ms < 1500, `the idle VM waited ${stretch?.ms.toFixed(0)} ms, as long as the harness did not run`);
 });
 
-t.test('the runner: a FAIL while the machine starved a VM is run again, and stays an ERROR when starved again', async (t) => {
-  const pid = await starvedProcess(t);
+/** A fake lab driver whose target VM is `pid` (a starved process, or none), and the labs it booted. */
+function starvedDriver(options: FakeLabOptions, pid: number | undefined): { driver: LabDriver; labs: FakeLab[] } {
   const labs: FakeLab[] = [];
   const base = new FakeLab().driver();
   const driver: LabDriver = {
     resolveKernel: (choice, opts) => base.resolveKernel(choice, opts),
     boot: () => {
-      const lab = new FakeLab({ onReset: 'deleted', deleteAfterMs: 50 });
-      lab.target.pid = pid;
+      const lab = new FakeLab(options);
+      if (pid !== undefined) lab.target.pid = pid;
       labs.push(lab);
       return Promise.resolve(lab);
     },
   };
+  return { driver, labs };
+}
+
+t.test('the runner: a FAIL while the machine starved a VM is run again, and stays an ERROR when starved again', async (t) => {
+  const { driver, labs } = starvedDriver({ onReset: 'deleted', deleteAfterMs: 50 }, await starvedProcess(t));
   const spec = parseScenario({ name: 'starved', side: 'host', reset: 'rdma-link', down_ms: 100, pre_ms: 2500, post_ms: 500, recovery_deadline_ms: 1000 });
   const lines: string[] = [];
   const resultsDir = tempDirSync('rb-starved-');
@@ -124,4 +130,22 @@ t.test('the runner: a FAIL while the machine starved a VM is run again, and stay
   for (const f of ['timeline.json', 'loader.json']) {
     t.ok(existsSync(join(runDir, f)) && existsSync(join(runDir, FIRST_ATTEMPT_DIR, f)), `${f}: the second attempt's in the run directory, the first's set aside`);
   }
+});
+
+t.test('the runner: a harness ERROR while the machine starved a VM is run again; without starvation it is not', async (t) => {
+  const options: FakeLabOptions = { onReset: 'recovers', reconnectMs: 50, loader: { noFinalPass: true } };
+  const spec = parseScenario({ name: 'starved-error', side: 'host', reset: 'rdma-link', down_ms: 100, pre_ms: 2500, post_ms: 500 });
+  const run = (driver: LabDriver): Promise<RunResult> => runScenario(spec, { kernel: 'stock', resultsDir: tempDirSync('rb-starved-err-'), iteration: 1, project: '/project' }, driver);
+
+  const starved = starvedDriver(options, await starvedProcess(t));
+  const r = await run(starved.driver);
+  t.equal(starved.labs.length, 2, 'two attempts');
+  t.equal(r.verdict, 'ERROR', r.reason);
+  t.match(r.reason, /^second attempt \(the first ended in an ERROR while this machine kept the target VM off the CPU .*; its files are in first-attempt\/\): this machine kept the target VM off the CPU .*; the harness gave up meanwhile: the ERROR may be the machine's \(it was: the loader in host ended without its final verify pass/);
+
+  const calm = starvedDriver(options, undefined);
+  const c = await run(calm.driver);
+  t.equal(calm.labs.length, 1, 'one attempt');
+  t.equal(c.verdict, 'ERROR');
+  t.match(c.reason, /^the loader in host ended without its final verify pass/, 'the harness\'s own reason, nothing added');
 });
