@@ -3,6 +3,11 @@ import { RESET_KINDS } from '../reset/types.js';
 import { UsageError } from '../util/errors.js';
 import { SIDES, parseScenario, type AdminAction, type ScenarioInput, type ScenarioSpec } from './spec.js';
 
+/** nvme_core's io_timeout (30 s by default): what ends a link flap's lost command. */
+export const LINK_FLAP_IO_TIMEOUT_MS = 30_000;
+/** A link flap's recovery deadline: the I/O timeout, then error recovery, a reconnect_delay and a connect under TCG. */
+export const LINK_FLAP_DEADLINE_MS = LINK_FLAP_IO_TIMEOUT_MS + 10_000;
+
 const base: ScenarioInput[] = SIDES.flatMap((side) =>
   RESET_KINDS.map((reset) => ({
     name: `${side}-${reset}`,
@@ -14,7 +19,11 @@ const base: ScenarioInput[] = SIDES.flatMap((side) =>
     // (ib_mad re-arms the QP but posts none): every later connect hangs, stock and
     // patched alike (docs/kernel-notes.md, issue 17). That is an rxe bug, not what this
     // control case is about; scenarios/host-link-flap-long.yaml shows it.
-    ...(reset === 'link-flap' ? { down_ms: 2000 } : {}),
+    // Its deadline outlasts nvme's I/O timeout: a command (or its answer) lost on the
+    // down link is not sent again by rxe's RC requester on 6.12 (and now and then on
+    // 6.1), so I/O stalls with the controller live until the I/O times out
+    // (LINK_FLAP_IO_TIMEOUT_MS) and error recovery reconnects; stock and patched alike.
+    ...(reset === 'link-flap' ? { down_ms: 2000, recovery_deadline_ms: LINK_FLAP_DEADLINE_MS } : {}),
     description:
       reset === 'link-flap'
         ? `control: ${side} netdev down and up; stock already recovers`

@@ -1,11 +1,14 @@
 // The RDMA core's resource counts (restrack: pd, cq, qp, cm_id, mr...) of every VM,
 // taken before the reset and after the run, summed over the devices (a reset may
 // bring a device back under another name). A recovered controller should hold what
-// it held before; a difference is a queue that did not come back, or one too many.
+// it held before; a difference is a queue that did not come back, or one too many. A
+// growth is read again until the target has had time to end, by its keep-alive timer,
+// an association the host gave up while the link was down (settleGrowth).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { NETLINK_ANSWER_MS } from '../util/timeouts.js';
+import { sleep } from '../util/deadline.js';
+import { NETLINK_ANSWER_MS, RDMA_SETTLE_POLL_MS, RDMA_TEARDOWN_MS } from '../util/timeouts.js';
 import type { RunLab } from './lab.js';
 
 /** Per VM: resource name -> count, summed over its RDMA devices. */
@@ -62,4 +65,38 @@ export async function saveResources(runDir: string, before: ResourceTotals, afte
   const changes = resourceChanges(before, after);
   await writeFile(join(runDir, 'rdma-resources.json'), JSON.stringify({ before, after, changes }, null, 1));
   return changes;
+}
+
+/** The host's keep-alive timeout when the connect sets none (NVME_DEFAULT_KATO), s. */
+export const NVME_DEFAULT_KATO_S = 5;
+
+/**
+ * Until when (run ms) a growth may still be an association the host gave up: when a
+ * link flap eats the host's disconnect, the target learns of it only from its
+ * keep-alive timer, which nvmet re-arms once if it saw a command in the period, so it
+ * fires at most 2 x kato after the last one (before the last reset's device went away),
+ * and then frees the queues. kato 0 (no keep-alive): the target never learns; no wait (pure).
+ */
+export function settleUntilMs(lastGoneMs: number, katoS: number): number {
+  return katoS > 0 ? lastGoneMs + 2 * katoS * 1000 + RDMA_TEARDOWN_MS : lastGoneMs;
+}
+
+/**
+ * The counts once no VM holds more than before, or as they are at `untilMs` (run ms):
+ * read again every RDMA_SETTLE_POLL_MS while they show a growth. A VM that stops
+ * answering keeps its last counts.
+ */
+export async function settleGrowth(
+  lab: Pick<RunLab, 'machines'>,
+  before: ResourceTotals,
+  after: ResourceTotals,
+  untilMs: number,
+  nowMs: () => number,
+): Promise<ResourceTotals> {
+  let now = after;
+  while (resourceGrowth(before, now).length > 0 && nowMs() + RDMA_SETTLE_POLL_MS <= untilMs) {
+    await sleep(RDMA_SETTLE_POLL_MS);
+    now = { ...now, ...(await snapshotResources(lab)).totals };
+  }
+  return now;
 }

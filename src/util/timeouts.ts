@@ -116,6 +116,13 @@ export const DELETION_CHECK_MS = 500;
 export const STUCK_TRIGGER_GRACE_MS = 3_000;
 /** The least time the watch leaves to see I/O complete once the controller is live again. */
 export const MIN_IO_WAIT_MS = 1_000;
+/**
+ * After a target's keep-alive timer ends an association the host abandoned (a link
+ * flap ate the host's disconnect), how long nvmet takes to free its queues under TCG.
+ */
+export const RDMA_TEARDOWN_MS = 3_000;
+/** How often the RDMA resource counts are read again while a growth may still be such an association. */
+export const RDMA_SETTLE_POLL_MS = 500;
 
 // --- The loader in a run (src/scenario/loader.ts) ---------------------------------------
 

@@ -3,6 +3,7 @@
 // 2.1 s on 6.1), and the deadline outlasts the IB CM's give-up on a REQ with no REP.
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
+import { findScenario, LINK_FLAP_DEADLINE_MS, LINK_FLAP_IO_TIMEOUT_MS } from '../../src/scenario/catalog.js';
 import { loadScenarioFile } from '../../src/scenario/spec.js';
 
 const FILE = fileURLToPath(new URL('../../scenarios/host-link-flap-long.yaml', import.meta.url));
@@ -18,4 +19,14 @@ t.test('host-link-flap-long', async (t) => {
   t.equal(s?.side, 'host');
   t.ok(s && s.down_ms >= 2 * 2147, 'down long enough for the teardown to run while the link is down');
   t.ok(s && s.recovery_deadline_ms > CM_GIVE_UP_MS + s.connect.reconnect_delay * 1000 + 10_000, 'the deadline covers the CM giving up and a second attempt');
+});
+
+t.test('the built-in link-flap controls wait out nvme\'s I/O timeout, then a reconnect', async (t) => {
+  const flaps = ['host-link-flap', 'target-link-flap', 'both-link-flap'].map(findScenario);
+  for (const s of flaps) {
+    t.equal(s.recovery_deadline_ms, LINK_FLAP_DEADLINE_MS, s.name);
+    // the lost command was sent before the flap: it times out at most LINK_FLAP_IO_TIMEOUT_MS after the device went
+    t.ok(s.down_ms + s.recovery_deadline_ms > LINK_FLAP_IO_TIMEOUT_MS + s.connect.reconnect_delay * 1000 + 5_000, `${s.name}: the timeout, a reconnect_delay and 5 s to connect`);
+  }
+  t.equal(findScenario('host-rdma-link').recovery_deadline_ms, 20_000, 'the others keep the default');
 });

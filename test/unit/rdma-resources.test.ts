@@ -11,7 +11,9 @@ import {
   RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME,
 } from '../../src/orchestrate/netlink/constants.js';
 import { decodeResSummary } from '../../src/orchestrate/netlink/rdma.js';
-import { resourceChanges, resourceGrowth, sumResources } from '../../src/scenario/rdma-resources.js';
+import { performance } from 'node:perf_hooks';
+import { NVME_DEFAULT_KATO_S, resourceChanges, resourceGrowth, settleGrowth, settleUntilMs, sumResources } from '../../src/scenario/rdma-resources.js';
+import { RDMA_SETTLE_POLL_MS, RDMA_TEARDOWN_MS } from '../../src/util/timeouts.js';
 
 const entry = (name: string, n: number) =>
   attr.nested(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY, [attr.str(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME, name), attr.u64(RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_CURR, BigInt(n))]);
@@ -42,4 +44,39 @@ t.test('growth: only what is more after than before, per VM', async (t) => {
   t.same(resourceGrowth(before, { host: { qp: 2, cq: 2, mr: 0 }, target: { qp: 1, cm_id: 1 } }), [], 'fewer is not growth');
   t.same(resourceGrowth(before, { host: { qp: 4, cq: 2, mr: 160, pd: 1 }, target: { qp: 3, cm_id: 5 } }), ['host: pd 0 -> 1, qp 3 -> 4', 'target: cm_id 3 -> 5']);
   t.same(resourceGrowth(before, {}), [], 'a VM with no answer after is not growth');
+});
+
+t.test('settle: until the target can have timed out an association the host gave up', async (t) => {
+  t.equal(settleUntilMs(7358, NVME_DEFAULT_KATO_S), 7358 + 10_000 + RDMA_TEARDOWN_MS, 'kato 5 s: twice kato after the device went, and the teardown');
+  t.equal(settleUntilMs(7358, 2), 7358 + 4_000 + RDMA_TEARDOWN_MS);
+  t.equal(settleUntilMs(7358, 0), 7358, 'no keep-alive: nothing ends it, no wait');
+});
+
+/** A lab of one target VM whose counts are `answers`, one per ask, the last repeated. */
+function countingLab(answers: ({ qp: number } | 'refuse')[]): { lab: { machines: { name: string; agent: { call(): Promise<unknown> } }[] }; asks: () => number } {
+  let n = 0;
+  const call = (): Promise<unknown> => {
+    const a = answers[Math.min(n++, answers.length - 1)]!;
+    return a === 'refuse' ? Promise.reject(new Error('refused')) : Promise.resolve([{ devName: 'rxe0', counts: a }]);
+  };
+  return { lab: { machines: [{ name: 'target', agent: { call } }] }, asks: () => n };
+}
+
+t.test('settle: read again while grown, until it is not or time is up', async (t) => {
+  const before = { target: { qp: 3 } };
+  const start = performance.now();
+  const now = (): number => performance.now() - start;
+  const lab = countingLab([{ qp: 5 }, { qp: 3 }]);
+  const settled = await settleGrowth(lab.lab as never, before, { target: { qp: 5 } }, 10_000, now);
+  t.same(settled, { target: { qp: 3 } }, 'the old association freed: as before');
+  t.equal(lab.asks(), 2, 'asked until the growth was gone');
+
+  const leak = countingLab([{ qp: 5 }]);
+  const held = await settleGrowth(leak.lab as never, before, { target: { qp: 5 } }, now() + 1200, now);
+  t.same(held, { target: { qp: 5 } }, 'still grown when time is up: the growth stands');
+  t.ok(leak.asks() >= 1 && leak.asks() <= 2, `${leak.asks()} asks in 1.2 s at ${RDMA_SETTLE_POLL_MS} ms`);
+
+  const quiet = countingLab(['refuse']);
+  t.same(await settleGrowth(quiet.lab as never, before, { target: { qp: 5 } }, now() + 700, now), { target: { qp: 5 } }, 'a VM that stops answering keeps its last counts');
+  t.same(await settleGrowth(quiet.lab as never, before, { target: { qp: 3 } }, now() + 10_000, now), { target: { qp: 3 } }, 'no growth: no wait');
 });

@@ -11,7 +11,7 @@ import { need, type RunContext } from '../context.js';
 import type { RunLab } from '../lab.js';
 import type { GapMs } from '../metrics.js';
 import type { IoPoint, TimelineEvent } from '../types.js';
-import { saveResources, snapshotResources } from '../rdma-resources.js';
+import { NVME_DEFAULT_KATO_S, resourceGrowth, saveResources, settleGrowth, settleUntilMs, snapshotResources, type ResourceTotals } from '../rdma-resources.js';
 import type { Phase } from './phase.js';
 import { longestStretch, STARVED_EVENT_MS, starvedStretches } from '../../vm/starvation.js';
 
@@ -113,6 +113,19 @@ async function checkClocks(ctx: RunContext, lab: RunLab): Promise<void> {
   );
 }
 
+/**
+ * The counts after the run, read again while a VM holds more than before and the target
+ * may still be about to time out an association the host gave up (rdma-resources.ts).
+ */
+async function settledCounts(ctx: RunContext, lab: RunLab, before: ResourceTotals, after: ResourceTotals): Promise<ResourceTotals> {
+  const growth = resourceGrowth(before, after);
+  if (growth.length === 0 || ctx.resets.length === 0) return after;
+  const untilMs = settleUntilMs(Math.max(...ctx.resets.map((r) => r.goneMs)), ctx.spec.connect.keep_alive_tmo ?? NVME_DEFAULT_KATO_S);
+  if (untilMs <= ctx.nowMs()) return after;
+  ctx.say(`${growth.join('; ')}: reading the counts again until ${(untilMs / 1000).toFixed(1)} s, when the target's keep-alive has ended any association the host gave up`);
+  return settleGrowth(lab, before, after, untilMs, ctx.nowMs);
+}
+
 export const collect: Phase = {
   name: 'collect',
   async run(ctx) {
@@ -124,7 +137,7 @@ export const collect: Phase = {
     // Not after a trigger that never returned: the RDMA core's device list may be held by it.
     const wantRdma = ctx.rdmaBefore !== undefined && !ctx.stuckReset;
     const [, rdma, fromGuests] = await Promise.all([checkClocks(ctx, lab), wantRdma ? snapshotResources(lab) : undefined, guestEvents(ctx, lab)]);
-    if (rdma) ctx.rdmaAfter = rdma.totals;
+    if (rdma && ctx.rdmaBefore) ctx.rdmaAfter = await settledCounts(ctx, lab, ctx.rdmaBefore, rdma.totals);
     const rdmaChanges = ctx.rdmaBefore && ctx.rdmaAfter ? await saveResources(ctx.runDir, ctx.rdmaBefore, ctx.rdmaAfter) : [];
     const atMs = ctx.nowMs();
     const events = [
