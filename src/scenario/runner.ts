@@ -1,6 +1,7 @@
 // Runs one scenario on one kernel: walks the scenario's phases (phases/plan.ts) over one
 // run context, timing each, and turns the result into the run's record. Harness
-// failures become ERROR, never FAIL; a FAIL while the machine starved a VM is run again.
+// failures become ERROR, never FAIL; a FAIL or an ERROR while the machine starved a VM
+// is run again.
 // What each phase does is in phases/.
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { planFor } from './phases/plan.js';
 import { qemuLab } from './real-lab.js';
 import { errorResult, runResult } from './result.js';
 import type { ScenarioSpec } from './spec.js';
-import { applyStarvation, describeStarved, starvedAtError } from './starved.js';
+import { applyStarvation, describeStarved, erroredWhileStarved, starvedAtError } from './starved.js';
 import type { StarvedStretch } from '../vm/starvation.js';
 import type { RunResult } from './types.js';
 
@@ -55,7 +56,7 @@ async function attempt(spec: ScenarioSpec, o: RunOptions, driver: LabDriver): Pr
     const starved = starvedAtError(ctx.starvation?.stop() ?? []);
     const result = await errorResult(ctx, err);
     if (starved === undefined) return { result, runDir: ctx.runDir };
-    return { result: { ...result, reason: `${describeStarved(starved)}; the harness gave up meanwhile: the ERROR may be the machine's (it was: ${result.reason})` }, runDir: ctx.runDir, starved, came: 'ended in an ERROR' };
+    return { result: { ...result, reason: erroredWhileStarved(result.reason, starved) }, runDir: ctx.runDir, starved, came: 'ended in an ERROR' };
   } finally {
     ctx.starvation?.stop();
   }

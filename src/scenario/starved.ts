@@ -27,6 +27,11 @@ export function applyStarvation(ctx: RunContext): StarvedStretch | undefined {
   return ctx.judgement.verdict !== before.verdict ? ctx.starved : undefined;
 }
 
+/** The reason of a harness ERROR in a starved run (pure). */
+export function erroredWhileStarved(reason: string, s: StarvedStretch): string {
+  return `${describeStarved(s)}; the harness gave up meanwhile: the ERROR may be the machine's (it was: ${reason})`;
+}
+
 /**
  * A harness ERROR (a deadline ran out, a guest stopped answering) while this machine
  * kept a VM off the CPU for STARVED_RUN_MS or more: the stretch, else undefined (pure).
