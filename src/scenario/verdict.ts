@@ -118,6 +118,15 @@ export function stuckResetReason(v: Pick<VerdictInputs, 'spec' | 'controller'>, 
   return `the ${v.spec.side} ${v.spec.reset} reset had not returned ${s(st.waitedMs)} after it started, and controller ${v.controller} is ${st.state}: it cannot come back (nothing in the scenario connects again), so the run ended there${waiting}`;
 }
 
+/**
+ * The first of the scenario's admin actions that failed in a way that decides the run: a
+ * FAIL, whatever the controller does later. A refused reset-controller is not one (the
+ * kernel may refuse it while the controller reconnects; recovery goes on).
+ */
+export function decidingAdminFailure(admin: readonly AdminOutcome[]): AdminOutcome | undefined {
+  return admin.find((a) => !a.ok && a.action !== 'reset-controller');
+}
+
 export function decide(v: VerdictInputs): { verdict: Verdict; reason: string } {
   if (v.stuckReset) return { verdict: 'FAIL', reason: `${stuckResetReason(v, v.stuckReset)}${splatNote(v)}` };
   const removal = v.removal ? judgeRemoval(v.removal, v.kmsg?.host) : undefined;
@@ -141,7 +150,7 @@ function decideRun(v: VerdictInputs): { verdict: Verdict; reason: string } {
   if (v.race) return decideRace(v, v.race, splat);
 
   const admin = v.admin ?? [];
-  const failedAdmin = admin.find((a) => !a.ok && !(a.action === 'reset-controller'));
+  const failedAdmin = decidingAdminFailure(admin);
   if (failedAdmin) {
     return { verdict: 'FAIL', reason: `the administrator's "${failedAdmin.what}" during recovery failed: ${failedAdmin.error}${splat}` };
   }

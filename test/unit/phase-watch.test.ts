@@ -17,6 +17,8 @@ import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
 import { FakeLab } from '../helpers/fake-lab.js';
 import type { FakeLabOptions } from '../helpers/fake-lab.js';
 import { ADMIN_ACTIONS, type ScenarioInput } from '../../src/scenario/spec.js';
+import type { AdminOutcome } from '../../src/scenario/admin-actions.js';
+import { decidingAdminFailure } from '../../src/scenario/verdict.js';
 
 const upToResets = [boot, target, instrument, connect, load, resets, watch];
 
@@ -93,4 +95,25 @@ t.test('the early end changes no verdict: a stock-like deletion is the same FAIL
   t.equal(shape(long.reason), shape(short.reason), 'the same reason but for the measured times');
   t.same({ ...long.metrics, outage_ms: 0 }, { ...short.metrics, outage_ms: 0 }, 'the metrics but the open gap (it ends with the load)');
   t.ok(long.phases_ms!.watch! < 1500, `the 20 s deadline was not waited out (${long.phases_ms!.watch} ms)`);
+});
+
+t.test('an admin action that failed (stock refuses the port link): no wait at all, and the same FAIL', async (t) => {
+  const over: Partial<ScenarioInput> = { side: 'target', down_ms: 400, recovery_deadline_ms: 8000, admin: { action: 'recreate-target-port', after_ms: 100 } };
+  const { ctx, said } = await watched(over, { onReset: 'recovers', portWhileDown: 'refuse' });
+  t.equal(ctx.reachedExpected, false);
+  t.ok(ctx.phasesMs.watch! < 500, `the 8 s deadline was not waited out (${ctx.phasesMs.watch} ms)`);
+  t.match(said.at(-1), /failed, which makes the run a FAIL: not waiting out the deadline; finishing the load$/);
+  const resultsDir = mkdtempSync(join(tmpdir(), 'rb-watch-'));
+  const fake = new FakeLab({ onReset: 'recovers', portWhileDown: 'refuse' });
+  const r = await runScenario(quickSpec(over), { kernel: 'stock', resultsDir, iteration: 1, project: '/project' }, fake.driver());
+  t.equal(r.verdict, 'FAIL');
+  t.match(r.reason, /while the device is away" during recovery failed: .*ENODEV/);
+  t.ok(r.phases_ms!.watch! < 500, `the run did not wait either (${r.phases_ms!.watch} ms)`);
+});
+
+t.test('which failed admin actions decide the run: every one but a refused reset-controller', async (t) => {
+  const refused = (action: AdminOutcome['action']): AdminOutcome => ({ action, what: action, ok: false, error: 'EBUSY' });
+  t.equal(decidingAdminFailure([refused('reset-controller')]), undefined, 'the kernel may refuse a reset while it reconnects');
+  t.equal(decidingAdminFailure([{ action: 'recreate-target-port', what: 'x', ok: true }]), undefined);
+  for (const action of ADMIN_ACTIONS.filter((a) => a !== 'reset-controller')) t.same(decidingAdminFailure([refused('reset-controller'), refused(action)]), refused(action), action);
 });

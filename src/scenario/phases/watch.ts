@@ -4,10 +4,12 @@
 // whole record, this only decides when to stop waiting. A controller that is waited on
 // to recover but has been deleted cannot come back when nothing in the scenario
 // connects again: that is certain at once, so the wait ends then, not at the deadline.
+// So is a FAIL from a scenario's admin action that failed (verdict.ts): no wait at all.
 import { need } from '../context.js';
 import type { LabAgent } from '../../orchestrate/nvme-lab.js';
 import { ioAfter } from '../loader.js';
 import type { AdminAction, ScenarioSpec } from '../spec.js';
+import { decidingAdminFailure } from '../verdict.js';
 import { controllerPhase, type Phase } from './phase.js';
 import { DELETION_CHECK_MS, GUEST_STATE_POLL_MS, MIN_IO_WAIT_MS } from '../../util/timeouts.js';
 
@@ -74,6 +76,12 @@ export async function waitForState(agent: LabAgent, ctrl: string, want: Expectat
 
 export const watch: Phase = controllerPhase('watch', async (ctx, { lab, ctrl }) => {
   const loader = need(ctx.loader, 'the loader');
+  const failed = decidingAdminFailure(ctx.admin.map((a) => a.outcome));
+  if (failed) {
+    ctx.reachedExpected = false;
+    ctx.say(`the administrator's "${failed.what}" failed, which makes the run a FAIL: not waiting out the deadline; finishing the load`);
+    return;
+  }
   const deadline = ctx.spec.recovery_deadline_ms;
   const want = EXPECTATIONS[ctx.spec.expect.controller];
   const ioAtBack = await loader.completed().catch(() => 0);
