@@ -160,12 +160,12 @@ export const ScenarioSpec = z
     /** How many resets in a row. */
     resets: z.number().int().min(1).max(100).default(1),
     /**
-     * I/O before the first reset, and after recovery, ms. The loader's queue is full within
-     * its first completions (the load phase waits for them before pre_ms starts), so 1 s
-     * before the reset exercises the same paths as 2 s did and costs a catalog 76 s less;
-     * every write of it is still read back.
+     * I/O before the first reset, ms. The loader's queue is full within its first
+     * completions (the load phase waits for them before pre_ms starts), so 1 s meets the
+     * reset with the same state as a longer stretch would; every write is still read back.
      */
     pre_ms: z.number().int().min(500).default(1000),
+    /** I/O after recovery, ms: what shows the I/O going on. */
     post_ms: z.number().int().min(500).default(2000),
     /** How long after the device is back the controller may take to be live, ms. */
     recovery_deadline_ms: z.number().int().min(1000).max(900_000).default(20_000),
