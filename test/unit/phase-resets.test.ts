@@ -5,7 +5,13 @@ import { boot } from '../../src/scenario/phases/boot.js';
 import { connect } from '../../src/scenario/phases/connect.js';
 import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
-import { adminOutage, outageFor, quietOutage, resets } from '../../src/scenario/phases/resets.js';
+import { EARLY_DELETION_MARGIN_MS, adminOutage, deletionDecides, outageFor, quietOutage, resets } from '../../src/scenario/phases/resets.js';
+import { runScenario } from '../../src/scenario/runner.js';
+import { FakeLab, type FakeLabOptions } from '../helpers/fake-lab.js';
+import type { ScenarioInput } from '../../src/scenario/spec.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { toolMachines } from '../../src/scenario/agents-warm.js';
 import { target } from '../../src/scenario/phases/target.js';
 import { fakeRun, quickSpec } from '../helpers/fake-lab-context.js';
@@ -80,12 +86,13 @@ t.test('a controller deleted while the device is away: the device comes back the
   const w = ctx.resets[0]!;
   t.ok(w.backMs - w.goneMs < 2000, `away ${Math.round(w.backMs - w.goneMs)} ms of down_ms 5000`);
   t.same(fake.resetLog, ['gone host', 'back host'], 'brought back as usual');
-  t.ok(said.some((m) => /nvme0 was deleted \d+\.\d s after the trigger returned and nothing connects again: the device comes back now/.test(m)), 'said so');
+  t.ok(said.some((m) => /nvme0 was deleted \d+\.\d s after the device went away, which makes the run a FAIL whatever follows: the device comes back now/.test(m)), 'said so');
   await fake.kill();
 });
 
 t.test('a deletion the scenario expects, or a live controller: the device stays away down_ms', async (t) => {
-  for (const over of [{ expect: { controller: 'deleted' as const, io_errors: 'allowed' as const } }, {}]) {
+  // ctrl_loss_tmo=0: a deletion is on time whenever it comes (earlyDeletion)
+  for (const over of [{ expect: { controller: 'deleted' as const, io_errors: 'allowed' as const }, connect: { ctrl_loss_tmo: 0 } }, {}]) {
     const { ctx, fake } = await fakeRun(quickSpec({ down_ms: 1200, ...over }), over.expect ? { onReset: 'deleted', deleteAfterMs: 10 } : {}, [...upToLoad, resets]);
     const w = ctx.resets[0]!;
     t.ok(w.backMs - w.goneMs >= 1199, `away ${Math.round(w.backMs - w.goneMs)} ms (${over.expect ? 'deletion expected' : 'not deleted'})`);
@@ -153,8 +160,79 @@ t.test('remove-target-port: removed while away, re-created once the device is ba
 t.test('adminOutage only acts on the first reset', async (t) => {
   const { ctx, fake } = await fakeRun(quickSpec({ down_ms: 60, admin: { action: 'delete-controller', after_ms: 10 } }), {}, [...upToLoad]);
   const o = adminOutage(ctx.spec.admin!);
-  await o.away(ctx, 1);
+  await o.away(ctx, 1, ctx.nowMs());
   await o.back(ctx, 1);
   t.same(ctx.admin, []);
   await fake.kill();
+});
+
+t.test('deletionDecides: the verdict\'s rules for a deletion, with the margin to spare', async (t) => {
+  t.ok(deletionDecides(quickSpec(), 10_000), 'recovery expected, nothing connects again: any time');
+  const del = quickSpec({ down_ms: 6000, expect: { controller: 'deleted', io_errors: 'allowed' }, admin: { action: 'delete-controller', after_ms: 3000 } });
+  t.ok(deletionDecides(del, 300), 'before the administrator acted');
+  t.notOk(deletionDecides(del, 3000 - EARLY_DELETION_MARGIN_MS), 'too close to the action to be sure the record says before');
+  t.notOk(deletionDecides(del, 3200), 'after the action: what it waits for');
+  const loss = quickSpec({ down_ms: 12_000, expect: { controller: 'deleted', io_errors: 'allowed' }, connect: { reconnect_delay: 1, ctrl_loss_tmo: 5 } });
+  t.ok(deletionDecides(loss, 470), 'long before ctrl_loss_tmo could run out (stock)');
+  t.notOk(deletionDecides(loss, 5200), 'when ctrl_loss_tmo ran out (patched)');
+  t.notOk(deletionDecides(quickSpec({ expect: { controller: 'deleted', io_errors: 'allowed' }, connect: { ctrl_loss_tmo: 0 } }), 10), 'no ctrl_loss_tmo: never early');
+  t.ok(deletionDecides(quickSpec({ down_ms: 6000, admin: { action: 'reset-controller', after_ms: 3000 } }), 300), 'a reset-controller recreates nothing');
+});
+
+/** A whole run on the fake lab, its result. */
+async function wholeRun(over: Partial<ScenarioInput>, lab: FakeLabOptions) {
+  const resultsDir = mkdtempSync(join(tmpdir(), 'rb-resets-'));
+  return runScenario(quickSpec(over), { kernel: 'stock', resultsDir, iteration: 1, project: '/project' }, new FakeLab(lab).driver());
+}
+
+t.test('deleted before the administrator acted (stock delete-during-recovery): no action, the device back at once, the same FAIL', async (t) => {
+  const over: Partial<ScenarioInput> = { down_ms: 4000, expect: { controller: 'deleted', io_errors: 'allowed' }, admin: { action: 'delete-controller', after_ms: 2000 } };
+  const { ctx, fake, said } = await fakeRun(quickSpec(over), { onReset: 'deleted', deleteAfterMs: 10 }, [...upToLoad, resets]);
+  const w = ctx.resets[0]!;
+  t.ok(w.backMs - w.goneMs < 1500, `away ${Math.round(w.backMs - w.goneMs)} ms of down_ms 4000`);
+  t.same(ctx.admin, [], 'the administrator did not act on a controller already gone');
+  t.same(fake.host.agent.guard.scripted, [], 'nothing done through the guard');
+  t.ok(said.some((m) => /nvme0 was deleted 0\.\d s after the device went away, which makes the run a FAIL whatever follows/.test(m)), 'said so');
+  await fake.kill();
+  const r = await wholeRun(over, { onReset: 'deleted', deleteAfterMs: 10 });
+  t.equal(r.verdict, 'FAIL');
+  t.match(r.reason, /^controller nvme0 deleted 0\.\d\d s after the device went away, before the administrator acted \(2\.00 s in\): it never waited to reconnect$/);
+  t.ok(r.phases_ms!.resets! < 1500, `resets took ${r.phases_ms!.resets} ms`);
+});
+
+t.test('deleted long before ctrl_loss_tmo (stock ctrl-loss-expiry): the device back at once, the same FAIL', async (t) => {
+  const over: Partial<ScenarioInput> = { down_ms: 6000, expect: { controller: 'deleted', io_errors: 'allowed' }, connect: { reconnect_delay: 1, ctrl_loss_tmo: 5 } };
+  const r = await wholeRun(over, { onReset: 'deleted', deleteAfterMs: 10 });
+  t.equal(r.verdict, 'FAIL');
+  t.match(r.reason, /^controller nvme0 deleted 0\.\d\d s after the device went away, before ctrl_loss_tmo=5 s could run out: it never waited to reconnect$/);
+  t.ok(r.phases_ms!.resets! < 1500, `resets took ${r.phases_ms!.resets} ms of down_ms 6000`);
+});
+
+t.test('deleted when ctrl_loss_tmo ran out (patched): the device stays away down_ms, and the run PASSes', async (t) => {
+  const over: Partial<ScenarioInput> = { down_ms: 2500, expect: { controller: 'deleted', io_errors: 'allowed' }, connect: { reconnect_delay: 1, ctrl_loss_tmo: 2 } };
+  const r = await wholeRun(over, { onReset: 'deleted', deleteAfterMs: 1500 });
+  t.equal(r.verdict, 'PASS', r.reason);
+  t.ok(r.phases_ms!.resets! >= 2499, `resets took ${r.phases_ms!.resets} ms of down_ms 2500`);
+});
+
+t.test('deleted before a reset-controller: no action, the device back at once, the same FAIL', async (t) => {
+  const over: Partial<ScenarioInput> = { down_ms: 4000, admin: { action: 'reset-controller', after_ms: 2000 } };
+  const r = await wholeRun(over, { onReset: 'deleted', deleteAfterMs: 10 });
+  t.equal(r.verdict, 'FAIL');
+  t.match(r.reason, /^controller nvme0 deleted 0\.\d\d s after the device went away; no I\/O completed after the reset$/);
+  t.ok(r.phases_ms!.resets! < 1500, `resets took ${r.phases_ms!.resets} ms of down_ms 4000`);
+});
+
+t.test('an admin step that fails and decides the run (stock refuses the port link): the device back right after it', async (t) => {
+  const over: Partial<ScenarioInput> = { side: 'target', down_ms: 4000, admin: { action: 'recreate-target-port', after_ms: 200 } };
+  const { ctx, fake, said } = await fakeRun(quickSpec(over), { onReset: 'recovers', portWhileDown: 'refuse' }, [...upToLoad, resets]);
+  const w = ctx.resets[0]!;
+  t.ok(w.backMs - w.goneMs < 1500, `away ${Math.round(w.backMs - w.goneMs)} ms of down_ms 4000`);
+  t.same(ctx.admin.map((a) => a.outcome.ok), [true, false], 'removed, then the link refused');
+  t.ok(said.some((m) => /failed, which makes the run a FAIL: the device comes back now, not after down_ms$/.test(m)), 'said so');
+  await fake.kill();
+  const keep = await fakeRun(quickSpec(over), { onReset: 'recovers', portWhileDown: 'keep', reconnectMs: 20 }, [...upToLoad, resets]);
+  const k = keep.ctx.resets[0]!;
+  t.ok(k.backMs - k.goneMs >= 3999, `the port kept (patched): away down_ms (${Math.round(k.backMs - k.goneMs)} ms)`);
+  await keep.fake.kill();
 });

@@ -1,8 +1,9 @@
 // Resets: the RDMA resource counts taken, then from here on only the injector's device-level steps (and the scenario's own
 // admin action, recorded) may act. The device goes away and comes back `resets` times;
-// what happens while it is away is the scenario's outage strategy: nothing (wait
-// down_ms, or less once the controller is deleted and nothing connects again), or an
-// administrator's action part-way through and a step once it is back.
+// what happens while it is away is the scenario's outage strategy: nothing, or an
+// administrator's action part-way through and a step once it is back. Either way the
+// device stays away down_ms unless the run is decided first (a deletion the verdict
+// FAILs whatever follows, or an admin step that failed): then it comes back at once.
 import { sleep } from '../../util/deadline.js';
 import { BETWEEN_RESETS_LIVE_MS, DELETION_CHECK_MS, STUCK_TRIGGER_GRACE_MS } from '../../util/timeouts.js';
 import { agentsWarm, toolMachines } from '../agents-warm.js';
@@ -14,69 +15,110 @@ import { snapshotResources } from '../rdma-resources.js';
 import { saveBlockedTasks, stuckBehindDeletion } from '../stuck-reset.js';
 import { controllerPhase, type Phase } from './phase.js';
 import { deletionIsFinal, EXPECTATIONS, waitForState } from './watch.js';
+import { decidingAdminFailure, earlyDeletion } from '../verdict.js';
 
-/** What happens before the first reset, while the device is away (reset `i`, 0-based) and right after it is back. */
+/** What happens before the first reset, while the device is away (reset `i`, 0-based, gone at `goneMs` run time) and right after it is back. */
 export interface Outage {
   prepare?(ctx: RunContext): Promise<void>;
-  away(ctx: RunContext, i: number): Promise<void>;
+  away(ctx: RunContext, i: number, goneMs: number): Promise<void>;
   back(ctx: RunContext, i: number): Promise<void>;
 }
 
 /**
+ * The time the verdict's own record of a deletion (the timeline's sample) may lag the
+ * outage's check of it, and more: a deletion is taken as too early only when it was seen
+ * this long before the limit (stock deletes 0.2-0.5 s in; the limits are seconds).
+ */
+export const EARLY_DELETION_MARGIN_MS = 1_000;
+
+/**
+ * Whether the watched controller, seen deleted `afterMs` after the device went away,
+ * makes the run a FAIL whatever happens next (pure; the verdict's rules): it was to
+ * recover and nothing in the scenario connects again (endsAtDeletion), or it was to be
+ * deleted but this is too early (verdict.ts earlyDeletion: before the administrator's
+ * deleting action, or before ctrl_loss_tmo could run out), with the margin to spare.
+ */
+export function deletionDecides(spec: ScenarioSpec, afterMs: number): boolean {
+  if (endsAtDeletion(spec)) return true;
+  return spec.expect.controller === 'deleted' && deletionIsFinal(spec) && earlyDeletion(spec, afterMs + EARLY_DELETION_MARGIN_MS) !== undefined;
+}
+
+/** Whether a deletion during the outage could decide the run at all, so it is worth checking for. */
+function deletionMayDecide(spec: ScenarioSpec): boolean {
+  return deletionDecides(spec, 0);
+}
+
+/**
  * No one acts: the device stays away down_ms, or less when the watched controller is
- * deleted meanwhile and nothing in the scenario connects again (endsAtDeletion). The
- * verdict is certain then (stock 6.1 deletes 0.2-0.5 s into the outage), so the device
- * comes back at once instead of after the rest of down_ms: the watch and the finish then
- * find the controller gone, as they would have down_ms later.
+ * deleted meanwhile in a way that decides the run (deletionDecides). The verdict is
+ * certain then (stock 6.1 deletes 0.2-0.5 s into the outage), so the device comes back at
+ * once instead of after the rest of down_ms: the watch and the finish then find the
+ * controller gone, as they would have down_ms later.
  */
 export const quietOutage: Outage = {
-  away: (ctx) => (endsAtDeletion(ctx.spec) ? awayUntilDeleted(ctx) : sleep(ctx.spec.down_ms)),
+  away: async (ctx, _i, goneMs) => {
+    await awayUnlessDecided(ctx, goneMs, ctx.spec.down_ms);
+  },
   back: async () => {},
 };
 
 /**
- * Up to down_ms from the trigger's return, the host's controller checked every
- * DELETION_CHECK_MS; ends when it is gone. The outage never runs longer than down_ms for
+ * Up to `ms` from now, the host's controller checked every DELETION_CHECK_MS when a
+ * deletion may decide the run; true (and said) when one did. Never longer than `ms` for
  * the checks: the last stretch shorter than a check is slept, and each check's deadline is
- * what is left of down_ms. A check that fails (the agent slow or refusing) is not a
- * deletion: the outage goes on, and the watch judges the controller as before.
+ * what is left. A check that fails (the agent slow or refusing) is not a deletion, and a
+ * deletion that decides nothing (on time) ends the checks: the rest is slept.
  */
-async function awayUntilDeleted(ctx: RunContext): Promise<void> {
+async function awayUnlessDecided(ctx: RunContext, goneMs: number, ms: number): Promise<boolean> {
+  if (!deletionMayDecide(ctx.spec)) {
+    await sleep(ms);
+    return false;
+  }
   const agent = need(ctx.lab, 'the lab').host.agent;
   const ctrl = need(ctx.ctrl, 'the controller').device;
   const start = Date.now();
-  const left = () => ctx.spec.down_ms - (Date.now() - start);
+  const left = () => ms - (Date.now() - start);
   while (left() > DELETION_CHECK_MS) {
     await sleep(DELETION_CHECK_MS);
-    const deadlineMs = Math.max(1, left());
-    const exists = await agent.fs(deadlineMs).exists(`/sys/class/nvme/${ctrl}`).catch(() => true);
-    if (!exists) {
-      ctx.say(`${ctrl} was deleted ${((Date.now() - start) / 1000).toFixed(1)} s after the trigger returned and nothing connects again: the device comes back now, not after down_ms`);
-      return;
-    }
+    const exists = await agent.fs(Math.max(1, left())).exists(`/sys/class/nvme/${ctrl}`).catch(() => true);
+    if (exists) continue;
+    const afterMs = ctx.nowMs() - goneMs;
+    if (!deletionDecides(ctx.spec, afterMs)) break;
+    ctx.say(`${ctrl} was deleted ${(afterMs / 1000).toFixed(1)} s after the device went away, which makes the run a FAIL whatever follows: the device comes back now, not after down_ms`);
+    return true;
   }
   await sleep(Math.max(0, left()));
+  return false;
 }
 
 /**
  * The administrator acts after_ms into the first outage (one step or several, each
  * recorded as it happens), and again once the device is back if the action needs it.
- * The device stays away down_ms in all, however long the steps took.
+ * The device stays away down_ms in all, however long the steps took, unless the run is
+ * decided first: the controller deleted in a way that decides it (then the administrator
+ * does not act at all), or a step failed in a way that does (verdict.ts decidingAdminFailure).
  */
 export function adminOutage(admin: NonNullable<ScenarioSpec['admin']>): Outage {
+  let acted = false;
   return {
     prepare: (ctx) => prepareAdmin(need(ctx.lab, 'the lab'), admin),
-    async away(ctx, i) {
+    async away(ctx, i, goneMs) {
       if (i > 0) return sleep(ctx.spec.down_ms);
       const started = Date.now();
       const lab = need(ctx.lab, 'the lab');
       const vm = lab[adminSide(admin.action)].name;
-      await sleep(admin.after_ms);
-      await performAdmin(lab, admin, need(ctx.ctrl, 'the controller').device, (o) => recordAdmin(ctx, vm, o));
-      await sleep(Math.max(0, ctx.spec.down_ms - (Date.now() - started)));
+      if (await awayUnlessDecided(ctx, goneMs, admin.after_ms)) return;
+      acted = true;
+      const outcomes = await performAdmin(lab, admin, need(ctx.ctrl, 'the controller').device, (o) => recordAdmin(ctx, vm, o));
+      const failed = decidingAdminFailure(outcomes);
+      if (failed) {
+        ctx.say(`the administrator's "${failed.what}" failed, which makes the run a FAIL: the device comes back now, not after down_ms`);
+        return;
+      }
+      await awayUnlessDecided(ctx, goneMs, Math.max(0, ctx.spec.down_ms - (Date.now() - started)));
     },
     async back(ctx, i) {
-      if (i > 0) return;
+      if (i > 0 || !acted) return;
       const lab = need(ctx.lab, 'the lab');
       const outcome = await afterRestore(lab, admin, need(ctx.ctrl, 'the controller').device);
       if (outcome) recordAdmin(ctx, lab[adminSide(admin.action)].name, outcome);
@@ -142,7 +184,7 @@ export const resets: Phase = controllerPhase('resets', async (ctx, { lab, ctrl }
     ctx.say(`reset ${i + 1}/${spec.resets}: ${plan.describe} (${plan.vms.join(', ')})`);
     if (await endedBehindDeletion(ctx, lab, ctrl.device, plan.trigger(), goneMs)) return;
     const triggerMs = ctx.nowMs() - goneMs;
-    await outage.away(ctx, i);
+    await outage.away(ctx, i, goneMs);
     await plan.restore();
     ctx.resets.push({ goneMs, backMs: ctx.nowMs(), triggerMs });
     await outage.back(ctx, i);
