@@ -29,6 +29,17 @@ export function loadAddon(): Readonly<Record<string, unknown>> {
 }
 
 /**
+ * Loads the addon from `file`, a copy of the project's build (the guest agent's, on its
+ * runtime disk, before the snapshot point: src/guest/agent.ts), unless it is loaded
+ * already; loadAddon() then returns it.
+ */
+export function preloadAddon(file: string): void {
+  if (cached) return;
+  const require = createRequire(import.meta.url);
+  cached = require(file) as Record<string, unknown>;
+}
+
+/**
  * One part of the addon, typed: every name in `functions` must be a function there (an
  * addon built from older sources is caught here, not at the first call).
  */

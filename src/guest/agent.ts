@@ -6,7 +6,7 @@ import { closeSync, createReadStream, openSync, readdirSync, readFileSync, write
 import { readFile } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { AGENT_PORT } from './port-name.js';
-import { adoptRuntimeLibs } from './runtime-libs.js';
+import { adoptRuntimeLibs, runtimeAddon } from './runtime-libs.js';
 import { PortWriter } from './port-writer.js';
 import { AGENT_OP_SLACK_MS, AGENT_PORT_WRITE_MS } from '../util/timeouts.js';
 import type { Op } from './ops.js';
@@ -87,6 +87,18 @@ const warmAll = (): Promise<void> => (all ??= warmBase().then(EXECA_IMPORT).catc
 async function loadAllCode(): Promise<void> {
   await importInOrder([...BASE_IMPORTS, EXECA_IMPORT]);
   base = all = Promise.resolve();
+  // The addon too (the sampler's uevent socket, netlink, the loader), from the runtime
+  // disk. One that will not load is left to its first use, which loads the project's and
+  // says what is wrong.
+  const addon = runtimeAddon();
+  if (addon) {
+    const { preloadAddon } = await import('../native-loader.js');
+    try {
+      preloadAddon(addon);
+    } catch {
+      // see above
+    }
+  }
 }
 
 async function resolveOp(name: string): Promise<Op | undefined> {

@@ -19,6 +19,15 @@ interface RuntimeLibs {
 
 let runtime: RuntimeLibs | undefined;
 
+/** The native addon's path on the disk (src/vm/guest-runtime.ts puts it there when it is built). */
+export const RUNTIME_ADDON = 'addon/reset_bench_native.node';
+
+/** The disk's copy of the native addon, when the agent runs from the disk and it has one. */
+export function runtimeAddon(): string | undefined {
+  const file = runtime && join(runtime.root, RUNTIME_ADDON);
+  return file && isFile(file) ? file : undefined;
+}
+
 /** Whether `path` is a regular file; an entry that vanished or a dangling link is not one. */
 function isFile(path: string): boolean {
   try {

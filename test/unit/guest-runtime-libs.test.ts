@@ -3,7 +3,7 @@
 import t from 'tap';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adoptRuntimeLibs, envFor, isRuntimeProgram } from '../../src/guest/runtime-libs.js';
+import { RUNTIME_ADDON, adoptRuntimeLibs, envFor, isRuntimeProgram, runtimeAddon } from '../../src/guest/runtime-libs.js';
 import { tempDirSync } from '../helpers/temp-dir.js';
 
 function disk(): string {
@@ -47,4 +47,16 @@ t.test('a dangling link on the disk is skipped, not the whole disk', async (t) =
   adoptRuntimeLibs({ LD_LIBRARY_PATH: join(root, 'lib') });
   t.ok(isRuntimeProgram('node'), 'the other programs still get the libraries');
   t.notOk(isRuntimeProgram('stale'), 'the dangling entry is no program');
+});
+
+t.test("the disk's copy of the native addon: its path when the disk has one, else none", async (t) => {
+  const root = disk();
+  adoptRuntimeLibs({ LD_LIBRARY_PATH: join(root, 'lib') });
+  t.equal(runtimeAddon(), undefined, 'a disk made without it (the addon not built)');
+  mkdirSync(join(root, 'addon'));
+  writeFileSync(join(root, RUNTIME_ADDON), '');
+  t.equal(runtimeAddon(), join(root, 'addon', 'reset_bench_native.node'));
+  t.notOk(isRuntimeProgram('addon'), 'its directory is no program');
+  adoptRuntimeLibs({});
+  t.equal(runtimeAddon(), undefined, 'an agent started by hand');
 });

@@ -58,6 +58,8 @@ t.test("a real image: the harness's node and its libraries on ext2, built once, 
   const lib = (await execa('debugfs', ['-R', 'ls -p /lib', rt.image])).stdout;
   t.match(lib, /\/libc\.so\.6\//, 'libc, by the name node asks for');
   t.match(lib, /\/ld-linux-x86-64\.so\.2\//, 'and the dynamic loader');
+  t.match((await execa('debugfs', ['-R', 'ls -p /addon', rt.image])).stdout, /\/reset_bench_native\.node\//, 'the native addon, where the agent loads it from');
+  t.match(lib, /\/liburing\.so\.2\//, 'and the library it asks for');
   t.equal(await guestRuntime(dir), rt, 'the same one again');
   t.same(rt.links.at(-1), { kind: 'symlink', path: 'lib64/ld-linux-x86-64.so.2', target: '/.rb/rt/lib/ld-linux-x86-64.so.2' });
 });

@@ -48,3 +48,24 @@ t.test('instrument: clocks aligned and samplers started on every VM; kmemleak cl
   t.equal(fake.host.agent.calls.find((c) => c.op === 'warm') !== undefined, true, 'the host VM was asked to load execa once booted');
   t.same(fake.target.agent.ops('warm'), [], 'not the target VM: it builds the target meanwhile, and an rdma-link reset runs no tool there');
 });
+
+t.test("instrument: a pair's host VM is instrumented while the target is built; the target VM after it, once", async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec(), {}, [boot]);
+  t.ok(ctx.instrumenting, 'under way once booted');
+  t.same(ctx.instrumented?.map((m) => m.name), ['host']);
+  await ctx.instrumenting;
+  t.equal(fake.host.agent.ops('timeline.start').length, 1, "the host's sampler runs before the target phase");
+  t.equal(fake.target.agent.ops('timeline.start').length, 0, 'not the target VM: its set-up comes first');
+  await target.run(ctx);
+  await instrument.run(ctx);
+  for (const m of fake.machines) t.equal(m.agent.ops('timeline.start').length, 1, `${m.name}: one sampler`);
+  t.same([...ctx.clocks.keys()].sort(), ['host', 'target']);
+});
+
+t.test('instrument on loopback: the one VM in the instrument phase, after the set-up', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec({ topology: 'loopback' }), { topology: 'loopback' }, [boot]);
+  t.equal(ctx.instrumenting, undefined, 'nothing started at boot: the VM builds the target next');
+  await target.run(ctx);
+  await instrument.run(ctx);
+  t.equal(fake.host.agent.ops('timeline.start').length, 1);
+});

@@ -1,6 +1,7 @@
 // Boot: the kernel resolved (fetched or built ones from the cache, or the user's tree)
 // and the scenario's topology booted.
 import { startWarming } from '../agents-warm.js';
+import { startInstrumenting } from './instrument.js';
 import type { ScenarioSpec } from '../spec.js';
 import { snapshotsDir } from '../../vm/snapshot-store.js';
 import { guestRuntimeDir } from '../../vm/guest-runtime.js';
@@ -32,6 +33,8 @@ export const boot: Phase = {
     ctx.lab = lab;
     // The host VM has time while the target is built: its set-up may start a modprobe.
     startWarming([lab.host]);
+    // Its clock and sampler meanwhile too (the instrument phase waits for them).
+    if (lab.host !== lab.target) startInstrumenting(ctx, [lab.host]);
     ctx.say(`booted (${lab.machines.map((m) => `${m.name} ${m.bootMs} ms, ${m.bootFrom}`).join('; ')}); building the target`);
   },
 };
