@@ -1,10 +1,14 @@
 // The load phase and the loader it drives, against the fake lab.
 import t from 'tap';
 import { boot } from '../../src/scenario/phases/boot.js';
-import { connect } from '../../src/scenario/phases/connect.js';
+import { connect, connectRace } from '../../src/scenario/phases/connect.js';
+import { connectWithExtra, targetExtra } from '../../src/scenario/phases/extra-ctrls.js';
+import type { Phase } from '../../src/scenario/phases/phase.js';
+import type { ScenarioInput } from '../../src/scenario/spec.js';
 import { instrument } from '../../src/scenario/phases/instrument.js';
 import { load } from '../../src/scenario/phases/load.js';
 import { target } from '../../src/scenario/phases/target.js';
+import { resets } from '../../src/scenario/phases/resets.js';
 import { ioAfter, loaderJob, loaderRuntimeMs, PROGRESS_FILE, VERIFY_IODEPTH } from '../../src/scenario/loader.js';
 import { LOADER_DRAIN_MS, LOADER_PROGRESS_TICK_MS, LOADER_STOP_DRAIN_MS } from '../../src/util/timeouts.js';
 import { parseJobDocument } from '../../src/load/job-doc.js';
@@ -90,4 +94,35 @@ t.test('ioAfter: true once the count passes, false at the deadline or when the l
   t.ok(Date.now() - t0 < 1000, 'an ended loader is not waited for');
   const unreadable = { ...loader, done: () => false, completed: () => Promise.reject(new Error('ENOENT')) };
   t.equal(await ioAfter(unreadable, 0, 120), false, 'no progress file yet is no progress');
+});
+
+t.test('load: the RDMA objects are counted during pre_ms (during: io), and the resets phase does not count them again', async (t) => {
+  const { ctx, fake } = await fakeRun(quickSpec({ pre_ms: 500, down_ms: 50 }), { reconnectMs: 20 }, upToConnect);
+  let asks = 0;
+  for (const m of fake.machines) {
+    m.agent.handlers.set('rdma.resources', () => {
+      asks++;
+      return [{ devName: 'rxe0', counts: { qp: 2, cm_id: 2 } }];
+    });
+  }
+  await load.run(ctx);
+  t.equal(asks, 2, 'one count per VM, in the load phase');
+  t.same(ctx.rdmaBefore, { target: { qp: 2, cm_id: 2 }, host: { qp: 2, cm_id: 2 } });
+  await resets.run(ctx);
+  t.equal(asks, 2, 'none again before the reset');
+  await fake.kill();
+});
+
+t.test('load: no count where the reset is not the resets phase’s (during: connect) or a connect follows the load', async (t) => {
+  const cases: [Partial<ScenarioInput>, Phase[]][] = [
+    [{ during: 'connect', inject_after_ms: 50 }, [boot, target, instrument, connectRace, load]],
+    [{ extra_controllers: ['subsystem'], extra_in_flight_ms: 100 }, [boot, targetExtra, instrument, connectWithExtra, load]],
+  ];
+  for (const [over, phases] of cases) {
+    const { ctx, fake } = await fakeRun(quickSpec({ pre_ms: 500, ...over }), {}, phases);
+    t.ok(ctx.loader, `the load ran (${Object.keys(over).join(', ')})`);
+    t.same(fake.machines.map((m) => m.agent.ops('rdma.resources').length), fake.machines.map(() => 0), 'nothing counted');
+    t.equal(ctx.rdmaBefore, undefined);
+    await fake.kill();
+  }
 });

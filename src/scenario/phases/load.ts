@@ -8,6 +8,22 @@ import { LOADER_FIRST_IO_MS } from '../../util/timeouts.js';
 import { agentsWarm, startWarming, toolMachines } from '../agents-warm.js';
 import { ioAfter, startLoader } from '../loader.js';
 import { controllerPhase, type Phase } from './phase.js';
+import type { RunContext } from '../context.js';
+import type { RunLab } from '../lab.js';
+import { snapshotResources } from '../rdma-resources.js';
+
+/**
+ * The RDMA objects the connected controllers hold, for collect to compare with after the
+ * run: counted during pre_ms, as the I/O runs, where the resets phase would count them
+ * right before the first reset (0.4-0.7 s of netlink dumps between the end of pre_ms and
+ * the device going, in the whole catalog's runs of session 23). Not where a connect is
+ * started after the load (extra_in_flight_ms counts just before it) or the reset is not
+ * the resets phase's (during: connect or reconnect: none are counted).
+ */
+async function countRdmaBefore(ctx: RunContext, lab: RunLab): Promise<void> {
+  if (ctx.spec.during !== 'io' || ctx.spec.extra_in_flight_ms !== undefined) return;
+  ctx.rdmaBefore = (await snapshotResources(lab)).totals;
+}
 
 export const load: Phase = controllerPhase('load', async (ctx, { lab, ctrl }) => {
   // While the host VM starts the loader, the VMs whose reset runs a tool load execa (see agents-warm.ts).
@@ -18,8 +34,9 @@ export const load: Phase = controllerPhase('load', async (ctx, { lab, ctrl }) =>
   if (!(await ioAfter(loader, 0, LOADER_FIRST_IO_MS)) && !loader.done()) {
     throw new HarnessError(`no I/O on ${ctrl.namespace} within ${LOADER_FIRST_IO_MS} ms of starting the loader`);
   }
-  // The agents finish their imports meanwhile (they must before a reset: agents-warm.ts).
-  await Promise.all([sleep(ctx.spec.pre_ms), agentsWarm(tools)]);
+  // The agents finish their imports meanwhile (they must before a reset: agents-warm.ts),
+  // and the RDMA objects the controllers hold are counted (the resets phase's otherwise).
+  await Promise.all([sleep(ctx.spec.pre_ms), agentsWarm(tools), countRdmaBefore(ctx, lab)]);
   if (loader.done()) {
     const r = await loader.exit;
     await writeFile(join(ctx.runDir, 'loader.json'), r.stdout);

@@ -1,5 +1,6 @@
-// Resets: the RDMA resource counts taken, then from here on only the injector's device-level steps (and the scenario's own
-// admin action, recorded) may act. The device goes away and comes back `resets` times;
+// Resets: the RDMA resource counts taken (unless the load phase took them), then from
+// here on only the injector's device-level steps (and the scenario's own admin action,
+// recorded) may act. The device goes away and comes back `resets` times;
 // what happens while it is away is the scenario's outage strategy: nothing, or an
 // administrator's action part-way through and a step once it is back. Either way the
 // device stays away down_ms unless the run is decided first (a deletion the verdict
@@ -175,7 +176,8 @@ export const resets: Phase = controllerPhase('resets', async (ctx, { lab, ctrl }
   const plan = lab.resetPlan(spec);
   const outage = outageFor(spec);
   await outage.prepare?.(ctx);
-  // What the connected controllers hold, to compare with after the run (collect).
+  // What the connected controllers hold, to compare with after the run (collect), unless
+  // the load phase counted it during pre_ms.
   ctx.rdmaBefore ??= (await snapshotResources(lab)).totals;
   await agentsWarm(toolMachines(lab, spec));
   for (const m of lab.machines) m.agent.guard.arm();
