@@ -1,7 +1,7 @@
 import t from 'tap';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentFiles, buildInitramfs, initramfsFor, MODULE_PARAMS, namedFiles, orderFile, STAGE1_MODULES, withoutSignature } from '../../src/vm/initramfs.js';
+import { LAB_MODPROBE, LAB_MODPROBE_SCRIPT, agentFiles, buildInitramfs, initramfsFor, MODULE_PARAMS, namedFiles, orderFile, STAGE1_MODULES, withoutSignature } from '../../src/vm/initramfs.js';
 import { readCpio } from '../helpers/cpio-reader.js';
 import { tempDirSync } from '../helpers/temp-dir.js';
 
@@ -33,6 +33,8 @@ t.test('the initramfs has busybox, /dev/console, init and the stage-1 modules in
   t.equal(byPath.get('bin/busybox')!.mode & 0o777, 0o755);
   t.same(byPath.get('dev/console')?.rdev, [5, 1]);
   t.equal(byPath.get('init')!.mode & 0o777, 0o755);
+  t.equal(byPath.get(LAB_MODPROBE)?.data.toString(), LAB_MODPROBE_SCRIPT, "the kernel's modprobe for the lab");
+  t.equal(byPath.get(LAB_MODPROBE)!.mode & 0o777, 0o755);
   const order = byPath.get('mods/order')!.data.toString().trim().split('\n');
   t.same(order, ['virtio_ring', 'virtio', 'virtio_pci', '9pnet', '9pnet_virtio', 'netfs', '9p'], 'dependencies first; built-in overlay skipped');
   for (const m of order) t.equal(byPath.get(`mods/${m}.ko`)?.data.toString(), `ELF-${m}`);
@@ -169,4 +171,26 @@ t.test('initramfsFor builds again when the guest bundle is built again (its bund
   const b = await initramfsFor(o);
   t.not(b, a, 'a new bundle: built again');
   t.equal(readCpio(b).find((e) => e.path === '.rb/agent/agent.js')?.data.toString(), '"two"');
+});
+
+t.test("the lab's modprobe: a live module answered at once, anything else passed to the host's modprobe", async (t) => {
+  const { execa } = await import('execa');
+  // A /sys/module of our own (one module live, one on its way in), and the fallback made visible.
+  const sys = tempDirSync('rb-sysmodule-');
+  mkdirSync(join(sys, 'nvme_rdma'));
+  writeFileSync(join(sys, 'nvme_rdma', 'initstate'), 'live\n');
+  mkdirSync(join(sys, 'nvme_tcp'));
+  writeFileSync(join(sys, 'nvme_tcp', 'initstate'), 'coming\n');
+  mkdirSync(join(sys, 'nvme_core'), { recursive: true }); // built in: no initstate
+  const script = LAB_MODPROBE_SCRIPT.replaceAll('/sys/module/', `${sys}/`).replace('exec /sbin/modprobe "$@"', 'echo "fallback $*"');
+  t.not(script, LAB_MODPROBE_SCRIPT);
+  const run = async (...args: string[]) => (await execa('busybox', ['sh', '-s', '--', ...args], { input: script })).stdout;
+  t.equal(await run('-q', '--', 'nvme-rdma'), '', 'live, asked for by its dashed name (as nvme-fabrics asks): nothing more to do');
+  t.equal(await run('-q', '--', 'nvme_rdma'), '', 'and by its own name');
+  t.equal(await run('-q', '--', 'nvme-tcp'), 'fallback -q -- nvme-tcp', 'a module still coming in');
+  t.equal(await run('-q', '--', 'nvme-core'), 'fallback -q -- nvme-core', 'no initstate (built in): as kmod says');
+  t.equal(await run('-q', '--', 'rb-no-such-module'), 'fallback -q -- rb-no-such-module', 'a module not loaded');
+  t.equal(await run('-q', '--', 'net-pf-10'), 'fallback -q -- net-pf-10', 'an alias');
+  t.equal(await run('-r', 'nvme_rdma'), 'fallback -r nvme_rdma', 'another form of call');
+  t.match(LAB_MODPROBE_SCRIPT, /^#!\/\.rb-init\/bin\/busybox sh\n/, 'the initramfs busybox, where it is after the pivot');
 });

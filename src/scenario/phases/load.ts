@@ -22,7 +22,9 @@ import { snapshotResources } from '../rdma-resources.js';
  */
 async function countRdmaBefore(ctx: RunContext, lab: RunLab): Promise<void> {
   if (ctx.spec.during !== 'io' || ctx.spec.extra_in_flight_ms !== undefined) return;
+  const t0 = Date.now();
   ctx.rdmaBefore = (await snapshotResources(lab)).totals;
+  ctx.log.debug({ run: ctx.runName, ms: Date.now() - t0 }, 'RDMA objects counted');
 }
 
 export const load: Phase = controllerPhase('load', async (ctx, { lab, ctrl }) => {
