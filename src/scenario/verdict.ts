@@ -209,6 +209,13 @@ function leftoverObjects(v: VerdictInputs): string | undefined {
 /** reset-during-connect: the connect must be refused cleanly or survive, and I/O must then work. */
 function decideRace(v: VerdictInputs, r: ConnectRace, splat: string): { verdict: Verdict; reason: string } {
   const m = v.metrics;
+  if (r.stuck) {
+    const waiting = r.stuck.blocked.length ? `; waiting: ${r.stuck.blocked.join('; ')}` : '; no task was found waiting in the RDMA or NVMe layers';
+    return {
+      verdict: 'FAIL',
+      reason: `the ${v.spec.side} ${v.spec.reset} reset, ${r.injectAfterMs} ms into the connect (still in flight), had not returned ${s(r.stuck.waitedMs)} later (allowed ${s(r.stuck.limitMs)}): the device removal hangs behind the connect${waiting}${splat}`,
+    };
+  }
   if (!r.inFlight) {
     return {
       verdict: 'SKIP',
@@ -222,7 +229,8 @@ function decideRace(v: VerdictInputs, r: ConnectRace, splat: string): { verdict:
     return { verdict: 'FAIL', reason: `${first}; a new connect after the device came back failed too: ${r.retry.error}` };
   }
   if (!r.live) {
-    return { verdict: 'FAIL', reason: `${first}, but the controller never came live (waited ${s(v.spec.recovery_deadline_ms)} after the device came back)` };
+    const why = r.notLive === 'deleted' ? 'it was deleted' : `waited ${s(v.spec.recovery_deadline_ms)} after the device came back`;
+    return { verdict: 'FAIL', reason: `${first}, but the controller never came live (${why})` };
   }
   if (m.recovery_ms === null) return { verdict: 'FAIL', reason: `${first}; the controller is live but no I/O completed on it` };
   if (m.io_errors > 0) return { verdict: 'FAIL', reason: `${first}; then ${m.io_errors} I/O error(s)${v.firstIoError ? ` (first: ${v.firstIoError})` : ''}` };

@@ -114,6 +114,14 @@ export const DELETION_CHECK_MS = 500;
  * about a second with the controller already deleting, and those runs go on as before.
  */
 export const STUCK_TRIGGER_GRACE_MS = 3_000;
+/**
+ * reset-during-connect: how long the device's removal may take while the connect it
+ * raced is in flight; past it the run is a FAIL naming the blocked tasks. Patched 6.1
+ * returns within tens of ms (the removal ends the connect's CM wait, ENETRESET); stock
+ * 6.1's DELLINK waited in cma_remove_one for the connect's cm_id for over 150 s (the
+ * agent's netlink deadline ran out first), the connect's CM exchange retrying meanwhile.
+ */
+export const RACE_REMOVAL_WITHIN_MS = 10_000;
 /** The least time the watch leaves to see I/O complete once the controller is live again. */
 export const MIN_IO_WAIT_MS = 1_000;
 /**

@@ -33,6 +33,8 @@ export interface FakeLabOptions {
   deleteAfterMs?: number;
   /** A connect while the device is away: refused (ECONNRESET) or held until it is back. */
   connectWhileDown?: 'refuse' | 'block';
+  /** A trigger that blocks this long in the kernel (stock's removal behind a connect in flight), ms. */
+  triggerBlocksMs?: number;
   /** How long a connect write takes when nothing is wrong, ms. */
   connectMs?: number;
   /** VMs whose kernel has kmemleak, and what a scan then reports. */
@@ -199,6 +201,8 @@ export class FakeLab implements RunLab {
   /** Stock 6.1's PCI unbind: the controller goes to deleting at once, the trigger returns once it is deleted. */
   private triggerOn(vms: string[]): Promise<void> {
     this.deviceGone(vms);
+    const blocksMs = this.o.triggerBlocksMs;
+    if (blocksMs !== undefined) return new Promise((resolve) => this.after(blocksMs, resolve));
     if (this.o.onReset !== 'trigger-blocks-deleting') return Promise.resolve();
     const devs = this.controllers();
     for (const dev of devs) this.setState(dev, 'deleting (no IO)');

@@ -18,6 +18,7 @@ import {
   type FabricsPort,
 } from '../../src/orchestrate/configfs/index.js';
 import { MemConfigfs } from '../helpers/memfs.js';
+import { briefError, errnoName } from '../../src/orchestrate/configfs/fabrics.js';
 
 const base = { transport: 'rdma', traddr: '10.0.0.1', trsvcid: '4420', nqn: 'testnqn' };
 
@@ -144,3 +145,11 @@ t.test(
     await t.rejects(fabricsConnectInGuest('x', path.join(fifoDir, 'missing')), { code: 'ENOENT' });
   },
 );
+
+t.test('briefError: the errno in brief, by the kernel\'s name where libuv has none', async (t) => {
+  t.equal(briefError(new Error('connecting through /dev/nvme-fabrics with "transport=rdma,traddr=10.99.0.1" failed: ECONNRESET: hint')), 'ECONNRESET');
+  t.equal(briefError(new Error('connecting through /dev/nvme-fabrics with "transport=rdma,traddr=10.99.0.1,hostnqn=nqn.x" failed: Unknown system error -102: hint')), 'ENETRESET', "nvme-rdma's answer when a removal ends its connect");
+  t.equal(errnoName(-104), 'ECONNRESET');
+  t.equal(errnoName(100_000), undefined);
+  t.equal(briefError(new Error('x failed: Unknown system error -100000')), 'errno -100000');
+});

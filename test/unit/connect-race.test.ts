@@ -2,6 +2,8 @@
 // in flight; accepted (must come live by itself), refused (a new connect once the
 // device is back must work), or nothing raced.
 import t from 'tap';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { raceConnect } from '../../src/scenario/connect-race.js';
 import { boot } from '../../src/scenario/phases/boot.js';
 import { target } from '../../src/scenario/phases/target.js';
@@ -11,11 +13,11 @@ import type { FakeLabOptions } from '../helpers/fake-lab.js';
 
 const spec = quickSpec({ during: 'connect', inject_after_ms: 50, down_ms: 150 });
 
-async function race(lab: FakeLabOptions, prepare?: (f: Awaited<ReturnType<typeof fakeRun>>['fake']) => void, s = spec) {
+async function race(lab: FakeLabOptions, prepare?: (f: Awaited<ReturnType<typeof fakeRun>>['fake']) => void, s = spec, removalWithinMs?: number) {
   const r = await fakeRun(s, lab, [boot, target]);
   prepare?.(r.fake);
   const said: string[] = [];
-  const out = await raceConnect(r.fake, s, r.fake.resetPlan(s), r.ctx.nowMs, (m) => said.push(m));
+  const out = await raceConnect(r.fake, s, r.fake.resetPlan(s), { nowMs: r.ctx.nowMs, say: (m) => said.push(m), runDir: r.ctx.runDir, removalWithinMs });
   return { ...r, out, said };
 }
 
@@ -76,4 +78,25 @@ t.test('an accepted controller that never comes live is reported, with no contro
   t.equal(out.race.first.ok, true);
   t.equal(out.race.live, false);
   t.equal(out.ctrl, undefined);
+});
+
+t.test('a removal that does not return with the connect in flight ends the race: its tasks saved, no new connect', async (t) => {
+  const stack = '[<0>] __wait_for_common+0x1/0x2\n[<0>] cma_remove_one+0x5a/0xd0 [rdma_cm]\n[<0>] nldev_dellink+0x92/0xe0 [ib_core]\n';
+  const seed = (f: Awaited<ReturnType<typeof fakeRun>>['fake']) => {
+    f.host.agent.files.seedFile('/proc/177/comm', 'node\n');
+    f.host.agent.files.seedFile('/proc/177/stack', stack);
+  };
+  const { out, fake, said, ctx } = await race({ connectWhileDown: 'block', connectMs: 200, triggerBlocksMs: 60_000 }, seed, spec, 300);
+  t.equal(out.race.inFlight, true);
+  t.ok(out.race.stuck, 'stuck');
+  t.ok(out.race.stuck!.waitedMs >= 300 && out.race.stuck!.waitedMs < 2000, `waited ${out.race.stuck!.waitedMs} ms, the limit`);
+  t.equal(out.race.stuck!.limitMs, 300);
+  t.same(out.race.first, { ok: false, error: 'still in flight' });
+  t.equal(out.race.retry, undefined, 'no new connect behind a hung removal');
+  t.equal(out.ctrl, undefined, 'nothing to load');
+  t.same(fake.resetLog, ['gone host'], 'the device is not brought back: its removal never ended');
+  t.ok(existsSync(join(ctx.runDir, 'blocked-tasks.txt')), 'the blocked tasks saved');
+  t.match(out.race.stuck!.blocked.join('; '), /node \(pid 177\).*cma_remove_one/, 'named with where they wait');
+  t.match(said.at(-1), /the removal has not returned after \d+\.\d s with the connect in flight: the run ends here/);
+  await fake.kill();
 });

@@ -180,7 +180,8 @@ t.test('reset during connect: refused cleanly then a new connect works is a PASS
   const accepted = { ...refused, first: { ok: true as const, device: 'nvme0', options: '' } };
   const stuck = decide({ ...base, race: { ...accepted, live: false } });
   t.equal(stuck.verdict, 'FAIL');
-  t.match(stuck.reason, /accepted as nvme0 .* never came live/);
+  t.match(stuck.reason, /accepted as nvme0 .* never came live \(waited 20\.0 s after the device came back\)$/);
+  t.match(decide({ ...base, race: { ...accepted, live: false, notLive: 'deleted' as const } }).reason, /never came live \(it was deleted\)$/);
   const survived = decide({ ...base, race: accepted });
   t.equal(survived.verdict, 'PASS');
   t.match(survived.reason, /live 1\.25 s after the device came back with no admin action/);
@@ -190,6 +191,15 @@ t.test('reset during connect: refused cleanly then a new connect works is a PASS
 
   const splat = decide({ ...base, metrics: { ...m, splats: 1 }, firstSplat: 'host: WARNING: at rxe_pool.c', race: { ...accepted } });
   t.equal(splat.verdict, 'FAIL');
+
+  const hung = { ...refused, first: { ok: false as const, error: 'still in flight' }, live: false, stuck: { waitedMs: 10_020, limitMs: 10_000, blocked: ['node (pid 177): cma_remove_one <- nldev_dellink'] } };
+  const removalHangs = decide({ ...base, race: hung });
+  t.equal(removalHangs.verdict, 'FAIL');
+  t.equal(
+    removalHangs.reason,
+    'the host rdma-link reset, 50 ms into the connect (still in flight), had not returned 10.0 s later (allowed 10.0 s): the device removal hangs behind the connect; waiting: node (pid 177): cma_remove_one <- nldev_dellink',
+  );
+  t.equal(decide({ ...base, race: { ...hung, inFlight: false } }).verdict, 'FAIL', 'a hung removal fails the run even when the connect had finished');
 });
 
 t.test('admin actions during recovery: a failed delete fails; a refused reset is reported, not failed', async (t) => {

@@ -1,6 +1,7 @@
 // The NVMe-oF host: connect through /dev/nvme-fabrics, parse the controller the
 // kernel returns, wait for it to be live, disconnect.
 import { open } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import type { GuestFs } from '../guest-fs.js';
 import { DeadlineError, errorMessage, HarnessError, UsageError } from '../../util/errors.js';
 import { sleep } from '../../util/deadline.js';
@@ -289,9 +290,20 @@ export const settleConnect = (p: Promise<{ device: string; options: string }>): 
     (e: unknown) => ({ ok: false as const, error: briefError(e) }),
   );
 
+/**
+ * An errno libuv has no name for, by the kernel's name: node says "Unknown system error
+ * -102" for ENETRESET, the errno nvme-rdma returns when a device removal ends its
+ * connect (host patch 1).
+ */
+export function errnoName(n: number): string | undefined {
+  return Object.entries(osConstants.errno).find(([, v]) => v === Math.abs(n))?.[0];
+}
+
 /** "ECONNRESET" rather than the whole connect line with its options and hint. */
-function briefError(e: unknown): string {
+export function briefError(e: unknown): string {
   const msg = errorMessage(e).split('\n')[0]!;
+  const unknown = /Unknown system error (-?\d+)/.exec(msg);
+  if (unknown) return errnoName(Number(unknown[1])) ?? `errno ${unknown[1]}`;
   const code = /failed: (E[A-Z0-9]+)\b/.exec(msg)?.[1] ?? /\b(E[A-Z]{3,})\b/.exec(msg)?.[1];
   return code ?? msg.slice(0, 160);
 }

@@ -58,7 +58,7 @@ function harnessEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
       vm: lab.host.name,
       kind: 'admin',
       key: 'connect',
-      value: r.first.ok ? `connect accepted: ${r.first.device}` : `connect refused: ${r.first.error}`,
+      value: r.stuck ? `connect still in flight; the removal blocked ${r.stuck.waitedMs} ms: run ended` : r.first.ok ? `connect accepted: ${r.first.device}` : `connect refused: ${r.first.error}`,
     });
   }
   return events;

@@ -25,11 +25,12 @@ export const connectRace: Phase = {
   name: 'connect-race',
   async run(ctx) {
     const lab = need(ctx.lab, 'the lab');
-    const r = await raceConnect(lab, ctx.spec, lab.resetPlan(ctx.spec), ctx.nowMs, ctx.say);
+    const r = await raceConnect(lab, ctx.spec, lab.resetPlan(ctx.spec), { nowMs: ctx.nowMs, say: ctx.say, runDir: ctx.runDir });
     ctx.race = r.race;
     ctx.ctrl = r.ctrl;
     ctx.resets.push(r.window);
     const { first, retry } = r.race;
+    if (r.race.stuck) return;
     ctx.say(`connect ${first.ok ? 'accepted' : `refused (${first.error})`}${retry ? `, new connect ${retry.ok ? 'worked' : 'failed'}` : ''}`);
     sayLive(ctx);
   },

@@ -30,7 +30,7 @@ export function controllerPhase(name: string, run: (ctx: RunContext, on: { lab: 
  * Whether the run's I/O part ended early with its verdict certain: a device removal
  * (during: reconnect) or a reset's trigger (stuck-reset.ts) that never returned.
  */
-export const endedEarly = (ctx: RunContext): boolean => ctx.removal?.stuck !== undefined || ctx.stuckReset !== undefined;
+export const endedEarly = (ctx: RunContext): boolean => ctx.removal?.stuck !== undefined || ctx.stuckReset !== undefined || ctx.race?.stuck !== undefined;
 
 /** A phase after the reset: skipped once the run has ended early. */
 export function unlessEnded(p: Phase): Phase {

@@ -68,7 +68,7 @@ function duringRow(spec: ScenarioSpec, t: TopologyRows): Phase[] {
  * ended early (a removal or a trigger that never returned, its verdict certain).
  */
 function unlessEndedAfterReset(row: Phase[]): Phase[] {
-  const i = row.findIndex((p) => p === resets || p === reconnectReset);
+  const i = row.findIndex((p) => p === resets || p === reconnectReset || p === connectRace);
   return i < 0 ? row : [...row.slice(0, i + 1), ...row.slice(i + 1).map(unlessEnded)];
 }
 
