@@ -4,6 +4,7 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDirSync } from '../helpers/temp-dir.js';
 import { raceConnect } from '../../src/scenario/connect-race.js';
 import { boot } from '../../src/scenario/phases/boot.js';
 import { target } from '../../src/scenario/phases/target.js';
@@ -98,5 +99,21 @@ t.test('a removal that does not return with the connect in flight ends the race:
   t.ok(existsSync(join(ctx.runDir, 'blocked-tasks.txt')), 'the blocked tasks saved');
   t.match(out.race.stuck!.blocked.join('; '), /node \(pid 177\).*cma_remove_one/, 'named with where they wait');
   t.match(said.at(-1), /the removal has not returned after \d+\.\d s with the connect in flight: the run ends here/);
+  await fake.kill();
+});
+
+t.test('a whole run whose removal hangs behind the connect: a FAIL naming the blocked tasks, no ERROR, load and finish skipped', async (t) => {
+  const { runScenario } = await import('../../src/scenario/runner.js');
+  const { FakeLab } = await import('../helpers/fake-lab.js');
+  const { RACE_REMOVAL_WITHIN_MS } = await import('../../src/util/timeouts.js');
+  const fake = new FakeLab({ connectWhileDown: 'block', connectMs: 200, triggerBlocksMs: RACE_REMOVAL_WITHIN_MS + 60_000 });
+  fake.host.agent.files.seedFile('/proc/177/comm', 'node\n');
+  fake.host.agent.files.seedFile('/proc/177/stack', '[<0>] __wait_for_common+0x1/0x2\n[<0>] cma_remove_one+0x5a/0xd0 [rdma_cm]\n');
+  const r = await runScenario(spec, { kernel: 'stock', resultsDir: tempDirSync('rb-race-'), iteration: 1, project: '/project' }, fake.driver());
+  t.equal(r.verdict, 'FAIL', r.reason);
+  t.match(r.reason, /^the host rdma-link reset, 50 ms into the connect \(still in flight\), had not returned 10\.\d s later \(allowed 10\.0 s\): the device removal hangs behind the connect; waiting: node \(pid 177\)/);
+  t.equal(r.phases_ms!.load, undefined, 'no load');
+  t.equal(r.phases_ms!.finish, undefined, 'no finish');
+  t.ok(r.phases_ms!['connect-race']! >= RACE_REMOVAL_WITHIN_MS && r.phases_ms!['connect-race']! < RACE_REMOVAL_WITHIN_MS + 3000, `ended at the limit (${r.phases_ms!['connect-race']} ms)`);
   await fake.kill();
 });
