@@ -52,19 +52,32 @@ export function checkRemoval(r: ExecResult, rxe = RXE): void {
   if (r.exitCode !== 0) throw new HarnessError(`guest: rdma link delete ${rxe} exited ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim()}`);
 }
 
-/** Every guest task's name and kernel stack (/proc/<pid>/stack, read as root). */
+/**
+ * Every guest task's name and kernel stack, threads included (/proc/<pid>/task/<tid>/stack,
+ * read as root; `pid` is the thread's id): the agent's netlink requests block in a worker
+ * thread of its own, whose stack /proc/<pid>/stack (the main thread's) does not show. A
+ * process whose task directory cannot be read is read as its main thread.
+ */
 export async function readTaskStacks(agent: LabAgent): Promise<TaskStack[]> {
   const fs = agent.fs(TASK_STACKS_MS);
   const pids = (await fs.readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
-  const read = async (pid: number): Promise<TaskStack | undefined> => {
+  const read = async (dir: string, pid: number): Promise<TaskStack | undefined> => {
     try {
-      const [comm, stack] = await Promise.all([fs.readFile(`/proc/${pid}/comm`), fs.readFile(`/proc/${pid}/stack`)]);
+      const [comm, stack] = await Promise.all([fs.readFile(`${dir}/comm`), fs.readFile(`${dir}/stack`)]);
       return { pid, comm: comm.trim(), stack };
     } catch {
       return undefined; // the task ended meanwhile
     }
   };
-  return (await Promise.all(pids.map(read))).filter((s): s is TaskStack => s !== undefined);
+  const threads = async (pid: number): Promise<(TaskStack | undefined)[]> => {
+    const tids = await fs.readdir(`/proc/${pid}/task`).then(
+      (es) => es.filter((e) => /^\d+$/.test(e)).map(Number),
+      () => undefined,
+    );
+    if (!tids) return [await read(`/proc/${pid}`, pid)];
+    return Promise.all(tids.map((tid) => read(`/proc/${pid}/task/${tid}`, tid)));
+  };
+  return (await Promise.all(pids.map(threads))).flat().filter((s): s is TaskStack => s !== undefined);
 }
 
 /** What the run saw of the removal (run ms), for the timeline and the verdict. */

@@ -117,3 +117,22 @@ t.test('a whole run whose removal hangs behind the connect: a FAIL naming the bl
   t.ok(r.phases_ms!['connect-race']! >= RACE_REMOVAL_WITHIN_MS && r.phases_ms!['connect-race']! < RACE_REMOVAL_WITHIN_MS + 3000, `ended at the limit (${r.phases_ms!['connect-race']} ms)`);
   await fake.kill();
 });
+
+t.test("the blocked tasks include a process's threads: the agent's netlink request waits in a worker thread", async (t) => {
+  const { readTaskStacks } = await import('../../src/scenario/reconnect-removal.js');
+  const { blockedTasks } = await import('../../src/scenario/blocked-tasks.js');
+  const { fake } = await fakeRun(spec, {}, []);
+  const f = fake.host.agent.files;
+  f.seedFile('/proc/177/comm', 'node\n');
+  f.seedFile('/proc/177/stack', '[<0>] ep_poll+0x1/0x2\n');
+  f.seedFile('/proc/177/task/177/comm', 'node\n');
+  f.seedFile('/proc/177/task/177/stack', '[<0>] ep_poll+0x1/0x2\n');
+  f.seedFile('/proc/177/task/183/comm', 'libuv-worker\n');
+  f.seedFile('/proc/177/task/183/stack', '[<0>] __wait_for_common+0x1/0x2\n[<0>] cma_remove_one+0x5a/0xd0 [rdma_cm]\n[<0>] nldev_dellink+0x92/0xe0 [ib_core]\n');
+  f.seedFile('/proc/9/comm', 'kworker/0:1\n');
+  f.seedFile('/proc/9/stack', '[<0>] worker_thread+0x1/0x2\n');
+  const stacks = await readTaskStacks(fake.host.agent);
+  t.same(stacks.map((s) => [s.pid, s.comm]).sort(), [[177, 'node'], [183, 'libuv-worker'], [9, 'kworker/0:1']].sort(), 'every thread; a process with no task directory as itself');
+  t.same(blockedTasks(stacks).map((b) => b.pid), [183], 'the worker thread in cma_remove_one');
+  await fake.kill();
+});
