@@ -30,6 +30,7 @@ export const rdmaOps: Record<string, Op> = {
     return { device: dev, monoNs: nowNs() };
   },
   resources: async () => withRdma((nl) => nl.resources()),
+  listeners: async () => withRdma((nl) => nl.listeners()),
   delLink: async (raw, deadlineMs) => {
     const name = str(raw, 'name');
     await withRdma((nl) => nl.delLink(name, deadlineMs));

@@ -15,6 +15,7 @@ import type { AdminOutcome } from './admin-actions.js';
 import type { ConnectRace } from './connect-race.js';
 import type { RemovalRecord } from './reconnect-removal.js';
 import type { StuckReset } from './stuck-reset.js';
+import type { RelistenRecord } from './port-listeners.js';
 import type { LabDriver, LabVm, RunLab } from './lab.js';
 import type { GapMs, ResetWindow } from './metrics.js';
 import type { ScenarioSpec } from './spec.js';
@@ -89,6 +90,10 @@ export interface RunContext {
   rdmaBefore?: ResourceTotals;
   /** The same counts after the run (collect). */
   rdmaAfter?: ResourceTotals;
+  /** A target-side reset's controller port ("addr:port"), seen listening before the reset (port-listeners.ts). */
+  listenedBefore?: string;
+  /** Whether and when it listened again after the reset (watch). */
+  relisten?: RelistenRecord;
   /** extra_controllers: the host's other controllers on the reset device. */
   extra?: ExtraController[];
   /** extra_in_flight_ms: the extra controllers' connects started before the reset. */

@@ -170,6 +170,14 @@ export const ScenarioSpec = z
     /** How long after the device is back the controller may take to be live, ms. */
     recovery_deadline_ms: z.number().int().min(1000).max(900_000).default(20_000),
     /**
+     * A target-side reset: how long after the device is back the target may take to
+     * listen on the controller's port again, ms (src/scenario/port-listeners.ts). The
+     * series binds the port at once when a device is added and retries every
+     * NVMET_RDMA_PORT_RETRY_SECS (5 s) while no device holds the address; 3 s more for
+     * a slow guest. Stock nvmet-rdma never binds it again.
+     */
+    relisten_within_ms: z.number().int().min(1000).max(600_000).default(8_000),
+    /**
      * When to inject: 'io' (during I/O), 'connect' (while connecting) or 'reconnect'
      * (during I/O, once the host reconnects after the target stopped answering ARP).
      */

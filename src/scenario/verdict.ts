@@ -8,6 +8,7 @@ import type { ConnectRace } from './connect-race.js';
 import { stuckWhere, type LogLine } from './stuck-where.js';
 import type { RemovalRecord } from './reconnect-removal.js';
 import type { StuckReset } from './stuck-reset.js';
+import { judgeRelisten, type RelistenRecord } from './port-listeners.js';
 
 export interface VerdictInputs {
   spec: ScenarioSpec;
@@ -30,6 +31,8 @@ export interface VerdictInputs {
   removal?: RemovalRecord;
   /** A reset's trigger that had not returned when the controller was being deleted: the run ended there. */
   stuckReset?: StuckReset;
+  /** A target-side reset: whether and when the target listened on the controller's port again. */
+  relisten?: RelistenRecord;
   /** The kernel logs (run ms): where a controller that never came back is stuck. */
   kmsg?: { host: readonly LogLine[]; target?: readonly LogLine[] };
 }
@@ -173,10 +176,9 @@ function decideRun(v: VerdictInputs): { verdict: Verdict; reason: string } {
     const where = v.kmsg
       ? stuckWhere({ controller: c, state: finalState, host: v.kmsg.host, target: v.kmsg.target, sinceMs: firstGone, endMs: v.endMs }).text
       : '';
-    return {
-      verdict: 'FAIL',
-      reason: `controller ${c} still ${finalState} ${s(v.endMs - lastBack)} after the device came back${where}${noIo}${splat}`,
-    };
+    const still = `controller ${c} still ${finalState} ${s(v.endMs - lastBack)} after the device came back${where}${noIo}${splat}`;
+    const deaf = judgeRelisten(v.relisten).fail;
+    return { verdict: 'FAIL', reason: deaf ? `${deaf}; ${still}` : still };
   }
   if (m.recovery_ms === null) {
     return { verdict: 'FAIL', reason: `controller ${c} live again after ${s(m.ctrl_live_ms)}, but no I/O completed after the device came back${splat}` };
@@ -192,7 +194,7 @@ function decideRun(v: VerdictInputs): { verdict: Verdict; reason: string } {
   if (grown) return { verdict: 'FAIL', reason: `I/O resumed, but the recovery left more RDMA objects than it found (${grown}): a queue held twice or leaked` };
   return {
     verdict: 'PASS',
-    reason: `I/O resumed ${s(m.recovery_ms)} after the device came back (controller live after ${s(m.ctrl_live_ms)}); longest stall ${s(m.outage_ms ?? 0)}${v.resets.length > 1 ? ` over ${v.resets.length} resets` : ''}${adminNote}${v.eagainRetried ? `; ${v.eagainRetried} EAGAIN completion(s) resubmitted` : ''}`,
+    reason: `I/O resumed ${s(m.recovery_ms)} after the device came back (controller live after ${s(m.ctrl_live_ms)}); longest stall ${s(m.outage_ms ?? 0)}${v.resets.length > 1 ? ` over ${v.resets.length} resets` : ''}${judgeRelisten(v.relisten).note}${adminNote}${v.eagainRetried ? `; ${v.eagainRetried} EAGAIN completion(s) resubmitted` : ''}`,
   };
 }
 

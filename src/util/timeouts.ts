@@ -108,6 +108,8 @@ export const NVME_RDMA_UNLOAD_MS = 120_000;
  * bring back) can take longer than its deletion.
  */
 export const DELETION_CHECK_MS = 500;
+/** How often the watch lists the target's listeners until the port is back. */
+export const RELISTEN_POLL_MS = 250;
 /**
  * How long a reset's trigger may take before a controller being deleted ends the run
  * (src/scenario/stuck-reset.ts): stock rdma-link and module-reload triggers return within

@@ -43,6 +43,12 @@ export interface FakeLabOptions {
   portWhileDown?: 'refuse' | 'keep';
   /** The loader's end: its verify counts, errors, or that it stops on its own. */
   loader?: FakeLoaderOutcome;
+  /**
+   * The target's listener on its port (rdma.listeners): bound again when the device is
+   * back (patched), or dropped for good at a target-side reset (stock: the host's
+   * reconnects are refused from then on). Absent: the target answers no such query.
+   */
+  listener?: 'kept' | 'dropped';
 }
 
 export class FakeVm implements LabVm {
@@ -214,8 +220,12 @@ export class FakeLab implements RunLab {
     );
   }
 
+  /** listener 'dropped': a target-side reset took the port's listener for good. */
+  private listenerDropped = false;
+
   private deviceGone(vms: string[]): void {
     this.resetLog.push(`gone ${vms.join(',')}`);
+    if (this.o.listener === 'dropped' && vms.includes(this.target.name)) this.listenerDropped = true;
     this.deviceUp = false;
     this.noteFlow();
     for (const dev of this.controllers()) {
@@ -238,7 +248,7 @@ export class FakeLab implements RunLab {
   private reconnect(dev: string): void {
     this.after(this.o.reconnectMs ?? 30, () => {
       if (this.controllerState(dev) === undefined) return;
-      if (this.deviceUp && this.portOffers()) this.setState(dev, 'live');
+      if (this.deviceUp && this.portOffers() && !this.listenerDropped) this.setState(dev, 'live');
       else this.reconnect(dev);
     });
   }
@@ -311,6 +321,11 @@ export class FakeLab implements RunLab {
   /** nvmet-rdma enabling a port: with portWhileDown 'refuse' (stock), no RDMA device owns the address while it is away. */
   private installTarget(m: FakeVm): void {
     const a = m.agent;
+    if (this.o.listener !== undefined) {
+      a.handlers.set('rdma.listeners', () =>
+        this.deviceUp && this.portOffers() && !this.listenerDropped ? [{ device: 'rxe0', addr: `${this.targetAddr}:4420`, kernName: 'nvmet_rdma' }] : [],
+      );
+    }
     a.handlers.set('symlink', async (args) => {
       const path = String(args.path);
       if (this.o.portWhileDown === 'refuse' && !this.deviceUp && /\/nvmet\/ports\/[^/]+\/subsystems\//.test(path)) throw guestError('ENODEV', `symlink '${path}'`);

@@ -117,3 +117,47 @@ t.test('which failed admin actions decide the run: every one but a refused reset
   t.equal(decidingAdminFailure([{ action: 'recreate-target-port', what: 'x', ok: true }]), undefined);
   for (const action of ADMIN_ACTIONS.filter((a) => a !== 'reset-controller')) t.same(decidingAdminFailure([refused('reset-controller'), refused(action)]), refused(action), action);
 });
+
+t.test('target side, the port never listens again (stock): the wait ends at relisten_within_ms, not at the deadline', async (t) => {
+  const { ctx, said } = await watched({ side: 'target', recovery_deadline_ms: 8000, relisten_within_ms: 1000 }, { listener: 'dropped', reconnectMs: 20 });
+  t.equal(ctx.listenedBefore, '10.99.0.1:4420', 'seen listening before the reset');
+  t.equal(ctx.reachedExpected, false);
+  t.ok(ctx.relisten?.deafMs !== undefined, 'a listing at the limit lacked it');
+  t.ok(ctx.phasesMs.watch! >= 1000 && ctx.phasesMs.watch! < 1000 + DELETION_CHECK_MS + 500, `ended within a check of the limit (${ctx.phasesMs.watch} ms)`);
+  t.equal(said.at(-1), 'quick-patched-1: controller not recovered, and the target is not listening on 10.99.0.1:4420 1 s after the device came back: not waiting out the deadline; finishing the load');
+});
+
+t.test('target side, listening again (patched): recovered as before, and the record says when the port was back', async (t) => {
+  const { ctx, said } = await watched({ side: 'target', recovery_deadline_ms: 8000, relisten_within_ms: 1000 }, { listener: 'kept', reconnectMs: 50 });
+  t.equal(ctx.reachedExpected, true);
+  t.equal(ctx.relisten?.device, 'rxe0');
+  t.ok(ctx.relisten?.listeningMs !== undefined, 'seen listening');
+  t.equal(ctx.relisten?.deafMs, undefined);
+  t.equal(said.at(-1), 'quick-patched-1: controller live, I/O completing; finishing the load');
+});
+
+t.test('no requirement where the listing does not show the port before the reset, or the host side is reset', async (t) => {
+  for (const [over, lab] of [
+    [{ side: 'target' }, {}],
+    [{ side: 'host' }, { listener: 'dropped' }],
+  ] as const) {
+    const { ctx, fake } = await watched({ ...over, recovery_deadline_ms: 8000 }, { ...lab, reconnectMs: 50 });
+    t.equal(ctx.listenedBefore, undefined, `${over.side}: nothing seen`);
+    t.equal(ctx.relisten, undefined);
+    t.equal(ctx.reachedExpected, true);
+    t.same(fake.target.agent.ops('rdma.listeners').length, over.side === 'host' ? 0 : 1, 'listed only where it applies');
+  }
+});
+
+t.test('a whole stock run of a target-side reset whose port is not bound again: a FAIL naming the port, decided at relisten_within_ms', async (t) => {
+  const { FakeLab } = await import('../helpers/fake-lab.js');
+  const { tempDirSync } = await import('../helpers/temp-dir.js');
+  const fake = new FakeLab({ listener: 'dropped', reconnectMs: 20 });
+  const spec = quickSpec({ side: 'target', recovery_deadline_ms: 20_000, relisten_within_ms: 1000 });
+  const r = await runScenario(spec, { kernel: 'stock', resultsDir: tempDirSync('rb-deaf-'), iteration: 1, project: '/project' }, fake.driver());
+  t.equal(r.verdict, 'FAIL', r.reason);
+  t.match(r.reason, /^the target was not listening on 10\.99\.0\.1:4420 1\.\d\d s after the device came back \(allowed 1\.00 s\): nvmet-rdma did not bind the port again, so every connect is refused and the run ended there; controller nvme0 still connecting/);
+  t.ok(r.phases_ms!.watch! < 3000, `no 20 s deadline waited out (${r.phases_ms!.watch} ms)`);
+  t.ok(r.events.some((e) => e.kind === 'listener' && e.value === 'not listening 1000 ms after the device came back'), 'on the timeline');
+  await fake.kill();
+});

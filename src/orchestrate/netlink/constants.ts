@@ -86,6 +86,17 @@ export const RDMA_NLDEV_ATTR_RES_SUMMARY = 15; // nested table
 export const RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY = 16; // nested table
 export const RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME = 17; // string
 export const RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_CURR = 18; // u64
+export const RDMA_NLDEV_CMD_RES_CM_ID_GET = 11; // can dump, one device (DEV_INDEX) at a time
+export const RDMA_NLDEV_ATTR_RES_STATE = 27; // u8: enum rdma_cm_state for a cm_id
+export const RDMA_NLDEV_ATTR_RES_KERN_NAME = 29; // string: the kernel module that owns it
+export const RDMA_NLDEV_ATTR_RES_CM_ID = 30; // nested table
+export const RDMA_NLDEV_ATTR_RES_CM_ID_ENTRY = 31; // nested table
+export const RDMA_NLDEV_ATTR_RES_PS = 32; // u32: the port space (RDMA_PS_TCP...)
+export const RDMA_NLDEV_ATTR_RES_SRC_ADDR = 33; // struct __kernel_sockaddr_storage
+export const RDMA_NLDEV_ATTR_RES_DST_ADDR = 34; // struct __kernel_sockaddr_storage
+// drivers/infiniband/core/cma_priv.h: enum rdma_cm_state (not uapi, stable since 4.x)
+export const RDMA_CM_LISTEN = 8;
+export const AF_INET6 = 10; // linux/socket.h
 export const RDMA_NLDEV_ATTR_DEV_INDEX = 1; // u32
 export const RDMA_NLDEV_ATTR_DEV_NAME = 2; // string
 export const RDMA_NLDEV_ATTR_PORT_INDEX = 3; // u32

@@ -26,6 +26,17 @@ import {
   RDMA_NLDEV_ATTR_RES_SUMMARY_ENTRY_NAME,
   RDMA_NL_NLDEV,
   rdmaNlGetType,
+  AF_INET,
+  AF_INET6,
+  RDMA_CM_LISTEN,
+  RDMA_NLDEV_ATTR_RES_CM_ID,
+  RDMA_NLDEV_ATTR_RES_CM_ID_ENTRY,
+  RDMA_NLDEV_ATTR_RES_DST_ADDR,
+  RDMA_NLDEV_ATTR_RES_KERN_NAME,
+  RDMA_NLDEV_ATTR_RES_PS,
+  RDMA_NLDEV_ATTR_RES_SRC_ADDR,
+  RDMA_NLDEV_ATTR_RES_STATE,
+  RDMA_NLDEV_CMD_RES_CM_ID_GET,
 } from './constants.js';
 import { NetlinkError, NetlinkSocket, type NetlinkOpenOptions } from './socket.js';
 
@@ -95,6 +106,63 @@ export function decodeResSummary(m: NlMsg): RdmaResources {
   return { devName, counts };
 }
 
+/** One cm_id of a device, as `rdma resource show cm_id` prints it. */
+export interface RdmaCmId {
+  /** enum rdma_cm_state: 8 is LISTEN (RDMA_CM_LISTEN). */
+  state: number;
+  ps?: number;
+  /** "10.0.0.1:4420", "[fe80::1]:4420"; absent while unbound. */
+  src?: string;
+  dst?: string;
+  /** The owning kernel module ("nvmet_rdma"), absent for a user-space cm_id. */
+  kernName?: string;
+}
+
+/**
+ * A struct sockaddr_storage as "addr:port" (IPv6 in brackets), or undefined for a
+ * family other than AF_INET/AF_INET6 or a buffer too short for it (pure).
+ */
+export function sockaddrString(b: Buffer): string | undefined {
+  if (b.length < 4) return undefined;
+  const family = b.readUInt16LE(0);
+  const port = b.readUInt16BE(2);
+  if (family === AF_INET && b.length >= 8) return `${[...b.subarray(4, 8)].join('.')}:${port}`;
+  if (family !== AF_INET6 || b.length < 24) return undefined;
+  const groups: string[] = [];
+  for (let i = 8; i < 24; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  // WHATWG URL parsing writes an IPv6 address in its shortest form, "[fe80::1]"
+  return `${new URL(`http://[${groups.join(':')}]/`).hostname}:${port}`;
+}
+
+/** The cm_ids in one RES_CM_ID_GET dump answer (pure). */
+export function decodeCmIds(m: NlMsg): RdmaCmId[] {
+  const out: RdmaCmId[] = [];
+  for (const e of new Attrs(m.payload).nested(RDMA_NLDEV_ATTR_RES_CM_ID)?.all(RDMA_NLDEV_ATTR_RES_CM_ID_ENTRY) ?? []) {
+    const a = new Attrs(e.data);
+    const state = a.u8(RDMA_NLDEV_ATTR_RES_STATE);
+    if (state === undefined) continue;
+    const id: RdmaCmId = { state };
+    const ps = a.u32(RDMA_NLDEV_ATTR_RES_PS);
+    if (ps !== undefined) id.ps = ps;
+    const src = a.raw(RDMA_NLDEV_ATTR_RES_SRC_ADDR);
+    if (src) id.src = sockaddrString(src);
+    const dst = a.raw(RDMA_NLDEV_ATTR_RES_DST_ADDR);
+    if (dst) id.dst = sockaddrString(dst);
+    const kern = a.str(RDMA_NLDEV_ATTR_RES_KERN_NAME);
+    if (kern !== undefined) id.kernName = kern;
+    out.push(id);
+  }
+  return out;
+}
+
+/** A cm_id listening on a bound address: what an nvmet-rdma port holds while it is enabled. */
+export interface RdmaListener {
+  device: string;
+  /** "10.0.0.1:4420" */
+  addr: string;
+  kernName?: string;
+}
+
 /** The NEWLINK request payload (exported for tests). */
 export function encodeNewLink(name: string, netdev: string, type: string): Buffer {
   return Buffer.concat([
@@ -150,6 +218,29 @@ export class RdmaNl {
   async resources(): Promise<RdmaResources[]> {
     const msgs = await this.sock.dump(nldevType(RDMA_NLDEV_CMD_RES_GET), Buffer.alloc(0), { what: 'RDMA_NLDEV_CMD_RES_GET dump' });
     return msgs.filter((m) => m.type === nldevType(RDMA_NLDEV_CMD_RES_GET)).map(decodeResSummary);
+  }
+
+  /** One device's cm_ids (RDMA_NLDEV_CMD_RES_CM_ID_GET dump: the kernel wants the device's index). */
+  async cmIds(devIndex: number): Promise<RdmaCmId[]> {
+    const msgs = await this.sock.dump(nldevType(RDMA_NLDEV_CMD_RES_CM_ID_GET), attr.u32(RDMA_NLDEV_ATTR_DEV_INDEX, devIndex), {
+      what: `RDMA_NLDEV_CMD_RES_CM_ID_GET dump of device ${devIndex}`,
+    });
+    return msgs.filter((m) => m.type === nldevType(RDMA_NLDEV_CMD_RES_CM_ID_GET)).flatMap(decodeCmIds);
+  }
+
+  /**
+   * Every listening cm_id bound to an address, on every device (`rdma resource show
+   * cm_id` with state LISTEN). A wildcard listener is bound to no device and is not here.
+   */
+  async listeners(): Promise<RdmaListener[]> {
+    const out: RdmaListener[] = [];
+    for (const d of await this.listDevices()) {
+      for (const id of await this.cmIds(d.index)) {
+        if (id.state !== RDMA_CM_LISTEN || !id.src) continue;
+        out.push(id.kernName === undefined ? { device: d.name, addr: id.src } : { device: d.name, addr: id.src, kernName: id.kernName });
+      }
+    }
+    return out;
   }
 
   /** Creates an RDMA link (`rdma link add NAME type TYPE netdev NETDEV`) and returns the device. */

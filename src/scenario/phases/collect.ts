@@ -1,6 +1,6 @@
 // Collect: the guests' timelines fetched and put on the run's clock with the harness's
 // own events (resets, refused admin attempts, the scenario's admin actions, the racing
-// connect), the loader's I/O series and gaps likewise, and the kernel reports seen on
+// connect, the target's port listening again or not), the loader's I/O series and gaps likewise, and the kernel reports seen on
 // the consoles; and the stretches where this machine kept a VM off the CPU.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { alignClock, checkClockRate, toRunMs, type ClockMap } from '../../orches
 import { need, type RunContext } from '../context.js';
 import type { RunLab } from '../lab.js';
 import type { GapMs } from '../metrics.js';
+import { relistenEvents } from '../port-listeners.js';
 import type { IoPoint, TimelineEvent } from '../types.js';
 import { NVME_DEFAULT_KATO_S, resourceGrowth, saveResources, settleGrowth, settleUntilMs, snapshotResources, type ResourceTotals } from '../rdma-resources.js';
 import type { Phase } from './phase.js';
@@ -44,6 +45,7 @@ function harnessEvents(ctx: RunContext, lab: RunLab): TimelineEvent[] {
     events.push({ t_ms: a.atMs, vm: a.vm, kind: 'admin', key: a.outcome.action, value: `${a.outcome.what}: ${a.outcome.ok ? 'ok' : a.outcome.error}` });
   }
   events.push(...removalEvents(ctx, lab));
+  if (ctx.relisten) events.push(...relistenEvents(ctx.relisten, lab.target.name));
   const st = ctx.stuckReset;
   if (st) {
     events.push({ t_ms: st.goneMs, vm: 'harness', kind: 'reset', key: spec.reset, value: 'device gone' });

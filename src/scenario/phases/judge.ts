@@ -47,6 +47,7 @@ export const judge: Phase = {
       race: ctx.race,
       removal: ctx.removal,
       stuckReset: ctx.stuckReset,
+      relisten: ctx.relisten,
       admin: ctx.admin.map((a) => a.outcome),
       eagainRetried: counted.eagain,
       rdmaGrowth: ctx.rdmaBefore && ctx.rdmaAfter ? resourceGrowth(ctx.rdmaBefore, ctx.rdmaAfter) : undefined,

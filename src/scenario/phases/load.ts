@@ -11,6 +11,8 @@ import { controllerPhase, type Phase } from './phase.js';
 import type { RunContext } from '../context.js';
 import type { RunLab } from '../lab.js';
 import { snapshotResources } from '../rdma-resources.js';
+import { controllerPort, listenersOf, relistenApplies } from '../port-listeners.js';
+import type { HostController } from '../../orchestrate/nvme-lab.js';
 
 /**
  * The RDMA objects the connected controllers hold, for collect to compare with after the
@@ -27,6 +29,19 @@ async function countRdmaBefore(ctx: RunContext, lab: RunLab): Promise<void> {
   ctx.log.debug({ run: ctx.runName, ms: Date.now() - t0 }, 'RDMA objects counted');
 }
 
+/**
+ * A target-side reset: the controller's port as the target lists its listeners during
+ * pre_ms, so that the watch can require it listening again (port-listeners.ts). Left
+ * unset, and the requirement with it, when the listing does not have it.
+ */
+async function seeListenerBefore(ctx: RunContext, lab: RunLab, ctrl: HostController): Promise<void> {
+  const port = controllerPort(ctrl.options);
+  if (!relistenApplies(ctx.spec) || port === undefined) return;
+  const ls = await listenersOf(lab.target.agent);
+  if (ls?.some((l) => l.addr === port)) ctx.listenedBefore = port;
+  else ctx.log.warn({ run: ctx.runName, port, listeners: ls ?? 'no answer' }, 'the target lists no listener on the port before the reset: not requiring one after it');
+}
+
 export const load: Phase = controllerPhase('load', async (ctx, { lab, ctrl }) => {
   // While the host VM starts the loader, the VMs whose reset runs a tool load execa (see agents-warm.ts).
   const tools = toolMachines(lab, ctx.spec);
@@ -37,8 +52,9 @@ export const load: Phase = controllerPhase('load', async (ctx, { lab, ctrl }) =>
     throw new HarnessError(`no I/O on ${ctrl.namespace} within ${LOADER_FIRST_IO_MS} ms of starting the loader`);
   }
   // The agents finish their imports meanwhile (they must before a reset: agents-warm.ts),
-  // and the RDMA objects the controllers hold are counted (the resets phase's otherwise).
-  await Promise.all([sleep(ctx.spec.pre_ms), agentsWarm(tools), countRdmaBefore(ctx, lab)]);
+  // the RDMA objects the controllers hold are counted (the resets phase's otherwise),
+  // and a target-side reset's port is seen listening.
+  await Promise.all([sleep(ctx.spec.pre_ms), agentsWarm(tools), countRdmaBefore(ctx, lab), seeListenerBefore(ctx, lab, ctrl)]);
   if (loader.done()) {
     const r = await loader.exit;
     await writeFile(join(ctx.runDir, 'loader.json'), r.stdout);

@@ -5,13 +5,18 @@
 // to recover but has been deleted cannot come back when nothing in the scenario
 // connects again: that is certain at once, so the wait ends then, not at the deadline.
 // So is a FAIL from a scenario's admin action that failed (verdict.ts): no wait at all.
+// So is a target-side reset after which the target does not listen on the controller's
+// port again within relisten_within_ms: every connect would be refused (port-listeners.ts).
 import { need } from '../context.js';
 import type { LabAgent } from '../../orchestrate/nvme-lab.js';
 import { ioAfter } from '../loader.js';
 import type { AdminAction, ScenarioSpec } from '../spec.js';
 import { decidingAdminFailure } from '../verdict.js';
 import { controllerPhase, type Phase } from './phase.js';
-import { DELETION_CHECK_MS, GUEST_STATE_POLL_MS, MIN_IO_WAIT_MS } from '../../util/timeouts.js';
+import { DELETION_CHECK_MS, GUEST_STATE_POLL_MS, MIN_IO_WAIT_MS, RELISTEN_POLL_MS } from '../../util/timeouts.js';
+import { watchRelisten, type RelistenWatch } from '../port-listeners.js';
+import type { RunContext } from '../context.js';
+import type { RunLab } from '../lab.js';
 
 
 export interface Expectation {
@@ -50,15 +55,23 @@ export function deletionIsFinal(spec: Pick<ScenarioSpec, 'admin'>): boolean {
 }
 
 
-type Outcome = 'reached' | 'deleted' | 'deadline';
+type Outcome = 'reached' | 'deleted' | 'deadline' | 'decided';
 
 /**
  * Waits up to deadlineMs for the expectation's state on `ctrl`. With `deletionEnds`, a
- * controller found deleted ends the wait at once (checked every DELETION_CHECK_MS).
+ * controller found deleted ends the wait at once; `decided` (polled as often) ends it
+ * when it says the run is decided otherwise. Both are looked at every DELETION_CHECK_MS.
  */
-export async function waitForState(agent: LabAgent, ctrl: string, want: Expectation, deadlineMs: number, deletionEnds: boolean): Promise<Outcome> {
+export async function waitForState(
+  agent: LabAgent,
+  ctrl: string,
+  want: Expectation,
+  deadlineMs: number,
+  deletionEnds: boolean,
+  decided?: () => boolean,
+): Promise<Outcome> {
   const start = Date.now();
-  const chunk = deletionEnds ? DELETION_CHECK_MS : deadlineMs;
+  const chunk = deletionEnds || decided !== undefined ? DELETION_CHECK_MS : deadlineMs;
   const deleted = async (): Promise<boolean> => deletionEnds && !(await agent.fs().exists(`/sys/class/nvme/${ctrl}`));
   // Often deleted while the device was away (stock): known before any wait.
   if (await deleted()) return 'deleted';
@@ -71,7 +84,17 @@ export async function waitForState(agent: LabAgent, ctrl: string, want: Expectat
     if (ok) return 'reached';
     if (Date.now() - start >= deadlineMs) return 'deadline';
     if (await deleted()) return 'deleted';
+    if (decided?.()) return 'decided';
   }
+}
+
+/**
+ * A target-side reset's port, seen listening before it: the target must listen on it
+ * again (port-listeners.ts); watched alongside the controller.
+ */
+function startRelisten(ctx: RunContext, lab: RunLab): RelistenWatch | undefined {
+  if (ctx.listenedBefore === undefined) return undefined;
+  return watchRelisten(lab.target.agent, ctx.listenedBefore, ctx.nowMs, ctx.spec.relisten_within_ms, RELISTEN_POLL_MS);
 }
 
 export const watch: Phase = controllerPhase('watch', async (ctx, { lab, ctrl }) => {
@@ -88,7 +111,11 @@ export const watch: Phase = controllerPhase('watch', async (ctx, { lab, ctrl }) 
   const backAt = Date.now();
   // Waiting for "absent" already ends at a deletion.
   const deletionEnds = want.test !== 'absent' && deletionIsFinal(ctx.spec);
-  const outcome = await waitForState(lab.host.agent, ctrl.device, want, deadline, deletionEnds);
+  const relisten = startRelisten(ctx, lab);
+  const deaf = relisten && ((): boolean => relisten.record.deafMs !== undefined);
+  const outcome = await waitForState(lab.host.agent, ctrl.device, want, deadline, deletionEnds, deaf);
+  await relisten?.stop();
+  if (relisten) ctx.relisten = relisten.record;
   let reached = outcome === 'reached';
   let stalled = false;
   if (reached && want.io) {
@@ -103,6 +130,8 @@ export const watch: Phase = controllerPhase('watch', async (ctx, { lab, ctrl }) 
       ? 'live but no I/O completed'
       : outcome === 'deleted'
         ? 'deleted, and nothing in the scenario connects again: not waiting out the deadline'
-        : 'not recovered';
+        : outcome === 'decided'
+          ? `not recovered, and the target is not listening on ${ctx.relisten?.port ?? 'its port'} ${ctx.spec.relisten_within_ms / 1000} s after the device came back: not waiting out the deadline`
+          : 'not recovered';
   ctx.say(`controller ${state}; finishing the load`);
 });
