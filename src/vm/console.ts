@@ -20,7 +20,8 @@ export class ConsoleCapture extends EventEmitter {
   }
 
   write(chunk: Buffer): void {
-    this.file.write(chunk);
+    // QEMU's stdout may still deliver bytes after the machine closed its log.
+    if (!this.file.writableEnded) this.file.write(chunk);
     this.chunks?.push(chunk);
     const text = this.partial + chunk.toString('utf8').replace(/\r/g, '');
     const lines = text.split('\n');
@@ -57,7 +58,9 @@ export class ConsoleCapture extends EventEmitter {
     return all.slice(-lines).join('\n');
   }
 
+  /** Ends the log file once its writes are done; again: nothing more. */
   close(): Promise<void> {
+    if (this.file.writableEnded) return Promise.resolve();
     return new Promise((r) => this.file.end(r));
   }
 }

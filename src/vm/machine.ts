@@ -333,5 +333,6 @@ export class Machine {
     this.poweringOff = true;
     if (this.alive) this.proc.kill('SIGKILL');
     await withDeadline(this.exited, KILL_MS, `QEMU ${this.name} to die after SIGKILL`).catch(() => {});
+    await this.console.close();
   }
 }

@@ -101,11 +101,11 @@ t.test('judge: metrics and verdict from the record; a kernel report fails an oth
   await fake.kill();
 });
 
-t.test('shutdown: kernel logs saved with run times, the lab powered off', async (t) => {
+t.test('shutdown: kernel logs saved with run times, then the lab killed (nothing of a guest outlives it)', async (t) => {
   const { ctx, fake } = await fakeRun(quickSpec(), {}, [boot, target, instrument]);
   fake.host.kmsg.push({ usec: 1_500_000, level: 6, text: 'nvme nvme0: new ctrl' } as (typeof fake.host.kmsg)[number]);
   await shutdown.run(ctx);
-  t.equal(fake.state, 'shut down');
+  t.equal(fake.state, 'killed');
   t.equal(ctx.labClosed, true);
   t.match(readFileSync(join(ctx.runDir, 'host.kmsg.log'), 'utf8'), /^\[1\.500000\] run=-?\d+ms <6> nvme nvme0: new ctrl$/m);
 });

@@ -19,7 +19,7 @@ async function run(over: Partial<ScenarioInput>, lab: FakeLabOptions) {
   return { r, fake, resultsDir, lines };
 }
 
-t.test('a controller that recovers: PASS, every phase timed, artifacts written, lab shut down', async (t) => {
+t.test('a controller that recovers: PASS, every phase timed, artifacts written, lab killed after its logs are saved', async (t) => {
   const { r, fake, resultsDir, lines } = await run({}, { onReset: 'recovers' });
   t.equal(r.verdict, 'PASS', r.reason);
   t.match(r.reason, /I\/O resumed .* after the device came back/);
@@ -28,7 +28,7 @@ t.test('a controller that recovers: PASS, every phase timed, artifacts written, 
   t.ok(r.phases_ms!.load! >= 500, `load holds pre_ms (${r.phases_ms!.load} ms)`);
   t.ok(r.phases_ms!.resets! >= 100, `resets hold down_ms (${r.phases_ms!.resets} ms)`);
   t.ok(r.phases_ms!.finish! >= 500, `finish runs post_ms more (${r.phases_ms!.finish} ms)`);
-  t.equal(fake.state, 'shut down');
+  t.equal(fake.state, 'killed');
   t.same(fake.resetLog, ['gone host', 'back host']);
   t.ok(r.markers.device_gone_ms! < r.markers.device_back_ms!);
   t.equal(r.metrics.io_errors, 0);
@@ -47,7 +47,7 @@ t.test('a controller deleted when the device goes (stock): FAIL "deleted", loade
   t.equal(r.verdict, 'FAIL');
   t.match(r.reason, /controller nvme0 deleted 0\.\d\d s after the device went away; no I\/O completed after the reset/);
   t.ok(fake.host.agent.ops('writeFile').some((a) => String(a.path).endsWith('.ctl') && a.data === 'SIGINT'), 'not recovered: stopped without read-back (SIGINT)');
-  t.equal(fake.state, 'shut down');
+  t.equal(fake.state, 'killed');
 });
 
 t.test('expect: deleted, and the controller is deleted late enough: PASS', async (t) => {
