@@ -95,15 +95,15 @@ export function startLoader(agent: LabAgent, spec: ScenarioSpec, dev: string): L
 }
 
 /**
- * Waits until the loader's completed count passes `since`; false at the deadline or
- * when the loader has ended. A count that cannot be read (no progress file yet) is no
+ * Waits until the loader's completed count passes `since`; false at the deadline, when
+ * the loader has ended, or once `giveUp` says the run is decided. A count that cannot be read (no progress file yet) is no
  * progress.
  */
-export async function ioAfter(loader: LoaderRun, since: number, deadlineMs: number): Promise<boolean> {
+export async function ioAfter(loader: LoaderRun, since: number, deadlineMs: number, giveUp?: () => boolean): Promise<boolean> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     if ((await loader.completed().catch(() => since)) > since) return true;
-    if (loader.done() || Date.now() > end) return false;
+    if (loader.done() || Date.now() > end || giveUp?.()) return false;
     await sleep(LOADER_PROGRESS_POLL_MS);
   }
 }

@@ -39,11 +39,16 @@ export function relistenApplies(spec: Pick<ScenarioSpec, 'side' | 'expect' | 'du
   return spec.side !== 'host' && spec.expect.controller === 'recovers' && spec.during === 'io';
 }
 
-/** The listeners the target VM's RDMA core lists now; undefined when its answer is missing or does not parse. */
-export async function listenersOf(agent: Pick<LabAgent, 'call'>): Promise<Listener[] | undefined> {
-  const answer = await agent.call('rdma.listeners', {}, NETLINK_ANSWER_MS).catch(() => undefined);
+/** The listeners the target VM's RDMA core lists now, or why there is no answer (the agent's error, or what does not parse). */
+export async function listenersOf(agent: Pick<LabAgent, 'call'>): Promise<Listener[] | { error: string }> {
+  let answer: unknown;
+  try {
+    answer = await agent.call('rdma.listeners', {}, NETLINK_ANSWER_MS);
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
   const r = Listeners.safeParse(answer);
-  return r.success ? r.data : undefined;
+  return r.success ? r.data : { error: `the answer does not parse: ${r.error.issues[0]?.message ?? ''}` };
 }
 
 /** What the watch saw of the port after the reset. */
@@ -58,6 +63,8 @@ export interface RelistenRecord {
   device?: string;
   /** Run ms of a listing, made limitMs or more after sinceMs, that still did not have it. */
   deafMs?: number;
+  /** Why the last listing had no answer, if it had none. */
+  lastError?: string;
 }
 
 export interface RelistenWatch {
@@ -86,7 +93,9 @@ export function watchRelisten(agent: Pick<LabAgent, 'call'>, port: string, nowMs
   const loop = async (): Promise<void> => {
     while (!stopped) {
       const askedMs = nowMs();
-      const ls = await listenersOf(agent);
+      const answer = await listenersOf(agent);
+      const ls = Array.isArray(answer) ? answer : undefined;
+      if (!Array.isArray(answer)) record.lastError = answer.error;
       const found = ls?.find((l) => l.addr === port);
       if (found) {
         Object.assign(record, { listeningMs: askedMs, device: found.device });
@@ -131,5 +140,6 @@ export function judgeRelisten(r: RelistenRecord | undefined): { fail?: string; n
     };
   }
   if (r?.listeningMs !== undefined) return { note: `; the target listened on ${r.port} again by ${s(Math.max(0, r.listeningMs - r.sinceMs))} after the device came back` };
+  if (r?.lastError !== undefined) return { note: `; the target's listeners could not be listed after the reset (${r.lastError})` };
   return { note: '' };
 }

@@ -172,16 +172,18 @@ function decideRun(v: VerdictInputs): { verdict: Verdict; reason: string } {
   if (deletedAt !== undefined) {
     return { verdict: 'FAIL', reason: `controller ${c} deleted ${s(deletedAt - firstGone)} after the device went away${noIo}${splat}` };
   }
+  // A target-side reset: whether the target listens on the controller's port again (port-listeners.ts).
+  const port = judgeRelisten(v.relisten);
   if (m.ctrl_live_ms === null) {
     const where = v.kmsg
       ? stuckWhere({ controller: c, state: finalState, host: v.kmsg.host, target: v.kmsg.target, sinceMs: firstGone, endMs: v.endMs }).text
       : '';
     const still = `controller ${c} still ${finalState} ${s(v.endMs - lastBack)} after the device came back${where}${noIo}${splat}`;
-    const deaf = judgeRelisten(v.relisten).fail;
-    return { verdict: 'FAIL', reason: deaf ? `${deaf}; ${still}` : still };
+    return { verdict: 'FAIL', reason: port.fail ? `${port.fail}; ${still}` : `${still}${port.note}` };
   }
   if (m.recovery_ms === null) {
-    return { verdict: 'FAIL', reason: `controller ${c} live again after ${s(m.ctrl_live_ms)}, but no I/O completed after the device came back${splat}` };
+    const noIoAfter = `controller ${c} live again after ${s(m.ctrl_live_ms)}, but no I/O completed after the device came back${splat}`;
+    return { verdict: 'FAIL', reason: port.fail ? `${port.fail}; ${noIoAfter}` : noIoAfter };
   }
   if (m.io_errors > 0 && v.spec.expect.io_errors === 'none') {
     return { verdict: 'FAIL', reason: `${m.io_errors} I/O error(s) during the reset${v.firstIoError ? ` (first: ${v.firstIoError})` : ''}${splat}` };
@@ -194,7 +196,7 @@ function decideRun(v: VerdictInputs): { verdict: Verdict; reason: string } {
   if (grown) return { verdict: 'FAIL', reason: `I/O resumed, but the recovery left more RDMA objects than it found (${grown}): a queue held twice or leaked` };
   return {
     verdict: 'PASS',
-    reason: `I/O resumed ${s(m.recovery_ms)} after the device came back (controller live after ${s(m.ctrl_live_ms)}); longest stall ${s(m.outage_ms ?? 0)}${v.resets.length > 1 ? ` over ${v.resets.length} resets` : ''}${judgeRelisten(v.relisten).note}${adminNote}${v.eagainRetried ? `; ${v.eagainRetried} EAGAIN completion(s) resubmitted` : ''}`,
+    reason: `I/O resumed ${s(m.recovery_ms)} after the device came back (controller live after ${s(m.ctrl_live_ms)}); longest stall ${s(m.outage_ms ?? 0)}${v.resets.length > 1 ? ` over ${v.resets.length} resets` : ''}${port.note}${adminNote}${v.eagainRetried ? `; ${v.eagainRetried} EAGAIN completion(s) resubmitted` : ''}`,
   };
 }
 

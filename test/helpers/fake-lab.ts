@@ -25,8 +25,8 @@ export { FakeAgent, ok, failed, guestError } from './fake-lab-agent.js';
 
 export interface FakeLabOptions {
   topology?: 'pair' | 'loopback';
-  /** What the host's controller does when its device goes away and comes back. */
-  onReset?: 'recovers' | 'deleted' | 'stuck' | 'live-no-io' | 'trigger-blocks-deleting';
+  /** What the host's controller does when its device goes away and comes back ('unnoticed': stays live, a target-side reset not noticed yet). */
+  onReset?: 'recovers' | 'deleted' | 'stuck' | 'live-no-io' | 'trigger-blocks-deleting' | 'unnoticed';
   /** ms from the device back (or a reset_controller) to live again. */
   reconnectMs?: number;
   /** ms from the device gone to the controller deleted ('deleted'; 'trigger-blocks-deleting': the trigger returns then). */
@@ -228,7 +228,7 @@ export class FakeLab implements RunLab {
     if (this.o.listener === 'dropped' && vms.includes(this.target.name)) this.listenerDropped = true;
     this.deviceUp = false;
     this.noteFlow();
-    for (const dev of this.controllers()) {
+    for (const dev of this.o.onReset === 'unnoticed' ? [] : this.controllers()) {
       this.setState(dev, 'resetting');
       this.setState(dev, 'connecting');
       if (this.o.onReset === 'deleted') this.after(this.o.deleteAfterMs ?? 20, () => this.removeController(dev));
@@ -257,7 +257,7 @@ export class FakeLab implements RunLab {
     const dev = this.controllers()[0];
     const live = dev !== undefined && this.controllerState(dev) === 'live';
     const stalled = this.o.onReset === 'live-no-io' && this.resetLog.length > 0;
-    return this.loader !== undefined && live && this.deviceUp && !stalled;
+    return this.loader !== undefined && live && this.deviceUp && !stalled && !this.listenerDropped;
   }
 
   noteFlow(): void {

@@ -127,6 +127,14 @@ t.test('target side, the port never listens again (stock): the wait ends at reli
   t.equal(said.at(-1), 'quick-patched-1: controller not recovered, and the target is not listening on 10.99.0.1:4420 1 s after the device came back: not waiting out the deadline; finishing the load');
 });
 
+t.test('target side, the host still live with its I/O stalled (it has not noticed the reset) and the port not bound again: the I/O wait ends at the limit too', async (t) => {
+  const { ctx, said } = await watched({ side: 'target', recovery_deadline_ms: 8000, relisten_within_ms: 1000 }, { onReset: 'unnoticed', listener: 'dropped' });
+  t.equal(ctx.reachedExpected, false);
+  t.ok(ctx.relisten?.deafMs !== undefined, 'decided by the listing');
+  t.ok(ctx.phasesMs.watch! >= 1000 && ctx.phasesMs.watch! < 2000, `not the 8 s deadline (${ctx.phasesMs.watch} ms)`);
+  t.equal(said.at(-1), 'quick-patched-1: controller not recovered, and the target is not listening on 10.99.0.1:4420 1 s after the device came back: not waiting out the deadline; finishing the load');
+});
+
 t.test('target side, listening again (patched): recovered as before, and the record says when the port was back', async (t) => {
   const { ctx, said } = await watched({ side: 'target', recovery_deadline_ms: 8000, relisten_within_ms: 1000 }, { listener: 'kept', reconnectMs: 50 });
   t.equal(ctx.reachedExpected, true);

@@ -137,6 +137,7 @@ t.test('the watch: listings that fail decide nothing, and stop() ends it at once
   await w.stop();
   t.ok(Date.now() - t0 < 200, `stop() did not wait out the poll (${Date.now() - t0} ms)`);
   t.same([w.record.deafMs, w.record.listeningMs], [undefined, undefined], 'no answer: neither');
-  t.same(judgeRelisten(w.record), { note: '' });
+  t.equal(w.record.lastError, 'agent gone', 'why, kept');
+  t.same(judgeRelisten(w.record), { note: "; the target's listeners could not be listed after the reset (agent gone)" });
   t.same(judgeRelisten(undefined), { note: '' });
 });

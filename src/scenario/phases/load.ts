@@ -38,8 +38,8 @@ async function seeListenerBefore(ctx: RunContext, lab: RunLab, ctrl: HostControl
   const port = controllerPort(ctrl.options);
   if (!relistenApplies(ctx.spec) || port === undefined) return;
   const ls = await listenersOf(lab.target.agent);
-  if (ls?.some((l) => l.addr === port)) ctx.listenedBefore = port;
-  else ctx.log.warn({ run: ctx.runName, port, listeners: ls ?? 'no answer' }, 'the target lists no listener on the port before the reset: not requiring one after it');
+  if (Array.isArray(ls) && ls.some((l) => l.addr === port)) ctx.listenedBefore = port;
+  else ctx.log.warn({ run: ctx.runName, port, listeners: ls }, 'the target lists no listener on the port before the reset: not requiring one after it');
 }
 
 export const load: Phase = controllerPhase('load', async (ctx, { lab, ctrl }) => {

@@ -112,26 +112,32 @@ export const watch: Phase = controllerPhase('watch', async (ctx, { lab, ctrl }) 
   // Waiting for "absent" already ends at a deletion.
   const deletionEnds = want.test !== 'absent' && deletionIsFinal(ctx.spec);
   const relisten = startRelisten(ctx, lab);
+  // A target-side reset: the port not listening again decides the run, in the wait for
+  // the controller's state and in the wait for I/O after it (the host may still say
+  // live, not having noticed the reset: stock target-pci-rebind).
   const deaf = relisten && ((): boolean => relisten.record.deafMs !== undefined);
   const outcome = await waitForState(lab.host.agent, ctrl.device, want, deadline, deletionEnds, deaf);
-  await relisten?.stop();
-  if (relisten) ctx.relisten = relisten.record;
   let reached = outcome === 'reached';
   let stalled = false;
   if (reached && want.io) {
     const left = Math.max(MIN_IO_WAIT_MS, deadline - (Date.now() - backAt));
-    stalled = !(await ioAfter(loader, ioAtBack, left));
+    stalled = !(await ioAfter(loader, ioAtBack, left, deaf));
     reached = !stalled;
+  }
+  await relisten?.stop();
+  if (relisten) {
+    ctx.relisten = relisten.record;
+    ctx.log.info({ run: ctx.runName, relisten: relisten.record }, "the target's port after the reset");
   }
   ctx.reachedExpected = reached;
   const state = reached
     ? want.reached
-    : stalled
-      ? 'live but no I/O completed'
-      : outcome === 'deleted'
-        ? 'deleted, and nothing in the scenario connects again: not waiting out the deadline'
-        : outcome === 'decided'
-          ? `not recovered, and the target is not listening on ${ctx.relisten?.port ?? 'its port'} ${ctx.spec.relisten_within_ms / 1000} s after the device came back: not waiting out the deadline`
+    : deaf?.()
+      ? `not recovered, and the target is not listening on ${relisten?.record.port ?? 'its port'} ${ctx.spec.relisten_within_ms / 1000} s after the device came back: not waiting out the deadline`
+      : stalled
+        ? 'live but no I/O completed'
+        : outcome === 'deleted'
+          ? 'deleted, and nothing in the scenario connects again: not waiting out the deadline'
           : 'not recovered';
   ctx.say(`controller ${state}; finishing the load`);
 });
