@@ -217,7 +217,7 @@ function decideRace(v: VerdictInputs, r: ConnectRace, splat: string): { verdict:
     const waiting = r.stuck.blocked.length ? `; waiting: ${r.stuck.blocked.join('; ')}` : '; no task was found waiting in the RDMA or NVMe layers';
     return {
       verdict: 'FAIL',
-      reason: `the ${v.spec.side} ${v.spec.reset} reset, ${r.injectAfterMs} ms into the connect (still in flight), had not returned ${s(r.stuck.waitedMs)} later (allowed ${s(r.stuck.limitMs)}): the device removal hangs behind the connect${waiting}${splat}`,
+      reason: `the ${v.spec.side} ${v.spec.reset} reset, ${r.injectAfterMs} ms into the connect (${r.inFlight ? 'still in flight' : 'which had returned'}), had not returned ${s(r.stuck.waitedMs)} later (allowed ${s(r.stuck.limitMs)}): the device removal hangs${r.inFlight ? ' behind the connect' : ''}${waiting}${splat}`,
     };
   }
   if (!r.inFlight) {

@@ -199,7 +199,9 @@ t.test('reset during connect: refused cleanly then a new connect works is a PASS
     removalHangs.reason,
     'the host rdma-link reset, 50 ms into the connect (still in flight), had not returned 10.0 s later (allowed 10.0 s): the device removal hangs behind the connect; waiting: node (pid 177): cma_remove_one <- nldev_dellink',
   );
-  t.equal(decide({ ...base, race: { ...hung, inFlight: false } }).verdict, 'FAIL', 'a hung removal fails the run even when the connect had finished');
+  const afterConnect = decide({ ...base, race: { ...hung, inFlight: false } });
+  t.equal(afterConnect.verdict, 'FAIL', 'a hung removal fails the run even when the connect had finished');
+  t.match(afterConnect.reason, /^the host rdma-link reset, 50 ms into the connect \(which had returned\), had not returned 10\.0 s later \(allowed 10\.0 s\): the device removal hangs; waiting:/, 'not said to hang behind a connect that had returned');
 });
 
 t.test('admin actions during recovery: a failed delete fails; a refused reset is reported, not failed', async (t) => {
