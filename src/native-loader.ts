@@ -18,25 +18,18 @@ export const addonPath = process.env.RESET_BENCH_ADDON || join(projectRoot(), 'b
 
 let cached: Readonly<Record<string, unknown>> | undefined;
 
-/** The addon's exports, loaded once; HarnessError saying how to build it when it is missing. */
-export function loadAddon(): Readonly<Record<string, unknown>> {
-  if (cached) return cached;
-  if (!existsSync(addonPath))
-    throw new HarnessError(`native addon not built: ${addonPath} is missing (run npm install or npx node-gyp rebuild)`);
-  const require = createRequire(import.meta.url);
-  cached = require(addonPath) as Record<string, unknown>;
-  return cached;
-}
-
 /**
- * Loads the addon from `file`, a copy of the project's build (the guest agent's, on its
- * runtime disk, before the snapshot point: src/guest/agent.ts), unless it is loaded
- * already; loadAddon() then returns it.
+ * The addon's exports, loaded once; HarnessError saying how to build it when it is
+ * missing. `file` may name a copy of the project's build (the guest agent's, on its
+ * runtime disk, loaded before the snapshot point: src/guest/agent.ts); whichever is
+ * loaded first is the one every later call returns.
  */
-export function preloadAddon(file: string): void {
-  if (cached) return;
+export function loadAddon(file: string = addonPath): Readonly<Record<string, unknown>> {
+  if (cached) return cached;
+  if (!existsSync(file)) throw new HarnessError(`native addon not built: ${file} is missing (run npm install or npx node-gyp rebuild)`);
   const require = createRequire(import.meta.url);
   cached = require(file) as Record<string, unknown>;
+  return cached;
 }
 
 /**

@@ -92,9 +92,9 @@ async function loadAllCode(): Promise<void> {
   // says what is wrong.
   const addon = runtimeAddon();
   if (addon) {
-    const { preloadAddon } = await import('../native-loader.js');
+    const { loadAddon } = await import('../native-loader.js');
     try {
-      preloadAddon(addon);
+      loadAddon(addon);
     } catch {
       // see above
     }

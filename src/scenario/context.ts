@@ -120,10 +120,8 @@ export interface RunContext {
   gaps: GapMs[];
   splatLines: string[];
   judgement?: Judgement;
-  /** The VMs' instrumentation under way (instrument.ts startInstrumenting), from boot to the instrument phase. */
-  instrumenting?: Promise<void>;
-  /** The VMs that instrumentation is for. */
-  instrumented?: readonly LabVm[];
+  /** VMs whose instrumentation is under way (instrument.ts startInstrumenting), from boot to the instrument phase. */
+  instrumenting?: { readonly vms: readonly LabVm[]; readonly done: Promise<void> };
   /** How long the machine kept each VM off the CPU, sampled from instrument to collect. */
   starvation?: StarvationWatch;
   /** The longest such stretch of the run (collect). */

@@ -52,8 +52,8 @@ t.test('instrument: clocks aligned and samplers started on every VM; kmemleak cl
 t.test("instrument: a pair's host VM is instrumented while the target is built; the target VM after it, once", async (t) => {
   const { ctx, fake } = await fakeRun(quickSpec(), {}, [boot]);
   t.ok(ctx.instrumenting, 'under way once booted');
-  t.same(ctx.instrumented?.map((m) => m.name), ['host']);
-  await ctx.instrumenting;
+  t.same(ctx.instrumenting?.vms.map((m) => m.name), ['host']);
+  await ctx.instrumenting?.done;
   t.equal(fake.host.agent.ops('timeline.start').length, 1, "the host's sampler runs before the target phase");
   t.equal(fake.target.agent.ops('timeline.start').length, 0, 'not the target VM: its set-up comes first');
   await target.run(ctx);

@@ -34,10 +34,9 @@ async function instrumentVm(ctx: RunContext, m: LabVm): Promise<void> {
  * 0.8 s to 1.8 s, the instrument phase's 0.5 s gone).
  */
 export function startInstrumenting(ctx: RunContext, machines: readonly LabVm[]): void {
-  const all = Promise.all(machines.map((m) => instrumentVm(ctx, m))).then(() => undefined);
-  all.catch(() => undefined); // awaited by the instrument phase; a run that fails before it has its own error
-  ctx.instrumenting = all;
-  ctx.instrumented = machines;
+  const done = Promise.all(machines.map((m) => instrumentVm(ctx, m))).then(() => undefined);
+  done.catch(() => undefined); // awaited by the instrument phase; a run that fails before it has its own error
+  ctx.instrumenting = { vms: machines, done };
 }
 
 export const instrument: Phase = {
@@ -45,7 +44,7 @@ export const instrument: Phase = {
   async run(ctx) {
     const lab = need(ctx.lab, 'the lab');
     ctx.starvation = watchStarvation(lab.machines, ctx.nowMs);
-    const started = ctx.instrumented ?? [];
-    await Promise.all([ctx.instrumenting, ...lab.machines.filter((m) => !started.includes(m)).map((m) => instrumentVm(ctx, m))]);
+    const started = ctx.instrumenting?.vms ?? [];
+    await Promise.all([ctx.instrumenting?.done, ...lab.machines.filter((m) => !started.includes(m)).map((m) => instrumentVm(ctx, m))]);
   },
 };
