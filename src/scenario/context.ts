@@ -94,6 +94,8 @@ export interface RunContext {
   listenedBefore?: string;
   /** Whether and when it listened again after the reset (watch). */
   relisten?: RelistenRecord;
+  /** pair2: the RDMA port counters saved when the paths FAILed a run the common verdict passed (rxe-counters.ts). */
+  rxeCounters?: string;
   /** extra_controllers: the host's other controllers on the reset device. */
   extra?: ExtraController[];
   /** extra_in_flight_ms: the extra controllers' connects started before the reset. */

@@ -64,6 +64,7 @@ export function runResult(ctx: RunContext): RunResult {
       timeline: rel(ctx, join(ctx.runDir, 'timeline.json')),
       ...(ctx.rdmaAfter ? { rdma_resources: rel(ctx, join(ctx.runDir, 'rdma-resources.json')) } : {}),
       ...(ctx.stuckReset || ctx.removal?.stuck ? { blocked_tasks: rel(ctx, join(ctx.runDir, 'blocked-tasks.txt')) } : {}),
+      ...(ctx.rxeCounters ? { rxe_counters: rel(ctx, join(ctx.runDir, ctx.rxeCounters)) } : {}),
     },
     clock: { method: 'agent round trip (Cristian), best of 7', error_bound_ms: Math.max(...[...ctx.clocks.values()].map((c) => c.errorMs)) },
     phases_ms: { ...ctx.phasesMs },

@@ -97,7 +97,8 @@ export type KernelInfo = z.infer<typeof KernelInfo>;
  * `console_<vm>` and `kmsg_<vm>` (runs/<run>/<vm>.console.log, <vm>.kmsg.log), `loader`
  * (loader.json: the full-resolution I/O series, errors and the read-back pass), `timeline`
  * (timeline.json), `rdma_resources` (rdma-resources.json), `blocked_tasks`
- * (blocked-tasks.txt: a run that ended at a removal or trigger that never returned) and,
+ * (blocked-tasks.txt: a run that ended at a removal or trigger that never returned),
+ * `rxe_counters` (rxe-counters.txt: pair2, the paths failed a run otherwise passed) and,
  * for an ERROR, `error` (error.txt with the console tails).
  * There is no per-run agent log: the agent's messages go to reset-bench.log.
  */

@@ -7,6 +7,7 @@ import { connectPaths, prepareHostPaths, setupTargetPaths, type HostPath } from 
 import { need, type Judgement } from '../context.js';
 import type { ScenarioSpec } from '../spec.js';
 import type { Phase } from './phase.js';
+import { saveRxeCounters } from '../rxe-counters.js';
 
 export const targetPaths: Phase = {
   name: 'target',
@@ -65,6 +66,12 @@ export const judgeMultipath: Phase = {
       const state = await fs.readFile(`/sys/class/nvme/${p.device}/state`).then((s) => s.trim(), () => 'deleted');
       ends.push({ ...p, state });
     }
-    ctx.judgement = judgePaths(need(ctx.judgement, 'the verdict'), ends, ctx.spec);
+    const common = need(ctx.judgement, 'the verdict');
+    ctx.judgement = judgePaths(common, ends, ctx.spec);
+    // A path that stopped carrying I/O is seldom in the kernel logs: the RDMA counters say more.
+    if (common.verdict === 'PASS' && ctx.judgement.verdict === 'FAIL') {
+      ctx.rxeCounters = await saveRxeCounters(lab, ctx.runDir);
+      ctx.say(`the paths FAILed a run the common verdict passed: every VM's RDMA port counters saved (${ctx.rxeCounters})`);
+    }
   },
 };
